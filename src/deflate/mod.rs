@@ -1,0 +1,1 @@
+//! deflate (placeholder, being written)

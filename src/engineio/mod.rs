@@ -1,0 +1,1 @@
+//! engineio (placeholder, being written)

@@ -1,0 +1,69 @@
+//! Identity and provenance shared by every layer: where a byte came from (capture frame number and
+//! timestamp), which TCP connection it belongs to and in which direction it travelled.
+
+use serde::Serialize;
+
+/// A capture timestamp in nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[serde(into = "f64")]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// Seconds since the epoch as a float (the `ts` key of the JSON output).
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+    /// Builds a timestamp from whole seconds and a nanosecond fraction.
+    pub fn from_parts(secs: u64, nanos: u64) -> Self {
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+    }
+}
+
+impl From<Timestamp> for f64 {
+    fn from(t: Timestamp) -> f64 {
+        t.as_secs_f64()
+    }
+}
+
+/// Where a piece of data was observed: the 1-based capture frame number (as tshark numbers them,
+/// or the proxy's chunk number) and its timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub struct Origin {
+    /// 1-based frame (packet) number in the capture, or chunk number in the proxy.
+    pub frame: u64,
+    /// When the frame was captured.
+    pub ts: Timestamp,
+}
+
+/// A stable id for one TCP connection, numbered from 1 in the order connections were first seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ConnId(pub u64);
+
+/// The direction bytes travelled on a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Dir {
+    /// From the client (the side that opened the connection) to the server.
+    #[serde(rename = "c2s")]
+    C2S,
+    /// From the server to the client.
+    #[serde(rename = "s2c")]
+    S2C,
+}
+
+impl Dir {
+    /// The other direction.
+    pub fn flip(self) -> Dir {
+        match self {
+            Dir::C2S => Dir::S2C,
+            Dir::S2C => Dir::C2S,
+        }
+    }
+    /// `c2s` or `s2c`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::C2S => "c2s",
+            Dir::S2C => "s2c",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! socketio (placeholder, being written)

@@ -1,0 +1,1 @@
+//! ws (placeholder, being written)
