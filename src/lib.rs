@@ -21,6 +21,9 @@
 
 pub mod deflate;
 pub mod engineio;
+pub mod capture;
 pub mod event;
+pub mod http;
 pub mod socketio;
+pub mod tcp;
 pub mod ws;

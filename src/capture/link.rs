@@ -1,0 +1,183 @@
+//! From a captured packet's bytes to a TCP segment: link layer, IP, TCP.
+//!
+//! Link types handled (numbers from the tcpdump link-type registry):
+//! `0` NULL (BSD loopback: a 4-byte address family in the capturing host's byte order), `108` LOOP
+//! (the same, big-endian), `1` Ethernet (802.1Q/802.1ad VLAN tags skipped), `113` Linux SLL (a
+//! 16-byte header whose last 2 bytes are the EtherType), `276` Linux SLL2 (a 20-byte header whose
+//! first 2 bytes are the EtherType), `101`/`12`/`14`/`228`/`229` raw IP.
+//!
+//! Slicing is lax: a packet cut short by the snap length still yields the TCP bytes that were
+//! captured, and says how many are missing, so that reassembly can flag the gap.
+
+use std::net::{IpAddr, SocketAddr};
+
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+
+use super::reader::Packet;
+
+/// The TCP flags sioscope cares about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpFlags {
+    /// SYN.
+    pub syn: bool,
+    /// ACK.
+    pub ack: bool,
+    /// FIN.
+    pub fin: bool,
+    /// RST.
+    pub rst: bool,
+}
+
+/// One TCP segment from one packet.
+#[derive(Debug, Clone)]
+pub struct TcpSegment<'a> {
+    /// Sender.
+    pub src: SocketAddr,
+    /// Receiver.
+    pub dst: SocketAddr,
+    /// Sequence number of the first payload byte (or of the SYN/FIN).
+    pub seq: u32,
+    /// Flags.
+    pub flags: TcpFlags,
+    /// The payload bytes that were captured.
+    pub payload: &'a [u8],
+    /// Payload bytes that were on the wire but not captured (snap length).
+    pub missing: usize,
+}
+
+/// Why a packet yields no TCP segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotTcp {
+    /// A link type this reader does not decode.
+    UnknownLinkType(i32),
+    /// Another protocol (ARP, UDP, ICMP, ...): silently skipped.
+    Other,
+    /// An IP fragment: reassembling IP fragments is not supported.
+    Fragment,
+    /// The headers are cut short or malformed.
+    Malformed(String),
+}
+
+/// Slices a captured packet down to its TCP segment.
+pub fn parse_tcp<'a>(pkt: &Packet<'a>) -> Result<TcpSegment<'a>, NotTcp> {
+    let data = pkt.data;
+    let sliced = match pkt.linktype {
+        1 => LaxSlicedPacket::from_ethernet(data).map_err(|e| NotTcp::Malformed(e.to_string()))?,
+        0 | 108 => {
+            let fam = data
+                .get(..4)
+                .ok_or_else(|| NotTcp::Malformed("loopback header cut short".into()))?;
+            let fam = [fam[0], fam[1], fam[2], fam[3]];
+            // NULL stores the family in the capturing host's byte order; try both. AF_INET is 2
+            // everywhere; AF_INET6 is 10 (Linux), 24 (NetBSD/OpenBSD), 28 (FreeBSD), 30 (macOS).
+            let fam = if pkt.linktype == 108 {
+                u32::from_be_bytes(fam)
+            } else {
+                let le = u32::from_le_bytes(fam);
+                if le > 0xffff {
+                    u32::from_be_bytes(fam)
+                } else {
+                    le
+                }
+            };
+            let rest = data.get(4..).unwrap_or(&[]);
+            match fam {
+                2 => LaxSlicedPacket::from_ether_type(EtherType::IPV4, rest),
+                10 | 24 | 28 | 30 => LaxSlicedPacket::from_ether_type(EtherType::IPV6, rest),
+                _ => return Err(NotTcp::Other),
+            }
+        }
+        113 => {
+            let et = data
+                .get(14..16)
+                .ok_or_else(|| NotTcp::Malformed("SLL header cut short".into()))?;
+            let et = EtherType(u16::from_be_bytes([et[0], et[1]]));
+            LaxSlicedPacket::from_ether_type(et, data.get(16..).unwrap_or(&[]))
+        }
+        276 => {
+            let et = data
+                .get(0..2)
+                .ok_or_else(|| NotTcp::Malformed("SLL2 header cut short".into()))?;
+            let et = EtherType(u16::from_be_bytes([et[0], et[1]]));
+            if data.len() < 20 {
+                return Err(NotTcp::Malformed("SLL2 header cut short".into()));
+            }
+            LaxSlicedPacket::from_ether_type(et, data.get(20..).unwrap_or(&[]))
+        }
+        101 | 12 | 14 | 228 | 229 => {
+            LaxSlicedPacket::from_ip(data).map_err(|e| NotTcp::Malformed(e.to_string()))?
+        }
+        other => return Err(NotTcp::UnknownLinkType(other)),
+    };
+    let (src_ip, dst_ip, fragmented, incomplete): (IpAddr, IpAddr, bool, bool) = match &sliced.net {
+        Some(LaxNetSlice::Ipv4(v4)) => {
+            let h = v4.header();
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                v4.payload().fragmented,
+                v4.payload().incomplete,
+            )
+        }
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            let h = v6.header();
+            (
+                IpAddr::V6(h.source_addr()),
+                IpAddr::V6(h.destination_addr()),
+                v6.payload().fragmented,
+                v6.payload().incomplete,
+            )
+        }
+        Some(LaxNetSlice::Arp(_)) => return Err(NotTcp::Other),
+        None => {
+            return Err(match sliced.stop_err {
+                Some((e, _)) => NotTcp::Malformed(e.to_string()),
+                None => NotTcp::Other,
+            })
+        }
+    };
+    if fragmented {
+        return Err(NotTcp::Fragment);
+    }
+    let tcp = match &sliced.transport {
+        Some(TransportSlice::Tcp(tcp)) => tcp,
+        Some(_) => return Err(NotTcp::Other),
+        None => {
+            return Err(match sliced.stop_err {
+                Some((e, _)) => NotTcp::Malformed(e.to_string()),
+                None => NotTcp::Other,
+            })
+        }
+    };
+    let missing = if incomplete {
+        (pkt.orig_len as usize).saturating_sub(data.len())
+    } else {
+        0
+    };
+    Ok(TcpSegment {
+        src: SocketAddr::new(src_ip, tcp.source_port()),
+        dst: SocketAddr::new(dst_ip, tcp.destination_port()),
+        seq: tcp.sequence_number(),
+        flags: TcpFlags {
+            syn: tcp.syn(),
+            ack: tcp.ack(),
+            fin: tcp.fin(),
+            rst: tcp.rst(),
+        },
+        payload: tcp.payload(),
+        missing,
+    })
+}
+
+/// A readable name for a link type number.
+pub fn linktype_name(lt: i32) -> String {
+    match lt {
+        0 => "BSD loopback".into(),
+        1 => "Ethernet".into(),
+        108 => "OpenBSD loopback".into(),
+        101 | 12 | 14 | 228 | 229 => "raw IP".into(),
+        113 => "Linux cooked (SLL)".into(),
+        276 => "Linux cooked v2 (SLL2)".into(),
+        other => format!("link type {other}"),
+    }
+}

@@ -1,0 +1,562 @@
+//! The connection table: segments to per-connection, per-direction events.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+
+use super::stream::{HalfStream, Piece};
+use crate::capture::link::TcpSegment;
+use crate::event::{ConnId, Dir, Origin};
+
+/// Memory limits of reassembly.
+#[derive(Debug, Clone, Copy)]
+pub struct ReassemblyLimits {
+    /// Out-of-order bytes held per direction before the hole is given up as a gap.
+    pub max_pending: usize,
+}
+
+impl Default for ReassemblyLimits {
+    fn default() -> Self {
+        ReassemblyLimits {
+            max_pending: 16 << 20,
+        }
+    }
+}
+
+/// Who is who on a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// Stable id, from 1 in order of first appearance.
+    pub id: ConnId,
+    /// The side that opened the connection (sent the SYN), or the best guess without one.
+    pub client: SocketAddr,
+    /// The other side.
+    pub server: SocketAddr,
+    /// True when the three-way handshake was seen (the capture did not start mid-connection).
+    pub syn_seen: bool,
+}
+
+/// What reassembly reports, in capture order.
+#[derive(Debug)]
+pub enum TcpEvent<'a> {
+    /// A connection appeared.
+    Open {
+        /// The connection.
+        info: ConnInfo,
+        /// The packet that showed it first.
+        origin: Origin,
+    },
+    /// In-order bytes of one direction.
+    Data {
+        /// The connection.
+        conn: ConnId,
+        /// The direction.
+        dir: Dir,
+        /// Stream offset of the first byte.
+        offset: u64,
+        /// The bytes.
+        bytes: &'a [u8],
+        /// The packet that carried them.
+        origin: Origin,
+    },
+    /// Bytes of one direction that will never arrive (lost, not captured, or given up).
+    Gap {
+        /// The connection.
+        conn: ConnId,
+        /// The direction.
+        dir: Dir,
+        /// First missing stream offset.
+        start: u64,
+        /// One past the last missing stream offset.
+        end: u64,
+        /// The packet after which the gap was noticed.
+        origin: Origin,
+        /// Why it is reported.
+        reason: GapReason,
+    },
+    /// A FIN, once every byte before it was handed out.
+    Fin {
+        /// The connection.
+        conn: ConnId,
+        /// The direction whose sender sent it.
+        dir: Dir,
+        /// The packet with the FIN.
+        origin: Origin,
+    },
+    /// A RST.
+    Rst {
+        /// The connection.
+        conn: ConnId,
+        /// The direction whose sender sent it.
+        dir: Dir,
+        /// The packet with the RST.
+        origin: Origin,
+    },
+    /// The connection is over (both FINs, a RST, or the end of the capture).
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// The last packet seen on it.
+        origin: Origin,
+        /// True when the capture ended before the connection did.
+        at_eof: bool,
+    },
+}
+
+/// Why a gap was reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GapReason {
+    /// The packet was cut by the snap length, or a segment never arrived.
+    Missing,
+    /// Too many out-of-order bytes were held: the hole was given up.
+    BufferFull,
+}
+
+impl GapReason {
+    /// A short name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GapReason::Missing => "missing",
+            GapReason::BufferFull => "reassembly-buffer-full",
+        }
+    }
+}
+
+struct Conn {
+    info: ConnInfo,
+    c2s: HalfStream,
+    s2c: HalfStream,
+    last: Origin,
+    rst: bool,
+    /// The first segment's sequence number of the client's SYN, to tell port reuse.
+    client_isn: Option<u32>,
+}
+
+impl Conn {
+    fn half(&mut self, dir: Dir) -> &mut HalfStream {
+        match dir {
+            Dir::C2S => &mut self.c2s,
+            Dir::S2C => &mut self.s2c,
+        }
+    }
+}
+
+type Key = (SocketAddr, SocketAddr);
+
+fn key(a: SocketAddr, b: SocketAddr) -> Key {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// How many recently closed connections are remembered, so that their trailing ACKs and
+/// retransmissions do not look like new connections picked up mid-stream.
+const CLOSED_MEMORY: usize = 65_536;
+
+/// TCP reassembly over every connection of a capture.
+pub struct Reassembler {
+    conns: HashMap<Key, Conn>,
+    closed: HashSet<Key>,
+    closed_order: VecDeque<Key>,
+    next_id: u64,
+    limits: ReassemblyLimits,
+    pieces: Vec<Piece>,
+}
+
+impl Reassembler {
+    /// A reassembler with the given limits.
+    pub fn new(limits: ReassemblyLimits) -> Self {
+        Reassembler {
+            conns: HashMap::new(),
+            closed: HashSet::new(),
+            closed_order: VecDeque::new(),
+            next_id: 1,
+            limits,
+            pieces: Vec::new(),
+        }
+    }
+
+    /// Connections currently tracked.
+    pub fn open_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Takes one segment (in capture order) and reports what it completes.
+    pub fn segment(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        origin: Origin,
+        out: &mut dyn FnMut(TcpEvent<'_>),
+    ) {
+        let k = key(seg.src, seg.dst);
+        let is_new_syn = seg.flags.syn && !seg.flags.ack;
+        // Port reuse: a fresh SYN on a flow whose connection is over, or with another ISN.
+        if is_new_syn {
+            let reuse = match self.conns.get(&k) {
+                Some(c) => c.rst || c.client_isn.is_some_and(|isn| isn != seg.seq),
+                None => false,
+            };
+            if reuse {
+                if let Some(c) = self.conns.remove(&k) {
+                    self.finish_conn(c, origin, false, out);
+                }
+            }
+            self.closed.remove(&k);
+        }
+        if !self.conns.contains_key(&k) {
+            let has_data = !seg.payload.is_empty() || seg.missing > 0;
+            if !(seg.flags.syn || has_data) || self.closed.contains(&k) && !seg.flags.syn {
+                return; // a trailing ACK/FIN/RST of a connection we do not (or no longer) track
+            }
+            let src_is_client = if seg.flags.syn {
+                !seg.flags.ack
+            } else {
+                guess_src_is_client(seg)
+            };
+            let (client, server) = if src_is_client {
+                (seg.src, seg.dst)
+            } else {
+                (seg.dst, seg.src)
+            };
+            let info = ConnInfo {
+                id: ConnId(self.next_id),
+                client,
+                server,
+                syn_seen: seg.flags.syn,
+            };
+            self.next_id += 1;
+            out(TcpEvent::Open { info, origin });
+            self.conns.insert(
+                k,
+                Conn {
+                    info,
+                    c2s: HalfStream::default(),
+                    s2c: HalfStream::default(),
+                    last: origin,
+                    rst: false,
+                    client_isn: is_new_syn.then_some(seg.seq),
+                },
+            );
+        }
+        let Some(conn) = self.conns.get_mut(&k) else {
+            return;
+        };
+        conn.last = origin;
+        let id = conn.info.id;
+        let dir = if seg.src == conn.info.client {
+            Dir::C2S
+        } else {
+            Dir::S2C
+        };
+        if seg.flags.syn {
+            conn.half(dir).syn(seg.seq);
+            if seg.flags.ack && dir == Dir::S2C {
+                conn.info.syn_seen = true;
+            }
+        }
+        let (seq, payload) = if seg.flags.syn {
+            (seg.seq.wrapping_add(1), seg.payload)
+        } else {
+            (seg.seq, seg.payload)
+        };
+        let max_pending = self.limits.max_pending;
+        let pieces = &mut self.pieces;
+        pieces.clear();
+        let half = conn.half(dir);
+        let had_fin = half.fin_done;
+        half.segment(seq, payload, seg.missing, seg.flags.fin, origin, pieces);
+        let mut overflow = false;
+        while half.pending_bytes() > max_pending {
+            overflow = true;
+            if !half.skip_hole(pieces) {
+                break;
+            }
+        }
+        emit(id, dir, pieces, overflow, out);
+        if half.fin_reached() && !had_fin {
+            half.fin_done = true;
+            out(TcpEvent::Fin {
+                conn: id,
+                dir,
+                origin,
+            });
+        }
+        if seg.flags.rst {
+            conn.rst = true;
+            out(TcpEvent::Rst {
+                conn: id,
+                dir,
+                origin,
+            });
+        }
+        let done = conn.rst || (conn.c2s.fin_done && conn.s2c.fin_done);
+        if done {
+            if let Some(c) = self.conns.remove(&k) {
+                self.finish_conn(c, origin, false, out);
+            }
+            self.remember_closed(k);
+        }
+    }
+
+    /// The end of the capture: flushes every connection, reporting holes as gaps.
+    pub fn finish(&mut self, out: &mut dyn FnMut(TcpEvent<'_>)) {
+        let mut conns: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
+        conns.sort_by_key(|c| c.info.id);
+        for c in conns {
+            let last = c.last;
+            self.finish_conn(c, last, true, out);
+        }
+    }
+
+    fn finish_conn(
+        &mut self,
+        mut c: Conn,
+        origin: Origin,
+        at_eof: bool,
+        out: &mut dyn FnMut(TcpEvent<'_>),
+    ) {
+        let id = c.info.id;
+        for dir in [Dir::C2S, Dir::S2C] {
+            let pieces = &mut self.pieces;
+            pieces.clear();
+            let half = c.half(dir);
+            half.flush(origin, pieces);
+            emit(id, dir, pieces, false, out);
+            if half.fin_reached() && !half.fin_done {
+                half.fin_done = true;
+                out(TcpEvent::Fin {
+                    conn: id,
+                    dir,
+                    origin,
+                });
+            }
+        }
+        out(TcpEvent::Close {
+            conn: id,
+            origin,
+            at_eof,
+        });
+    }
+
+    fn remember_closed(&mut self, k: Key) {
+        if self.closed.insert(k) {
+            self.closed_order.push_back(k);
+            if self.closed_order.len() > CLOSED_MEMORY {
+                if let Some(old) = self.closed_order.pop_front() {
+                    self.closed.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+fn emit(
+    conn: ConnId,
+    dir: Dir,
+    pieces: &[Piece],
+    overflow: bool,
+    out: &mut dyn FnMut(TcpEvent<'_>),
+) {
+    for p in pieces {
+        match p {
+            Piece::Data {
+                offset,
+                bytes,
+                origin,
+            } => out(TcpEvent::Data {
+                conn,
+                dir,
+                offset: *offset,
+                bytes,
+                origin: *origin,
+            }),
+            Piece::Gap { start, end, origin } => out(TcpEvent::Gap {
+                conn,
+                dir,
+                start: *start,
+                end: *end,
+                origin: *origin,
+                reason: if overflow {
+                    GapReason::BufferFull
+                } else {
+                    GapReason::Missing
+                },
+            }),
+        }
+    }
+}
+
+/// Without a SYN: the side whose first bytes look like an HTTP request is the client, one that
+/// answers `HTTP/1.x` is the server; otherwise the lower port is taken as the server's.
+fn guess_src_is_client(seg: &TcpSegment<'_>) -> bool {
+    const METHODS: [&[u8]; 7] = [
+        b"GET ", b"POST ", b"PUT ", b"HEAD ", b"OPTIONS ", b"DELETE ", b"PATCH ",
+    ];
+    if METHODS.iter().any(|m| seg.payload.starts_with(m)) {
+        return true;
+    }
+    if seg.payload.starts_with(b"HTTP/1.") {
+        return false;
+    }
+    seg.src.port() > seg.dst.port()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::link::TcpFlags;
+    use crate::event::Timestamp;
+
+    fn seg<'a>(src: u16, dst: u16, seq: u32, f: &str, payload: &'a [u8]) -> TcpSegment<'a> {
+        TcpSegment {
+            src: SocketAddr::from(([127, 0, 0, 1], src)),
+            dst: SocketAddr::from(([127, 0, 0, 1], dst)),
+            seq,
+            flags: TcpFlags {
+                syn: f.contains('S'),
+                ack: f.contains('A'),
+                fin: f.contains('F'),
+                rst: f.contains('R'),
+            },
+            payload,
+            missing: 0,
+        }
+    }
+
+    fn run(segs: &[TcpSegment<'_>]) -> Vec<String> {
+        let mut r = Reassembler::new(ReassemblyLimits::default());
+        let mut log = vec![];
+        let mut f = |e: TcpEvent<'_>| {
+            log.push(match e {
+                TcpEvent::Open { info, .. } => format!(
+                    "open {} c={} syn={}",
+                    info.id.0,
+                    info.client.port(),
+                    info.syn_seen
+                ),
+                TcpEvent::Data {
+                    conn, dir, offset, bytes, ..
+                } => format!(
+                    "data {} {} @{} {}",
+                    conn.0,
+                    dir.as_str(),
+                    offset,
+                    String::from_utf8_lossy(bytes)
+                ),
+                TcpEvent::Gap {
+                    conn, dir, start, end, ..
+                } => format!("gap {} {} {}..{}", conn.0, dir.as_str(), start, end),
+                TcpEvent::Fin { conn, dir, origin } => {
+                    format!("fin {} {} #{}", conn.0, dir.as_str(), origin.frame)
+                }
+                TcpEvent::Rst { conn, dir, .. } => format!("rst {} {}", conn.0, dir.as_str()),
+                TcpEvent::Close { conn, at_eof, .. } => format!("close {} eof={}", conn.0, at_eof),
+            })
+        };
+        for (i, s) in segs.iter().enumerate() {
+            let o = Origin {
+                frame: i as u64 + 1,
+                ts: Timestamp(i as u64),
+            };
+            r.segment(s, o, &mut f);
+        }
+        r.finish(&mut f);
+        log
+    }
+
+    #[test]
+    fn handshake_data_and_fins_in_both_directions() {
+        let log = run(&[
+            seg(40000, 80, 100, "S", b""),
+            seg(80, 40000, 900, "SA", b""),
+            seg(40000, 80, 101, "A", b""),
+            seg(40000, 80, 101, "A", b"GET /"),
+            seg(80, 40000, 901, "A", b"HTTP/1.1 200"),
+            seg(40000, 80, 106, "FA", b""),
+            seg(80, 40000, 913, "FA", b""),
+            seg(40000, 80, 107, "A", b""),
+        ]);
+        assert_eq!(
+            log,
+            [
+                "open 1 c=40000 syn=true",
+                "data 1 c2s @0 GET /",
+                "data 1 s2c @0 HTTP/1.1 200",
+                "fin 1 c2s #6",
+                "fin 1 s2c #7",
+                "close 1 eof=false",
+            ]
+        );
+    }
+
+    #[test]
+    fn server_reset_first_is_attributed_to_the_server() {
+        let log = run(&[
+            seg(40000, 80, 100, "S", b""),
+            seg(80, 40000, 900, "SA", b""),
+            seg(80, 40000, 901, "RA", b""),
+        ]);
+        assert_eq!(log[1], "rst 1 s2c");
+        assert_eq!(log[2], "close 1 eof=false");
+    }
+
+    #[test]
+    fn midstream_pickup_guesses_roles_from_http() {
+        let log = run(&[seg(80, 40000, 5000, "A", b"HTTP/1.1 200 OK\r\n")]);
+        assert_eq!(log[0], "open 1 c=40000 syn=false");
+        assert_eq!(log[2], "close 1 eof=true");
+    }
+
+    #[test]
+    fn trailing_ack_after_close_does_not_open_a_ghost_connection() {
+        let log = run(&[
+            seg(40000, 80, 100, "S", b""),
+            seg(80, 40000, 900, "SA", b""),
+            seg(40000, 80, 101, "RA", b""),
+            seg(80, 40000, 901, "A", b""),
+        ]);
+        assert_eq!(log.iter().filter(|l| l.starts_with("open")).count(), 1);
+    }
+
+    #[test]
+    fn port_reuse_makes_a_new_connection() {
+        let log = run(&[
+            seg(40000, 80, 100, "S", b""),
+            seg(80, 40000, 900, "SA", b""),
+            seg(40000, 80, 101, "RA", b""),
+            seg(40000, 80, 5000, "S", b""),
+            seg(40000, 80, 5001, "A", b"x"),
+        ]);
+        assert!(log.contains(&"open 2 c=40000 syn=true".to_string()));
+        assert!(log.contains(&"data 2 c2s @0 x".to_string()));
+    }
+
+    #[test]
+    fn gap_before_fin_is_reported_at_the_end() {
+        let log = run(&[
+            seg(40000, 80, 100, "S", b""),
+            seg(40000, 80, 101, "A", b"ab"),
+            seg(40000, 80, 105, "FA", b"ef"),
+        ]);
+        assert!(log.contains(&"gap 1 c2s 2..4".to_string()), "{log:?}");
+        assert!(log.contains(&"data 1 c2s @4 ef".to_string()));
+    }
+
+    #[test]
+    fn pending_cap_gives_up_the_hole_instead_of_growing() {
+        let mut r = Reassembler::new(ReassemblyLimits { max_pending: 4 });
+        let mut gaps = 0;
+        let mut f = |e: TcpEvent<'_>| {
+            if let TcpEvent::Gap { reason, .. } = e {
+                assert_eq!(reason, GapReason::BufferFull);
+                gaps += 1;
+            }
+        };
+        let o = Origin::default();
+        r.segment(&seg(40000, 80, 100, "S", b""), o, &mut f);
+        r.segment(&seg(40000, 80, 111, "A", b"abc"), o, &mut f);
+        r.segment(&seg(40000, 80, 121, "A", b"def"), o, &mut f);
+        assert_eq!(gaps, 1);
+    }
+}
