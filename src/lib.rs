@@ -24,6 +24,8 @@ pub mod engineio;
 pub mod capture;
 pub mod event;
 pub mod http;
+pub mod pipeline;
+pub mod report;
 pub mod socketio;
 pub mod tcp;
 pub mod ws;

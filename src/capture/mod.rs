@@ -25,6 +25,8 @@
 mod error;
 pub mod link;
 mod reader;
+mod replay;
 
 pub use error::CaptureError;
 pub use reader::{CaptureFormat, CaptureReader, Packet};
+pub use replay::{replay, ReplayOptions, ReplayStats};

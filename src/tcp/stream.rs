@@ -58,6 +58,7 @@ impl HalfStream {
     }
 
     /// The next stream offset to hand out.
+    #[cfg(test)]
     pub(crate) fn next_offset(&self) -> u64 {
         self.next
     }

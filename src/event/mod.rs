@@ -67,3 +67,39 @@ impl Dir {
         }
     }
 }
+
+/// One decoded fact about the traffic, at one layer, with where it came from.
+///
+/// Serialized (JSON/NDJSON) as one flat object: `frame`, `ts`, `conn`, `dir`, `layer` and the
+/// layer's own fields (see `docs/json-schema.md`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// The frame that completed this event (for a message spread over several packets, the last).
+    pub frame: u64,
+    /// When that frame was captured.
+    pub ts: Timestamp,
+    /// The first frame of a multi-packet event, when it differs from `frame`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_frame: Option<u64>,
+    /// The TCP connection.
+    pub conn: ConnId,
+    /// The direction, for events that travel one way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<Dir>,
+    /// The layer and its fields.
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+impl Event {
+    /// Where the event was completed.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            frame: self.frame,
+            ts: self.ts,
+        }
+    }
+}
+
+mod body;
+pub use body::*;

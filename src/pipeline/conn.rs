@@ -1,0 +1,434 @@
+//! One TCP connection: sniffing, HTTP/1.1 exchanges, and the switch to WebSocket.
+
+use std::collections::VecDeque;
+
+use base64::Engine as _;
+
+use super::engine::{EioCtx, Sessions};
+use super::websocket::WsConn;
+use super::{Emit, PipelineOptions, Provenance};
+use crate::deflate::{inflate_body, BodyEncoding};
+use crate::event::{Body, Dir, HttpInfo, Origin};
+use crate::http::{query, HttpDecoder, HttpHead, HttpLimits, HttpMessage, HttpOutput, Role};
+use crate::tcp::ConnInfo;
+
+/// Body bytes shown in `body_text` / `body_base64`.
+const BODY_SHOWN: usize = 64 << 10;
+
+enum Mode {
+    /// Nothing seen yet.
+    Sniff,
+    /// HTTP/1.1 (polling, handshakes, upgrade requests).
+    Http,
+    /// After `101 Switching Protocols`.
+    WebSocket(Box<WsConn>),
+    /// Not HTTP (e.g. TLS): bytes are ignored.
+    Opaque,
+}
+
+/// A request waiting for its response.
+struct Pending {
+    method: String,
+    ctx: EioCtx,
+    upgrade: bool,
+    extensions_offered: Option<String>,
+}
+
+pub(crate) struct Conn {
+    info: ConnInfo,
+    mode: Mode,
+    prov: [Provenance; 2],
+    http: [HttpDecoder; 2],
+    pending: VecDeque<Pending>,
+    opts: PipelineOptions,
+}
+
+fn idx(dir: Dir) -> usize {
+    match dir {
+        Dir::C2S => 0,
+        Dir::S2C => 1,
+    }
+}
+
+impl Conn {
+    pub(crate) fn new(info: ConnInfo, opts: &PipelineOptions) -> Self {
+        let limits = HttpLimits {
+            max_body: opts.max_message,
+            ..HttpLimits::default()
+        };
+        Conn {
+            info,
+            mode: Mode::Sniff,
+            prov: [Provenance::default(), Provenance::default()],
+            http: [
+                HttpDecoder::new(Role::Requests, limits),
+                HttpDecoder::new(Role::Responses, limits),
+            ],
+            pending: VecDeque::new(),
+            opts: opts.clone(),
+        }
+    }
+
+    pub(crate) fn data(
+        &mut self,
+        dir: Dir,
+        offset: u64,
+        bytes: &[u8],
+        origin: Origin,
+        sessions: &mut Sessions,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        self.prov[idx(dir)].record(offset, origin);
+        if let Mode::Sniff = self.mode {
+            self.mode = self.sniff(dir, bytes, origin, emit);
+        }
+        match &mut self.mode {
+            Mode::Sniff | Mode::Opaque => {}
+            Mode::Http => {
+                self.http[idx(dir)].push(bytes);
+                self.drain_http(dir, sessions, emit);
+            }
+            Mode::WebSocket(ws) => {
+                ws.push(dir, offset, bytes, &mut self.prov, sessions, emit);
+            }
+        }
+    }
+
+    /// Decides what the connection carries from its first bytes.
+    fn sniff(&self, dir: Dir, bytes: &[u8], origin: Origin, emit: &mut Emit<'_, '_>) -> Mode {
+        const METHODS: [&[u8]; 9] = [
+            b"GET ",
+            b"POST ",
+            b"PUT ",
+            b"HEAD ",
+            b"OPTIONS ",
+            b"DELETE ",
+            b"PATCH ",
+            b"CONNECT ",
+            b"TRACE ",
+        ];
+        let looks_http = match dir {
+            Dir::C2S => METHODS.iter().any(|m| bytes.starts_with(m)),
+            Dir::S2C => bytes.starts_with(b"HTTP/1."),
+        };
+        if looks_http {
+            return Mode::Http;
+        }
+        if !self.info.syn_seen {
+            if let Some(ws) = WsConn::sniff_midstream(dir, bytes, &self.opts) {
+                emit.anomaly(
+                    origin,
+                    Some(dir),
+                    "ws",
+                    "ws-midstream",
+                    "the capture starts inside a WebSocket connection: the upgrade request \
+                     (Engine.IO version, session id, compression parameters) was not captured",
+                    None,
+                );
+                return Mode::WebSocket(Box::new(ws));
+            }
+        }
+        let what = if bytes.first() == Some(&0x16) && bytes.get(1) == Some(&0x03) {
+            "TLS: the traffic is encrypted (capture the plaintext side, or use `sioscope proxy --upstream-tls`)"
+        } else {
+            "not HTTP/1.1: this connection is not decoded"
+        };
+        emit.anomaly(
+            origin,
+            Some(dir),
+            "http",
+            "not-http",
+            what,
+            Some(bytes.get(..16).unwrap_or(bytes)),
+        );
+        Mode::Opaque
+    }
+
+    pub(crate) fn gap(
+        &mut self,
+        dir: Dir,
+        start: u64,
+        end: u64,
+        origin: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        match &mut self.mode {
+            Mode::Http => {
+                if let Some(HttpOutput::Error { error, .. }) = self.http[idx(dir)].gap(end - start)
+                {
+                    emit.anomaly(origin, Some(dir), "http", "http-gap", error.to_string(), None);
+                }
+            }
+            Mode::WebSocket(ws) => ws.gap(dir, end - start, origin, emit),
+            Mode::Sniff | Mode::Opaque => {}
+        }
+    }
+
+    pub(crate) fn finish(
+        &mut self,
+        origin: Origin,
+        sessions: &mut Sessions,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        match &mut self.mode {
+            Mode::Http => {
+                for dir in [Dir::C2S, Dir::S2C] {
+                    if let Some(out) = self.http[idx(dir)].finish() {
+                        self.http_output(dir, out, sessions, emit);
+                    }
+                }
+                for p in self.pending.drain(..) {
+                    if p.ctx.is_engineio() {
+                        emit.anomaly(
+                            origin,
+                            Some(Dir::S2C),
+                            "http",
+                            "http-no-response",
+                            format!("the {} request was never answered on this connection", p.method),
+                            None,
+                        );
+                    }
+                }
+            }
+            Mode::WebSocket(ws) => ws.finish(origin, &mut self.prov, sessions, emit),
+            Mode::Sniff | Mode::Opaque => {}
+        }
+    }
+
+    fn drain_http(&mut self, dir: Dir, sessions: &mut Sessions, emit: &mut Emit<'_, '_>) {
+        while let Some(out) = self.http[idx(dir)].poll() {
+            self.http_output(dir, out, sessions, emit);
+            if matches!(self.mode, Mode::WebSocket(_)) {
+                return;
+            }
+        }
+    }
+
+    fn http_output(
+        &mut self,
+        dir: Dir,
+        out: HttpOutput,
+        sessions: &mut Sessions,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        match out {
+            HttpOutput::Error { span, error } => {
+                let origin = self.prov[idx(dir)]
+                    .at(span.start)
+                    .unwrap_or_default();
+                emit.anomaly(
+                    origin,
+                    Some(dir),
+                    "http",
+                    "http-framing",
+                    error.to_string(),
+                    None,
+                );
+            }
+            HttpOutput::Message(msg) => {
+                let (first, last) = self.prov[idx(dir)]
+                    .span(msg.span.start, msg.span.end)
+                    .unwrap_or_default();
+                self.prov[idx(dir)].forget_before(msg.span.end);
+                match dir {
+                    Dir::C2S => self.request(msg, first, last, sessions, emit),
+                    Dir::S2C => self.response(msg, first, last, sessions, emit),
+                }
+            }
+        }
+    }
+
+    /// Undoes `Content-Encoding`; reports a failure as an anomaly and keeps the raw body.
+    fn content(
+        &self,
+        msg: &HttpMessage,
+        dir: Dir,
+        last: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) -> (Vec<u8>, Option<String>) {
+        let enc = msg.header("content-encoding").map(|v| v.trim().to_ascii_lowercase());
+        let kind = match enc.as_deref() {
+            Some("gzip") | Some("x-gzip") => BodyEncoding::Gzip,
+            Some("deflate") => BodyEncoding::Deflate,
+            _ => return (msg.body.clone(), None),
+        };
+        match inflate_body(kind, &msg.body, self.opts.max_message) {
+            Ok(b) => (b, enc),
+            Err(e) => {
+                emit.anomaly(
+                    last,
+                    Some(dir),
+                    "http",
+                    "http-content-encoding",
+                    format!("cannot undo Content-Encoding {}: {e}", enc.unwrap_or_default()),
+                    Some(&msg.body),
+                );
+                (msg.body.clone(), None)
+            }
+        }
+    }
+
+    fn http_info(
+        msg: &HttpMessage,
+        body: &[u8],
+        content_encoding: Option<String>,
+        sid: Option<String>,
+    ) -> HttpInfo {
+        let shown = body.get(..BODY_SHOWN).unwrap_or(body);
+        let (body_text, body_base64) = if body.is_empty() {
+            (None, None)
+        } else {
+            match std::str::from_utf8(shown) {
+                Ok(t) => (Some(t.to_string()), None),
+                Err(e) if e.valid_up_to() + 4 > shown.len() && shown.len() < body.len() => {
+                    // cut inside a multibyte character by the display limit
+                    (
+                        Some(String::from_utf8_lossy(shown.get(..e.valid_up_to()).unwrap_or(&[])).into_owned()),
+                        None,
+                    )
+                }
+                Err(_) => (
+                    None,
+                    Some(base64::engine::general_purpose::STANDARD.encode(shown)),
+                ),
+            }
+        };
+        let mut info = HttpInfo {
+            kind: "request",
+            method: None,
+            target: None,
+            path: None,
+            query: serde_json::Map::new(),
+            status: None,
+            reason: None,
+            headers: msg.headers.clone(),
+            body_len: msg.body_len,
+            content_encoding,
+            body_text,
+            body_base64,
+            sid,
+        };
+        match &msg.head {
+            HttpHead::Request { method, target } => {
+                let (path, pairs) = query::split_target(target);
+                info.method = Some(method.clone());
+                info.target = Some(target.clone());
+                info.path = Some(path);
+                for (k, v) in pairs {
+                    info.query.entry(k).or_insert(serde_json::Value::String(v));
+                }
+            }
+            HttpHead::Response { status, reason } => {
+                info.kind = "response";
+                info.status = Some(*status);
+                info.reason = Some(reason.clone());
+            }
+        }
+        info
+    }
+
+    fn request(
+        &mut self,
+        msg: HttpMessage,
+        first: Origin,
+        last: Origin,
+        sessions: &mut Sessions,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        let (method, target) = match &msg.head {
+            HttpHead::Request { method, target } => (method.clone(), target.clone()),
+            HttpHead::Response { .. } => return,
+        };
+        let ctx = EioCtx::from_request(&target, self.opts.eio);
+        let (body, enc) = self.content(&msg, Dir::C2S, last, emit);
+        emit.at(
+            first,
+            last,
+            Some(Dir::C2S),
+            Body::Http(Self::http_info(&msg, &body, enc, ctx.sid.clone())),
+        );
+        self.http[1].expect_response_to(&method);
+        if method == "POST" && !body.is_empty() {
+            let binary = msg
+                .header("content-type")
+                .is_some_and(|v| v.contains("octet-stream"));
+            sessions.polling_body(&ctx, Dir::C2S, &body, binary, first, last, emit);
+        }
+        self.pending.push_back(Pending {
+            method,
+            upgrade: msg.is_websocket_upgrade_request(),
+            extensions_offered: msg.header("sec-websocket-extensions").map(str::to_string),
+            ctx,
+        });
+    }
+
+    fn response(
+        &mut self,
+        msg: HttpMessage,
+        first: Origin,
+        last: Origin,
+        sessions: &mut Sessions,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        let status = msg.status().unwrap_or(0);
+        if (100..200).contains(&status) && status != 101 {
+            // interim response: the request still waits for its final answer
+            emit.at(
+                first,
+                last,
+                Some(Dir::S2C),
+                Body::Http(Self::http_info(&msg, &[], None, None)),
+            );
+            return;
+        }
+        let req = self.pending.pop_front();
+        let (body, enc) = self.content(&msg, Dir::S2C, last, emit);
+        let mut ctx = req.as_ref().map(|r| r.ctx.clone()).unwrap_or_default();
+        // A handshake response names the session: decode it first so the event can carry the sid.
+        let binary = msg
+            .header("content-type")
+            .is_some_and(|v| v.contains("octet-stream"));
+        let upgrade = req.as_ref().is_some_and(|r| r.upgrade);
+        if status == 101 && upgrade {
+            emit.at(
+                first,
+                last,
+                Some(Dir::S2C),
+                Body::Http(Self::http_info(&msg, &body, enc, ctx.sid.clone())),
+            );
+            let offered = req.and_then(|r| r.extensions_offered);
+            let ws = WsConn::after_upgrade(
+                ctx,
+                msg.header("sec-websocket-extensions"),
+                offered.as_deref(),
+                &self.opts,
+                last,
+                emit,
+            );
+            let mut ws = Box::new(ws);
+            for dir in [Dir::S2C, Dir::C2S] {
+                let (offset, rest) = self.http[idx(dir)].take_upgraded();
+                if !rest.is_empty() {
+                    ws.push(dir, offset, &rest, &mut self.prov, sessions, emit);
+                }
+            }
+            self.mode = Mode::WebSocket(ws);
+            return;
+        }
+        if upgrade {
+            self.http[0].upgrade_refused();
+        }
+        if status == 200 && ctx.is_engineio() && req.as_ref().is_some_and(|r| r.method == "GET") {
+            sessions.polling_response(&mut ctx, &body, binary, first, last, emit);
+        }
+        emit.at(
+            first,
+            last,
+            Some(Dir::S2C),
+            Body::Http(Self::http_info(&msg, &body, enc, ctx.sid.clone())),
+        );
+        if upgrade {
+            self.drain_http(Dir::C2S, sessions, emit);
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The pipeline: frontend chunks in, one typed [`Event`] stream out.
+//!
+//! A frontend (capture reassembly, or the live proxy) speaks [`TcpEvent`]: connections opening,
+//! in-order bytes per direction with their stream offset and origin, gaps, FIN/RST, close. The
+//! pipeline sniffs each connection (HTTP or not), runs the HTTP decoder per direction, switches
+//! to WebSocket after `101 Switching Protocols`, inflates permessage-deflate messages, and hands
+//! polling bodies and WebSocket messages to the Engine.IO and Socket.IO codecs with the session
+//! context they need (protocol revision, session id, transport). It never does IO.
+
+mod conn;
+mod engine;
+mod provenance;
+mod websocket;
+
+use std::collections::HashMap;
+
+pub use provenance::Provenance;
+
+use crate::event::{AnomalyInfo, Body, ConnId, Dir, Event, Origin, TcpInfo};
+use crate::tcp::TcpEvent;
+use conn::Conn;
+use engine::Sessions;
+
+/// Settings of the pipeline.
+#[derive(Debug, Clone)]
+pub struct PipelineOptions {
+    /// Force an Engine.IO revision (2, 3, 4) where the capture does not show it (mid-stream).
+    pub eio: Option<u8>,
+    /// Largest WebSocket message or HTTP body kept, after inflation (decompression bombs stop here).
+    pub max_message: usize,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            eio: None,
+            max_message: 64 << 20,
+        }
+    }
+}
+
+/// Decodes every connection of a capture or proxy session into events.
+pub struct Pipeline {
+    opts: PipelineOptions,
+    conns: HashMap<ConnId, Conn>,
+    sessions: Sessions,
+}
+
+/// Where decoded events go.
+pub type Sink<'a> = dyn FnMut(Event) + 'a;
+
+/// Helper to build events of one connection and direction.
+pub(crate) struct Emit<'s, 'a> {
+    pub(crate) conn: ConnId,
+    pub(crate) sink: &'s mut Sink<'a>,
+}
+
+impl Emit<'_, '_> {
+    /// Emits an event completed at `last`, begun at `first`.
+    pub(crate) fn at(&mut self, first: Origin, last: Origin, dir: Option<Dir>, body: Body) {
+        (self.sink)(Event {
+            frame: last.frame,
+            ts: last.ts,
+            first_frame: (first.frame != last.frame).then_some(first.frame),
+            conn: self.conn,
+            dir,
+            body,
+        });
+    }
+
+    /// Emits an anomaly.
+    pub(crate) fn anomaly(
+        &mut self,
+        origin: Origin,
+        dir: Option<Dir>,
+        at: &'static str,
+        rule: impl Into<String>,
+        detail: impl Into<String>,
+        bytes: Option<&[u8]>,
+    ) {
+        self.at(
+            origin,
+            origin,
+            dir,
+            Body::Anomaly(AnomalyInfo {
+                at,
+                rule: rule.into(),
+                detail: detail.into(),
+                bytes: bytes.map(hex_preview),
+            }),
+        );
+    }
+}
+
+/// The first 64 bytes in hex, with an ellipsis when there are more.
+pub(crate) fn hex_preview(b: &[u8]) -> String {
+    let mut s: String = b.iter().take(64).map(|x| format!("{x:02x}")).collect();
+    if b.len() > 64 {
+        s.push('…');
+    }
+    s
+}
+
+impl Pipeline {
+    /// A pipeline with these settings.
+    pub fn new(opts: PipelineOptions) -> Self {
+        Pipeline {
+            opts,
+            conns: HashMap::new(),
+            sessions: Sessions::default(),
+        }
+    }
+
+    /// Takes one frontend event and emits what it completes.
+    pub fn tcp(&mut self, ev: TcpEvent<'_>, sink: &mut Sink<'_>) {
+        match ev {
+            TcpEvent::Open { info, origin } => {
+                let mut emit = Emit {
+                    conn: info.id,
+                    sink,
+                };
+                emit.at(
+                    origin,
+                    origin,
+                    None,
+                    Body::Tcp(TcpInfo::Open {
+                        client: info.client.to_string(),
+                        server: info.server.to_string(),
+                        syn_seen: info.syn_seen,
+                    }),
+                );
+                self.conns.insert(info.id, Conn::new(info, &self.opts));
+            }
+            TcpEvent::Data {
+                conn,
+                dir,
+                offset,
+                bytes,
+                origin,
+            } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    let mut emit = Emit { conn, sink };
+                    c.data(dir, offset, bytes, origin, &mut self.sessions, &mut emit);
+                }
+            }
+            TcpEvent::Gap {
+                conn,
+                dir,
+                start,
+                end,
+                origin,
+                reason,
+            } => {
+                let mut emit = Emit { conn, sink };
+                emit.at(
+                    origin,
+                    origin,
+                    Some(dir),
+                    Body::Tcp(TcpInfo::Gap {
+                        start,
+                        end,
+                        reason: reason.as_str(),
+                    }),
+                );
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.gap(dir, start, end, origin, &mut emit);
+                }
+            }
+            TcpEvent::Fin { conn, dir, origin } => {
+                let mut emit = Emit { conn, sink };
+                emit.at(origin, origin, Some(dir), Body::Tcp(TcpInfo::Fin));
+            }
+            TcpEvent::Rst { conn, dir, origin } => {
+                let mut emit = Emit { conn, sink };
+                emit.at(origin, origin, Some(dir), Body::Tcp(TcpInfo::Rst));
+            }
+            TcpEvent::Close {
+                conn,
+                origin,
+                at_eof,
+            } => {
+                let mut emit = Emit { conn, sink };
+                if let Some(mut c) = self.conns.remove(&conn) {
+                    c.finish(origin, &mut self.sessions, &mut emit);
+                }
+                emit.at(origin, origin, None, Body::Tcp(TcpInfo::Close { at_eof }));
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Reporters: sinks of the event stream that write it for people (`pretty`) or programs (`json`,
+//! `ndjson`). Each format is one file implementing [`Reporter`]; [`Filter`] selects events the same
+//! way for all of them.
+
+mod filter;
+mod json;
+mod pretty;
+
+use std::io;
+
+pub use filter::{Filter, LayerSet};
+pub use json::{JsonReporter, NdjsonReporter};
+pub use pretty::{PrettyOptions, PrettyReporter};
+
+use crate::event::Event;
+
+/// A sink of events that writes them somewhere.
+pub trait Reporter {
+    /// Writes one event.
+    fn event(&mut self, ev: &Event) -> io::Result<()>;
+    /// Writes whatever closes the output (a JSON array's end, a summary).
+    fn finish(&mut self) -> io::Result<()>;
+}
