@@ -1,0 +1,336 @@
+//! One direction's permessage-deflate (or deflate-frame) inflater.
+//!
+//! Wire format (RFC 7692 §7.2.1): the sender compresses the message payload as raw DEFLATE,
+//! flushes with a sync flush (which ends in an empty stored block `00 00 ff ff`), and removes
+//! those last four octets. The receiver (§7.2.2) "appends 4 octets of 0x00 0x00 0xff 0xff to
+//! the tail end of the payload of the message" and inflates. With context takeover (the
+//! default) the LZ77 window carries over from message to message, so a message may refer to
+//! bytes of earlier messages; `*_no_context_takeover` makes the sender reset after each message.
+//! deflate-frame does the same per frame instead of per message.
+//!
+//! Window size: the inflater always uses a 15-bit (32 KiB) window. A DEFLATE stream made with a
+//! smaller window only uses smaller distances, so a 15-bit inflater reads it exactly; the
+//! negotiated bits are kept only for reports ([`Inflater::window_bits`]).
+//!
+//! Mid-stream pickup (the capture began after the `101`, or a message of this direction was
+//! lost, too large, or corrupt): the earlier history is unknown. The inflater then restarts
+//! with an empty window and tracks how much output it has seen since. This is sound because
+//! zlib checks every back-reference against the output it actually has ("invalid distance too
+//! far back"): a message that inflates successfully referred only to bytes we know, so its
+//! output is exact, never garbage. A message that reaches back into the unknown fails with
+//! [`InflateError::MissingContext`]. Once 32 KiB of contiguous output are known, no distance can
+//! reach past them, so the context is complete again and such a failure is real corruption.
+//! Other zlib errors (bad block type, bad code) do not depend on history and stay
+//! [`InflateError::Corrupt`] in either state. With `no_context_takeover` every message starts
+//! fresh, so mid-stream pickup costs nothing.
+//!
+//! A sender may also end a message with a final block (`BFINAL` = 1, RFC 7692 §7.2.3.4
+//! example). The stream then ends; with context takeover the next message continues with the
+//! same history, so the inflater restarts and primes itself with the last 32 KiB of output.
+
+use flate2::Decompress;
+
+use super::bounded::{feed, Fed};
+use super::error::InflateError;
+
+/// RFC 7692 §7.2.2: the tail the receiver appends to every compressed message.
+pub const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// The largest distance DEFLATE can express (RFC 1951 §3.2.5: distances up to 32768).
+const MAX_DISTANCE: usize = 32 * 1024;
+
+/// Inflater for one direction of one WebSocket connection.
+#[derive(Debug)]
+pub struct Inflater {
+    d: Decompress,
+    no_context_takeover: bool,
+    window_bits: u8,
+    /// The window holds the sender's whole relevant history.
+    context_complete: bool,
+    /// Output bytes seen since the window was last emptied (for mid-stream pickup).
+    known_output: usize,
+    /// The last (up to) 32 KiB of output, kept with context takeover to re-prime the window
+    /// after a message that ended its stream with a final block.
+    history: Vec<u8>,
+    messages: u64,
+}
+
+impl Inflater {
+    /// A new inflater. `no_context_takeover`: this direction's sender resets per message.
+    /// `window_bits`: the negotiated window (recorded only). `midstream`: the capture started
+    /// after the handshake, so earlier context is unknown.
+    pub fn new(no_context_takeover: bool, window_bits: u8, midstream: bool) -> Self {
+        Inflater {
+            d: Decompress::new(false),
+            no_context_takeover,
+            window_bits: window_bits.clamp(8, 15),
+            context_complete: no_context_takeover || !midstream,
+            known_output: 0,
+            history: Vec::new(),
+            messages: 0,
+        }
+    }
+
+    /// The negotiated window bits of the sender (8..=15), recorded for reports.
+    pub fn window_bits(&self) -> u8 {
+        self.window_bits
+    }
+
+    /// Whether the sender resets its compressor per message.
+    pub fn no_context_takeover(&self) -> bool {
+        self.no_context_takeover
+    }
+
+    /// Whether the inflater knows all history the next message may refer to.
+    pub fn context_complete(&self) -> bool {
+        self.context_complete
+    }
+
+    /// How many messages (or frames) were inflated successfully.
+    pub fn messages(&self) -> u64 {
+        self.messages
+    }
+
+    /// Forget the window: the history from here on is unknown (unless every message stands
+    /// alone anyway).
+    fn lose_context(&mut self) {
+        self.d.reset(false);
+        self.known_output = 0;
+        self.history.clear();
+        self.context_complete = self.no_context_takeover;
+    }
+
+    /// A compressed message of this direction passed without being inflated (too large, lost):
+    /// with context takeover the following messages may refer to it.
+    pub fn skip_message(&mut self) {
+        self.lose_context();
+    }
+
+    /// Inflate one whole compressed message (the payloads of all its frames joined, without
+    /// the `00 00 ff ff` tail), producing at most `limit` bytes.
+    pub fn inflate_message(
+        &mut self,
+        payload: &[u8],
+        limit: usize,
+    ) -> Result<Vec<u8>, InflateError> {
+        if self.no_context_takeover {
+            // RFC 7692 §7.1.1.1/§7.1.1.2: with *_no_context_takeover the sender "MUST start
+            // compressing each new message with an empty LZ77 sliding window".
+            self.d.reset(false);
+        }
+        let mut out = Vec::new();
+        let mut result = feed(&mut self.d, payload, &mut out, limit, 0);
+        if let Ok(Fed::NeedInput) = result {
+            result = feed(&mut self.d, &TRAILER, &mut out, limit, payload.len() as u64);
+        }
+        match result {
+            Ok(fed) => {
+                self.messages = self.messages.saturating_add(1);
+                self.known_output = self.known_output.saturating_add(out.len());
+                if self.known_output >= MAX_DISTANCE {
+                    self.context_complete = true;
+                }
+                if !self.no_context_takeover {
+                    self.remember(&out);
+                    if let Fed::StreamEnd { .. } = fed {
+                        self.restart_with_history();
+                    }
+                } else if let Fed::StreamEnd { .. } = fed {
+                    self.d.reset(false);
+                }
+                Ok(out)
+            }
+            Err(InflateError::Corrupt { zlib, input_offset }) => {
+                let missing = !self.context_complete && zlib.contains("too far back");
+                self.lose_context();
+                if missing {
+                    Err(InflateError::MissingContext)
+                } else {
+                    Err(InflateError::Corrupt { zlib, input_offset })
+                }
+            }
+            Err(e) => {
+                self.lose_context();
+                Err(e)
+            }
+        }
+    }
+
+    /// Keep the last 32 KiB of output.
+    fn remember(&mut self, out: &[u8]) {
+        if out.len() >= MAX_DISTANCE {
+            self.history.clear();
+            let tail = out
+                .get(out.len().saturating_sub(MAX_DISTANCE)..)
+                .unwrap_or(&[]);
+            self.history.extend_from_slice(tail);
+        } else {
+            self.history.extend_from_slice(out);
+            let excess = self.history.len().saturating_sub(MAX_DISTANCE);
+            if excess > 0 {
+                self.history.drain(..excess);
+            }
+        }
+    }
+
+    /// After a final block: new stream, same history.
+    fn restart_with_history(&mut self) {
+        self.d.reset(false);
+        if !self.history.is_empty() && self.d.set_dictionary(&self.history).is_err() {
+            self.lose_context();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HELLO: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+
+    #[test]
+    fn rfc7692_hello() {
+        // RFC 7692 §7.2.3.1: "Hello" compressed, tail removed.
+        let mut inf = Inflater::new(false, 15, false);
+        assert_eq!(inf.inflate_message(&HELLO, 100).unwrap(), b"Hello");
+    }
+
+    #[test]
+    fn rfc7692_context_takeover() {
+        // RFC 7692 §7.2.3.2: the second "Hello" with the LZ77 window of the first is
+        // `f2 00 11 00 00`.
+        let mut inf = Inflater::new(false, 15, false);
+        assert_eq!(inf.inflate_message(&HELLO, 100).unwrap(), b"Hello");
+        assert_eq!(
+            inf.inflate_message(&[0xf2, 0x00, 0x11, 0x00, 0x00], 100)
+                .unwrap(),
+            b"Hello"
+        );
+        // With no_context_takeover the same second message refers to history that the
+        // sender promised not to use: zlib rejects it and it is corruption, not missing context.
+        let mut inf = Inflater::new(true, 15, false);
+        assert_eq!(inf.inflate_message(&HELLO, 100).unwrap(), b"Hello");
+        assert_eq!(
+            inf.inflate_message(&[0xf2, 0x00, 0x11, 0x00, 0x00], 100),
+            Err(InflateError::Corrupt {
+                zlib: "invalid distance too far back".into(),
+                input_offset: 3
+            })
+        );
+        // And the same message twice without context takeover inflates both times.
+        assert_eq!(inf.inflate_message(&HELLO, 100).unwrap(), b"Hello");
+        assert_eq!(inf.inflate_message(&HELLO, 100).unwrap(), b"Hello");
+    }
+
+    #[test]
+    fn rfc7692_uncompressed_and_final_blocks() {
+        // RFC 7692 §7.2.3.3: "Hello" in a stored (no compression) block.
+        let stored = [
+            0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+        ];
+        let mut inf = Inflater::new(false, 15, false);
+        assert_eq!(inf.inflate_message(&stored, 100).unwrap(), b"Hello");
+        // RFC 7692 §7.2.3.4: a message ending with a BFINAL=1 block.
+        let fin = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
+        assert_eq!(inf.inflate_message(&fin, 100).unwrap(), b"Hello");
+        // After the final block, context takeover still works: the window was re-primed.
+        assert_eq!(
+            inf.inflate_message(&[0xf2, 0x00, 0x11, 0x00, 0x00], 100)
+                .unwrap(),
+            b"Hello"
+        );
+        // RFC 7692 §7.2.3.5: two DEFLATE blocks in one message ("He" then "llo").
+        let two = [
+            0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+        ];
+        let mut inf = Inflater::new(false, 15, false);
+        assert_eq!(inf.inflate_message(&two, 100).unwrap(), b"Hello");
+    }
+
+    #[test]
+    fn corrupt_block_type_names_zlib() {
+        // First byte's block type bits flipped to 11 (reserved).
+        let mut inf = Inflater::new(false, 15, false);
+        assert_eq!(
+            inf.inflate_message(&[0xf7, 0x48, 0xcd], 100),
+            Err(InflateError::Corrupt {
+                zlib: "invalid block type".into(),
+                input_offset: 1
+            })
+        );
+    }
+
+    #[test]
+    fn empty_message() {
+        // An empty compressed message is a single 0x00 octet (RFC 7692 §7.2.3.6).
+        let mut inf = Inflater::new(false, 15, false);
+        assert_eq!(inf.inflate_message(&[0x00], 100).unwrap(), b"");
+        assert_eq!(inf.inflate_message(&[], 100).unwrap(), b"");
+    }
+
+    #[test]
+    fn midstream_missing_context_then_recovery() {
+        let mut inf = Inflater::new(false, 15, true);
+        assert!(!inf.context_complete());
+        // The second message of the RFC example refers to the first, which we never saw.
+        assert_eq!(
+            inf.inflate_message(&[0xf2, 0x00, 0x11, 0x00, 0x00], 100),
+            Err(InflateError::MissingContext)
+        );
+        // A self-contained message inflates exactly, and the next one can refer to it.
+        assert_eq!(inf.inflate_message(&HELLO, 100).unwrap(), b"Hello");
+        assert_eq!(
+            inf.inflate_message(&[0xf2, 0x00, 0x11, 0x00, 0x00], 100)
+                .unwrap(),
+            b"Hello"
+        );
+        assert!(!inf.context_complete());
+        // Corruption unrelated to history is still called corruption.
+        assert!(matches!(
+            inf.inflate_message(&[0xf7], 100),
+            Err(InflateError::Corrupt { .. })
+        ));
+        // Midstream with no_context_takeover: every message stands alone.
+        let inf = Inflater::new(true, 15, true);
+        assert!(inf.context_complete());
+    }
+
+    #[test]
+    fn skip_message_loses_context() {
+        let mut inf = Inflater::new(false, 15, false);
+        inf.skip_message();
+        assert_eq!(
+            inf.inflate_message(&[0xf2, 0x00, 0x11, 0x00, 0x00], 100),
+            Err(InflateError::MissingContext)
+        );
+    }
+
+    #[test]
+    fn bomb_and_limit() {
+        use flate2::{Compress, Compression, FlushCompress};
+        let zeros = vec![0u8; 10 * 1024 * 1024];
+        let mut c = Compress::new(Compression::best(), false);
+        let mut z = Vec::with_capacity(64 * 1024);
+        c.compress_vec(&zeros, &mut z, FlushCompress::Sync).unwrap();
+        assert!(c.total_in() as usize == zeros.len() && z.ends_with(&TRAILER));
+        z.truncate(z.len() - 4);
+        let mut inf = Inflater::new(false, 15, false);
+        assert_eq!(
+            inf.inflate_message(&z, 1024 * 1024),
+            Err(InflateError::TooLarge { limit: 1024 * 1024 })
+        );
+        // The window was lost with the message: context is no longer complete.
+        assert!(!inf.context_complete());
+        assert_eq!(inf.inflate_message(&HELLO, 5).unwrap(), b"Hello");
+        assert_eq!(
+            inf.inflate_message(&HELLO, 4),
+            Err(InflateError::TooLarge { limit: 4 })
+        );
+    }
+
+    #[test]
+    fn window_bits_recorded() {
+        assert_eq!(Inflater::new(false, 9, false).window_bits(), 9);
+        assert_eq!(Inflater::new(false, 99, false).window_bits(), 15);
+    }
+}
