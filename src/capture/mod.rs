@@ -26,6 +26,7 @@ mod error;
 pub mod link;
 mod reader;
 mod replay;
+pub mod writer;
 
 pub use error::CaptureError;
 pub use reader::{CaptureFormat, CaptureReader, Packet};

@@ -188,3 +188,25 @@ impl Pipeline {
         }
     }
 }
+
+/// A stable rule name for an error value: `prefix-` plus its variant name in kebab case
+/// (`UnmaskedClientFrame` → `ws-unmasked-client-frame`).
+pub(crate) fn rule_name(prefix: &str, err: &impl std::fmt::Debug) -> String {
+    let dbg = format!("{err:?}");
+    let variant: String = dbg.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let mut out = String::from(prefix);
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 || !out.is_empty() {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            if i == 0 && !out.is_empty() {
+                out.push('-');
+            }
+            out.push(c);
+        }
+    }
+    out
+}

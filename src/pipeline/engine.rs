@@ -1,0 +1,480 @@
+//! Engine.IO sessions and Socket.IO packets: which session a payload belongs to, which protocol
+//! revision decodes it, and binary attachments that span several Engine.IO messages.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use super::{rule_name, Emit};
+use crate::engineio::{self, Data, Packet, Version};
+use crate::event::{Body, Dir, EioInfo, Origin, SioInfo};
+use crate::http::query;
+use crate::socketio::{self, legacy, AttachmentAssembler};
+
+/// Which protocol a request or connection speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Proto {
+    /// Not (recognisably) Socket.IO.
+    #[default]
+    Unknown,
+    /// Engine.IO of this revision.
+    Eio(Version),
+    /// socket.io 0.9 (protocol 1), which has no Engine.IO layer.
+    Legacy,
+}
+
+/// The transport of a request or connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// Not known.
+    #[default]
+    Unknown,
+    /// HTTP long-polling (or JSONP polling).
+    Polling,
+    /// WebSocket.
+    WebSocket,
+}
+
+impl Transport {
+    fn as_str(self) -> &'static str {
+        match self {
+            Transport::Unknown => "unknown",
+            Transport::Polling => "polling",
+            Transport::WebSocket => "websocket",
+        }
+    }
+}
+
+/// What an HTTP request or WebSocket connection tells about its Engine.IO session.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EioCtx {
+    pub(crate) proto: Proto,
+    pub(crate) transport: Transport,
+    pub(crate) sid: Option<String>,
+}
+
+impl EioCtx {
+    /// Reads the protocol, transport and session id from a request target: the query
+    /// (`EIO`, `transport`, `sid`) for Engine.IO, the path (`/socket.io/1/<transport>/<sid>`) for
+    /// socket.io 0.9. `eio` forces a revision when the query does not name one.
+    pub(crate) fn from_request(target: &str, eio: Option<u8>) -> Self {
+        let (path, pairs) = query::split_target(target);
+        if let Some(l) = legacy::parse_path(&path) {
+            return EioCtx {
+                proto: Proto::Legacy,
+                transport: if l.transport.as_deref() == Some("websocket") {
+                    Transport::WebSocket
+                } else if l.transport.is_some() {
+                    Transport::Polling
+                } else {
+                    Transport::Unknown
+                },
+                sid: l.sid,
+            };
+        }
+        let transport = match query::param(&pairs, "transport") {
+            Some("websocket") => Transport::WebSocket,
+            Some("polling") => Transport::Polling,
+            _ => Transport::Unknown,
+        };
+        let version = query::param(&pairs, "EIO")
+            .and_then(|v| Version::from_eio_value(v).ok())
+            .or_else(|| eio.and_then(|n| Version::from_eio_value(&n.to_string()).ok()))
+            // engine.io clients before the EIO parameter spoke revision 2
+            .or_else(|| (transport != Transport::Unknown).then_some(Version::V2));
+        EioCtx {
+            proto: version.map_or(Proto::Unknown, Proto::Eio),
+            transport,
+            sid: query::param(&pairs, "sid").map(str::to_string),
+        }
+    }
+
+    pub(crate) fn is_engineio(&self) -> bool {
+        self.proto != Proto::Unknown
+    }
+
+    fn eio_version(&self) -> Option<u8> {
+        match self.proto {
+            Proto::Eio(v) => Some(v.number()),
+            _ => None,
+        }
+    }
+}
+
+/// Socket.IO protocol revision carried by an Engine.IO revision: v4 carries Socket.IO v5
+/// (socket.io 3/4), v3 and v2 carry Socket.IO v4 (socket.io 1/2).
+fn sio_version(v: Version) -> socketio::Version {
+    match v {
+        Version::V4 => socketio::Version::V5,
+        Version::V3 | Version::V2 => socketio::Version::V4,
+    }
+}
+
+#[derive(Default)]
+struct Session {
+    assemblers: [AttachmentAssembler; 2],
+}
+
+/// Every Engine.IO session seen so far, by session id.
+#[derive(Default)]
+pub(crate) struct Sessions {
+    by_sid: HashMap<String, Session>,
+    /// Attachment state of WebSocket connections whose session id is unknown (mid-stream).
+    anonymous: Session,
+}
+
+fn idx(dir: Dir) -> usize {
+    match dir {
+        Dir::C2S => 0,
+        Dir::S2C => 1,
+    }
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+impl Sessions {
+    fn session(&mut self, sid: Option<&str>) -> &mut Session {
+        match sid {
+            Some(s) => {
+                if !self.by_sid.contains_key(s) {
+                    self.by_sid.insert(s.to_string(), Session::default());
+                }
+                self.by_sid.get_mut(s).unwrap_or(&mut self.anonymous)
+            }
+            None => &mut self.anonymous,
+        }
+    }
+
+    /// A polling request body (client to server).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn polling_body(
+        &mut self,
+        ctx: &EioCtx,
+        dir: Dir,
+        body: &[u8],
+        binary: bool,
+        first: Origin,
+        last: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        let mut ctx = ctx.clone();
+        self.payload(&mut ctx, dir, body, binary, first, last, emit);
+    }
+
+    /// A polling response body (server to client). A handshake answer names the session, which
+    /// is written into `ctx`.
+    pub(crate) fn polling_response(
+        &mut self,
+        ctx: &mut EioCtx,
+        body: &[u8],
+        binary: bool,
+        first: Origin,
+        last: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        if ctx.proto == Proto::Legacy && ctx.transport == Transport::Unknown && ctx.sid.is_none() {
+            // socket.io 0.9 handshake: `sid:heartbeat:close:transports`
+            let text = String::from_utf8_lossy(body);
+            match legacy::parse_handshake(&text) {
+                Ok(h) => {
+                    ctx.sid = Some(h.sid.clone());
+                    emit.at(
+                        first,
+                        last,
+                        Some(Dir::S2C),
+                        Body::Eio {
+                            eio: EioInfo {
+                                kind: "open",
+                                version: None,
+                                sid: ctx.sid.clone(),
+                                transport: "polling",
+                                text: None,
+                                base64: None,
+                                open: Some(serde_json::json!({
+                                    "sid": h.sid,
+                                    "heartbeatTimeout": h.heartbeat_timeout,
+                                    "closeTimeout": h.close_timeout,
+                                    "transports": h.transports,
+                                })),
+                            },
+                        },
+                    );
+                }
+                Err(e) => emit.anomaly(
+                    last,
+                    Some(Dir::S2C),
+                    "sio",
+                    rule_name("sio-legacy", &e),
+                    e.to_string(),
+                    Some(body),
+                ),
+            }
+            return;
+        }
+        self.payload(ctx, Dir::S2C, body, binary, first, last, emit);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn payload(
+        &mut self,
+        ctx: &mut EioCtx,
+        dir: Dir,
+        body: &[u8],
+        binary: bool,
+        first: Origin,
+        last: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        match ctx.proto {
+            Proto::Unknown => {}
+            Proto::Legacy => {
+                let text = String::from_utf8_lossy(body);
+                for item in legacy::split_polling_payload(&text) {
+                    match item {
+                        Ok(msg) => self.legacy_message(ctx, dir, msg, first, last, emit),
+                        Err(e) => emit.anomaly(
+                            last,
+                            Some(dir),
+                            "sio",
+                            rule_name("sio-legacy", &e),
+                            e.to_string(),
+                            Some(body),
+                        ),
+                    }
+                }
+            }
+            Proto::Eio(v) => {
+                for item in engineio::decode_payload(v, body, binary) {
+                    match item.packet {
+                        Ok(p) => self.packet(ctx, v, dir, p, first, last, emit),
+                        Err(e) => emit.anomaly(
+                            last,
+                            Some(dir),
+                            "eio",
+                            rule_name("eio", &e),
+                            e.to_string(),
+                            Some(body.get(item.range.clone()).unwrap_or(body)),
+                        ),
+                    }
+                }
+            }
+        }
+    }
+
+    /// A WebSocket text message.
+    pub(crate) fn ws_text(
+        &mut self,
+        ctx: &mut EioCtx,
+        dir: Dir,
+        text: &str,
+        first: Origin,
+        last: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        match ctx.proto {
+            Proto::Unknown => {}
+            Proto::Legacy => self.legacy_message(ctx, dir, text, first, last, emit),
+            Proto::Eio(v) => match engineio::decode_text(v, text) {
+                Ok(p) => self.packet(ctx, v, dir, p, first, last, emit),
+                Err(e) => emit.anomaly(
+                    last,
+                    Some(dir),
+                    "eio",
+                    rule_name("eio", &e),
+                    e.to_string(),
+                    Some(text.as_bytes()),
+                ),
+            },
+        }
+    }
+
+    /// A WebSocket binary message.
+    pub(crate) fn ws_binary(
+        &mut self,
+        ctx: &mut EioCtx,
+        dir: Dir,
+        bytes: &[u8],
+        first: Origin,
+        last: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        if let Proto::Eio(v) = ctx.proto {
+            match engineio::decode_binary(v, bytes) {
+                Ok(p) => self.packet(ctx, v, dir, p, first, last, emit),
+                Err(e) => emit.anomaly(
+                    last,
+                    Some(dir),
+                    "eio",
+                    rule_name("eio", &e),
+                    e.to_string(),
+                    Some(bytes),
+                ),
+            }
+        }
+    }
+
+    fn eio_info(ctx: &EioCtx, kind: &'static str) -> EioInfo {
+        EioInfo {
+            kind,
+            version: ctx.eio_version(),
+            sid: ctx.sid.clone(),
+            transport: ctx.transport.as_str(),
+            text: None,
+            base64: None,
+            open: None,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn packet(
+        &mut self,
+        ctx: &mut EioCtx,
+        v: Version,
+        dir: Dir,
+        packet: Packet,
+        first: Origin,
+        last: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        let kind = packet.packet_type().name();
+        match packet {
+            Packet::Open(hs) => {
+                if ctx.sid.is_none() {
+                    ctx.sid = Some(hs.sid.clone());
+                }
+                let mut info = Self::eio_info(ctx, kind);
+                info.open = serde_json::from_str::<Value>(&hs.to_json()).ok();
+                emit.at(first, last, Some(dir), Body::Eio { eio: info });
+            }
+            Packet::Message(Data::Text(text)) => {
+                self.sio_text(ctx, v, dir, &text, first, last, emit);
+            }
+            Packet::Message(Data::Binary(bytes)) => {
+                let session = self.session(ctx.sid.as_deref());
+                let asm = &mut session.assemblers[idx(dir)];
+                if asm.is_waiting() {
+                    match asm.push_binary(bytes.clone()) {
+                        Ok(Some(done)) => {
+                            let info = Self::eio_info(ctx, "message");
+                            emit.at(first, last, Some(dir), Body::Sio {
+                                eio: info,
+                                sio: sio_info(&done.packet, Some(done.json_view()), sio_version(v)),
+                            });
+                        }
+                        Ok(None) => {}
+                        Err(e) => emit.anomaly(last, Some(dir), "sio", rule_name("sio", &e), e.to_string(), None),
+                    }
+                } else {
+                    let mut info = Self::eio_info(ctx, kind);
+                    info.base64 = Some(b64(bytes.get(..64 << 10).unwrap_or(&bytes)));
+                    emit.at(first, last, Some(dir), Body::Eio { eio: info });
+                }
+            }
+            other => {
+                let mut info = Self::eio_info(ctx, kind);
+                match other.data() {
+                    Some(Data::Text(t)) if !t.is_empty() => info.text = Some(t.clone()),
+                    Some(Data::Binary(b)) => info.base64 = Some(b64(b)),
+                    _ => {}
+                }
+                emit.at(first, last, Some(dir), Body::Eio { eio: info });
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sio_text(
+        &mut self,
+        ctx: &mut EioCtx,
+        v: Version,
+        dir: Dir,
+        text: &str,
+        first: Origin,
+        last: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        let version = sio_version(v);
+        let info = Self::eio_info(ctx, "message");
+        match socketio::decode(text) {
+            Ok(p) => {
+                let session = self.session(ctx.sid.as_deref());
+                let asm = &mut session.assemblers[idx(dir)];
+                if asm.is_waiting() {
+                    if let Err(e) = asm.interrupted() {
+                        emit.anomaly(last, Some(dir), "sio", rule_name("sio", &e), e.to_string(), None);
+                    }
+                }
+                if p.attachments.unwrap_or(0) > 0 {
+                    match asm.start(p) {
+                        Ok(()) => {}
+                        Err(e) => emit.anomaly(last, Some(dir), "sio", rule_name("sio", &e), e.to_string(), Some(text.as_bytes())),
+                    }
+                    return;
+                }
+                emit.at(first, last, Some(dir), Body::Sio { eio: info, sio: sio_info(&p, None, version) });
+            }
+            Err(e) => {
+                let mut info = info;
+                info.text = Some(text.to_string());
+                emit.at(first, last, Some(dir), Body::Eio { eio: info });
+                emit.anomaly(last, Some(dir), "sio", rule_name("sio", &e), e.to_string(), Some(text.as_bytes()));
+            }
+        }
+    }
+
+    fn legacy_message(
+        &mut self,
+        ctx: &mut EioCtx,
+        dir: Dir,
+        text: &str,
+        first: Origin,
+        last: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        let info = EioInfo {
+            kind: "message",
+            version: None,
+            sid: ctx.sid.clone(),
+            transport: ctx.transport.as_str(),
+            text: None,
+            base64: None,
+            open: None,
+        };
+        match legacy::decode(text) {
+            Ok(m) => {
+                let (event, data) = m.event_and_data();
+                emit.at(first, last, Some(dir), Body::Sio {
+                    eio: info,
+                    sio: SioInfo {
+                        kind: m.ty.name().to_string(),
+                        nsp: if m.endpoint.is_empty() { "/".to_string() } else { m.endpoint.clone() },
+                        event,
+                        id: m.id.as_deref().and_then(|i| i.trim_end_matches('+').parse().ok()),
+                        data,
+                        attachments: None,
+                        version: 1,
+                    },
+                });
+            }
+            Err(e) => emit.anomaly(last, Some(dir), "sio", rule_name("sio-legacy", &e), e.to_string(), Some(text.as_bytes())),
+        }
+    }
+}
+
+fn sio_info(p: &socketio::Packet, data: Option<Value>, version: socketio::Version) -> SioInfo {
+    SioInfo {
+        kind: p.ty.name().to_string(),
+        nsp: p.nsp.clone(),
+        event: p.event_name().map(str::to_string),
+        id: p.id,
+        data: data.or_else(|| p.data.clone()),
+        attachments: p.attachments,
+        version: match version {
+            socketio::Version::V4 => 4,
+            socketio::Version::V5 => 5,
+        },
+    }
+}

@@ -1,0 +1,257 @@
+//! One upgraded connection: two WebSocket decoders (one per direction) feeding Engine.IO.
+
+use base64::Engine as _;
+
+use super::engine::{EioCtx, Proto, Sessions, Transport};
+use super::{rule_name, Emit, PipelineOptions, Provenance};
+use crate::deflate::{parse_extensions, Extension, PerMessageDeflate};
+use crate::event::{Body, Dir, Origin, WsInfo};
+use crate::ws::{parse_header, Opcode, Payload, WsConfig, WsDecoder, WsOutput};
+
+pub(crate) struct WsConn {
+    ctx: EioCtx,
+    dec: [WsDecoder; 2],
+    /// A direction stops being decoded after a gap (frame boundaries are lost).
+    dead: [bool; 2],
+}
+
+fn idx(dir: Dir) -> usize {
+    match dir {
+        Dir::C2S => 0,
+        Dir::S2C => 1,
+    }
+}
+
+fn decoders(extensions: Vec<Extension>, opts: &PipelineOptions, midstream: bool) -> [WsDecoder; 2] {
+    let cfg = |from_client| WsConfig {
+        from_client,
+        extensions: extensions.clone(),
+        max_message: opts.max_message,
+        midstream,
+    };
+    [WsDecoder::new(cfg(true)), WsDecoder::new(cfg(false))]
+}
+
+fn opcode_name(op: Opcode) -> &'static str {
+    match op {
+        Opcode::Text => "text",
+        Opcode::Binary => "binary",
+        Opcode::Continuation => "continuation",
+        Opcode::Close => "close",
+        Opcode::Ping => "ping",
+        Opcode::Pong => "pong",
+        Opcode::Reserved(_) => "reserved",
+    }
+}
+
+impl WsConn {
+    /// After `101 Switching Protocols`: the extensions the server accepted decide compression.
+    pub(crate) fn after_upgrade(
+        mut ctx: EioCtx,
+        accepted: Option<&str>,
+        offered: Option<&str>,
+        opts: &PipelineOptions,
+        origin: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) -> Self {
+        ctx.transport = Transport::WebSocket;
+        let neg = parse_extensions(accepted.unwrap_or(""));
+        for p in &neg.problems {
+            emit.anomaly(
+                origin,
+                Some(Dir::S2C),
+                "deflate",
+                rule_name("ws-extension", p),
+                format!("Sec-WebSocket-Extensions {:?}: {p}", accepted.unwrap_or("")),
+                None,
+            );
+        }
+        let _ = offered;
+        WsConn {
+            ctx,
+            dec: decoders(neg.extensions, opts, false),
+            dead: [false, false],
+        }
+    }
+
+    /// A connection picked up after its handshake: does it look like WebSocket frames?
+    pub(crate) fn sniff_midstream(dir: Dir, bytes: &[u8], opts: &PipelineOptions) -> Option<Self> {
+        let (h, _) = parse_header(bytes).ok()??;
+        let plausible = !matches!(h.opcode, Opcode::Reserved(_))
+            && !h.rsv2
+            && !h.rsv3
+            && h.mask.is_some() == (dir == Dir::C2S)
+            && h.payload_len < (1 << 32);
+        if !plausible {
+            return None;
+        }
+        // Compression parameters are unknown: assume permessage-deflate with context takeover,
+        // the common default, so that compressed frames are tried rather than rejected.
+        let ext = vec![Extension::PerMessageDeflate(PerMessageDeflate::default())];
+        let proto = match opts.eio.map(crate::engineio::Version::from_eio_value) {
+            Some(Ok(v)) => Proto::Eio(v),
+            _ => Proto::Eio(crate::engineio::Version::V4),
+        };
+        Some(WsConn {
+            ctx: EioCtx {
+                proto,
+                transport: Transport::WebSocket,
+                sid: None,
+            },
+            dec: decoders(ext, opts, true),
+            dead: [false, false],
+        })
+    }
+
+    pub(crate) fn push(
+        &mut self,
+        dir: Dir,
+        offset: u64,
+        bytes: &[u8],
+        prov: &mut [Provenance; 2],
+        sessions: &mut Sessions,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        let i = idx(dir);
+        if self.dead[i] {
+            return;
+        }
+        let _ = offset; // provenance was recorded by the connection
+        self.dec[i].push(bytes);
+        while let Some(out) = self.dec[i].poll() {
+            self.output(dir, out, &mut prov[i], sessions, emit);
+        }
+    }
+
+    pub(crate) fn gap(&mut self, dir: Dir, len: u64, origin: Origin, emit: &mut Emit<'_, '_>) {
+        let i = idx(dir);
+        if !self.dead[i] {
+            self.dead[i] = true;
+            emit.anomaly(
+                origin,
+                Some(dir),
+                "ws",
+                "ws-gap",
+                format!("{len} bytes missing from the stream: WebSocket frame boundaries are lost, this direction is no longer decoded"),
+                None,
+            );
+        }
+    }
+
+    pub(crate) fn finish(
+        &mut self,
+        _origin: Origin,
+        prov: &mut [Provenance; 2],
+        sessions: &mut Sessions,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        for dir in [Dir::C2S, Dir::S2C] {
+            let i = idx(dir);
+            if self.dead[i] {
+                continue;
+            }
+            while let Some(out) = self.dec[i].finish() {
+                self.output(dir, out, &mut prov[i], sessions, emit);
+            }
+        }
+    }
+
+    fn output(
+        &mut self,
+        dir: Dir,
+        out: WsOutput,
+        prov: &mut Provenance,
+        sessions: &mut Sessions,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        match out {
+            WsOutput::Frame(f) => {
+                let (first, last) = prov.span(f.span.start, f.span.end).unwrap_or_default();
+                emit.at(
+                    first,
+                    last,
+                    Some(dir),
+                    Body::Ws(WsInfo::Frame {
+                        fin: f.fin,
+                        rsv1: f.rsv1,
+                        opcode: opcode_name(f.opcode).to_string(),
+                        masked: f.masked,
+                        len: f.payload_len,
+                    }),
+                );
+            }
+            WsOutput::Control(c) => {
+                let (first, last) = prov.span(c.span.start, c.span.end).unwrap_or_default();
+                let text = String::from_utf8_lossy(&c.payload).into_owned();
+                let info = match c.opcode {
+                    Opcode::Ping => WsInfo::Ping { payload: text },
+                    Opcode::Pong => WsInfo::Pong { payload: text },
+                    _ => {
+                        let close = c.close.unwrap_or_default();
+                        WsInfo::Close {
+                            code: close.code,
+                            code_name: close.code_name().map(str::to_string),
+                            reason: close.reason.clone(),
+                        }
+                    }
+                };
+                emit.at(first, last, Some(dir), Body::Ws(info));
+            }
+            WsOutput::Violation { span, error } => {
+                let origin = prov.at(span.start).unwrap_or_default();
+                emit.anomaly(origin, Some(dir), "ws", rule_name("ws", &error), error.to_string(), None);
+            }
+            WsOutput::Message(m) => {
+                let (first, last) = prov.span(m.span.start, m.span.end).unwrap_or_default();
+                prov.forget_before(m.span.end);
+                let opcode = opcode_name(m.opcode);
+                let (bytes, inflate_error, complete) = match &m.payload {
+                    Payload::Bytes(b) => (b.as_slice(), None, true),
+                    Payload::NotInflated { raw, error } => (raw.as_slice(), Some(error.to_string()), false),
+                    Payload::Incomplete(b) => (b.as_slice(), Some("message never completed".to_string()), false),
+                    Payload::Skipped => (&[][..], Some("message larger than --max-message: skipped".to_string()), false),
+                };
+                let text = (m.opcode == Opcode::Text && inflate_error.is_none())
+                    .then(|| String::from_utf8_lossy(bytes).into_owned());
+                let b64 = text
+                    .is_none()
+                    .then(|| base64::engine::general_purpose::STANDARD.encode(bytes.get(..64 << 10).unwrap_or(bytes)));
+                emit.at(
+                    first,
+                    last,
+                    Some(dir),
+                    Body::Ws(WsInfo::Message {
+                        opcode,
+                        len: bytes.len() as u64,
+                        wire_len: m.wire_len,
+                        compressed: m.compressed,
+                        frames: m.frames,
+                        text: text.clone(),
+                        base64: b64,
+                        inflate_error: inflate_error.clone(),
+                        sid: self.ctx.sid.clone(),
+                    }),
+                );
+                if let Some(e) = inflate_error {
+                    emit.anomaly(
+                        last,
+                        Some(dir),
+                        "deflate",
+                        "deflate-inflate-failed",
+                        format!("{opcode} message of {} compressed bytes cannot be inflated: {e}", m.wire_len),
+                        Some(bytes),
+                    );
+                }
+                if complete {
+                    match m.opcode {
+                        Opcode::Text => {
+                            let t = text.unwrap_or_default();
+                            sessions.ws_text(&mut self.ctx, dir, &t, first, last, emit)
+                        }
+                        _ => sessions.ws_binary(&mut self.ctx, dir, bytes, first, last, emit),
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! A packet split across TCP segments decodes the same as one that is not: every fixture is
+//! rewritten with each TCP payload cut into random pieces (one packet each, same timestamp), and
+//! the Socket.IO and Engine.IO events must be identical. (WebSocket fragments and polling
+//! requests are split by the real peers in the corpus itself.)
+
+use sioscope::capture::writer::{synth_packet, PcapNgWriter};
+use sioscope::capture::{link, CaptureReader};
+use sioscope::event::{Body, Event};
+
+use crate::common::{decode, decode_bytes, fixtures};
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1) as u64) as usize
+    }
+}
+
+/// Rewrites a capture with every payload cut at random points (`max_piece` bytes at most).
+fn rechunk(pcap: &std::path::Path, seed: u64, max_piece: usize) -> Vec<u8> {
+    let bytes = std::fs::read(pcap).expect("read fixture");
+    let mut r = CaptureReader::new(&bytes[..]).expect("reader");
+    let mut w = PcapNgWriter::new(Vec::new()).expect("writer");
+    let mut rng = Rng(seed);
+    while let Some(p) = r.next_packet().expect("packet") {
+        let ts = p.ts;
+        let Ok(seg) = link::parse_tcp(&p) else { continue };
+        let ack = seg.flags.ack.then_some(0);
+        if seg.payload.is_empty() {
+            w.packet(ts, &synth_packet(seg.src, seg.dst, seg.seq, ack, seg.flags, b""), None).unwrap();
+            continue;
+        }
+        let data_seq = if seg.flags.syn { seg.seq.wrapping_add(1) } else { seg.seq };
+        let mut at = 0usize;
+        while at < seg.payload.len() {
+            let n = 1 + rng.below(max_piece);
+            let end = (at + n).min(seg.payload.len());
+            let mut flags = seg.flags;
+            flags.syn = seg.flags.syn && at == 0;
+            flags.fin = seg.flags.fin && end == seg.payload.len();
+            flags.rst = seg.flags.rst && end == seg.payload.len();
+            let seq = if flags.syn { seg.seq } else { data_seq.wrapping_add(at as u32) };
+            let piece = &seg.payload[at..end];
+            w.packet(ts, &synth_packet(seg.src, seg.dst, seq, ack, flags, piece), None).unwrap();
+            at = end;
+        }
+    }
+    w.into_inner()
+}
+
+/// What must not change: the decoded Engine.IO and Socket.IO packets, in order.
+fn packets(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| matches!(e.body, Body::Eio { .. } | Body::Sio { .. }))
+        .map(|e| {
+            let mut v = serde_json::to_value(&e.body).unwrap();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("frame");
+            }
+            format!("{} {:?} {v}", e.conn.0, e.dir)
+        })
+        .collect()
+}
+
+#[test]
+fn random_tcp_segmentation_decodes_the_same() {
+    for pcap in fixtures() {
+        let whole = packets(&decode(&pcap));
+        assert!(!whole.is_empty(), "{}: no packets decoded", pcap.display());
+        for (seed, max_piece) in [(1u64, 7usize), (2, 300), (3, 3000)] {
+            let cut = packets(&decode_bytes(&rechunk(&pcap, seed, max_piece)));
+            assert_eq!(whole.len(), cut.len(), "{} seed {seed}: packet count", pcap.display());
+            for (a, b) in whole.iter().zip(&cut) {
+                assert_eq!(a, b, "{} seed {seed}", pcap.display());
+            }
+        }
+    }
+}
