@@ -88,7 +88,10 @@ impl WsConn {
         // Compression parameters are unknown: assume permessage-deflate with context takeover,
         // the common default, so that compressed frames are tried rather than rejected.
         let ext = vec![Extension::PerMessageDeflate(PerMessageDeflate::default())];
-        let proto = match opts.eio.map(crate::engineio::Version::from_eio_value) {
+        let proto = match opts
+            .eio
+            .map(|n| crate::engineio::Version::from_eio_value(&n.to_string()))
+        {
             Some(Ok(v)) => Proto::Eio(v),
             _ => Proto::Eio(crate::engineio::Version::V4),
         };
@@ -186,14 +189,18 @@ impl WsConn {
                 let info = match c.opcode {
                     Opcode::Ping => WsInfo::Ping { payload: text },
                     Opcode::Pong => WsInfo::Pong { payload: text },
-                    _ => {
-                        let close = c.close.unwrap_or_default();
-                        WsInfo::Close {
+                    _ => match c.close {
+                        Some(close) => WsInfo::Close {
                             code: close.code,
                             code_name: close.code_name().map(str::to_string),
                             reason: close.reason.clone(),
-                        }
-                    }
+                        },
+                        None => WsInfo::Close {
+                            code: None,
+                            code_name: None,
+                            reason: String::new(),
+                        },
+                    },
                 };
                 emit.at(first, last, Some(dir), Body::Ws(info));
             }
