@@ -98,7 +98,11 @@ pub fn decode_form(body: &[u8]) -> Result<String, EioError> {
 /// Decodes `application/x-www-form-urlencoded` bytes (`+` is a space, `%XX` a byte; a `%`
 /// without two hex digits stays as it is).
 fn percent_decode(value: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| char::from(b).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
     let mut out = Vec::with_capacity(value.len());
     let mut i = 0usize;
     while let Some(&b) = value.get(i) {
@@ -182,10 +186,7 @@ mod tests {
         assert_eq!(decode_form(b"d=6%3A4hello").unwrap(), "6:4hello");
         assert_eq!(decode_form(b"x=1&d=3%3A4a+b").unwrap(), "3:4a b");
         // A newline in the data travels as `\n`; a literal backslash-n as `\\n`.
-        assert_eq!(
-            decode_form(br"d=7%3A4a\nb\\nc").unwrap(),
-            "7:4a\nb\\nc"
-        );
+        assert_eq!(decode_form(br"d=7%3A4a\nb\\nc").unwrap(), "7:4a\nb\\nc");
         assert_eq!(decode_form(b"d=%E2%82%AC%zz%").unwrap(), "€%zz%");
         assert!(decode_form(b"e=1").is_err());
         assert!(decode_form(b"d=%ff").is_err());

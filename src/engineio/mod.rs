@@ -45,3 +45,6 @@ pub use handshake::Handshake;
 pub use packet::{decode_binary, decode_text, encode_packet, Data, Packet, PacketType, WsMessage};
 pub use payload::{decode_payload, encode_payload, PayloadItem, RECORD_SEPARATOR};
 pub use version::{UnknownVersion, Version};
+
+#[cfg(test)]
+mod proptests;

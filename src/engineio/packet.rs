@@ -415,7 +415,10 @@ mod tests {
             decode_text(Version::V4, "4hello"),
             Ok(Packet::Message(text("hello")))
         );
-        assert_eq!(decode_text(Version::V4, "4"), Ok(Packet::Message(Data::Empty)));
+        assert_eq!(
+            decode_text(Version::V4, "4"),
+            Ok(Packet::Message(Data::Empty))
+        );
         assert_eq!(decode_text(Version::V4, "5"), Ok(Packet::Upgrade));
         assert_eq!(decode_text(Version::V4, "6"), Ok(Packet::Noop));
     }
@@ -461,7 +464,10 @@ mod tests {
             Ok(Packet::Message(Data::Binary(vec![1, 2, 3, 4])))
         );
         assert_eq!(
-            encode_packet(Version::V4, &Packet::Message(Data::Binary(vec![1, 2, 3, 4]))),
+            encode_packet(
+                Version::V4,
+                &Packet::Message(Data::Binary(vec![1, 2, 3, 4]))
+            ),
             Ok(WsMessage::Binary(vec![1, 2, 3, 4]))
         );
         assert_eq!(

@@ -197,30 +197,45 @@ mod tests {
         assert_eq!(items[0].range, 0..6);
         assert_eq!(items[1].range, 7..8);
         assert_eq!(items[2].range, 9..15);
-        assert_eq!(encode_payload(Version::V4, &packets(&items), false).unwrap(), body);
+        assert_eq!(
+            encode_payload(Version::V4, &packets(&items), false).unwrap(),
+            body
+        );
 
         // "4hello\x1ebAQIDBA==".
         let body = b"4hello\x1ebAQIDBA==";
         let items = decode_payload(Version::V4, body, false);
         assert_eq!(
             packets(&items),
-            vec![msg("hello"), Packet::Message(Data::Binary(vec![1, 2, 3, 4]))]
+            vec![
+                msg("hello"),
+                Packet::Message(Data::Binary(vec![1, 2, 3, 4]))
+            ]
         );
-        assert_eq!(encode_payload(Version::V4, &packets(&items), false).unwrap(), body);
+        assert_eq!(
+            encode_payload(Version::V4, &packets(&items), false).unwrap(),
+            body
+        );
     }
 
     #[test]
     fn spec_v4_test_suite_bodies() {
         let body = b"4test1\x1e4test2\x1e4test3";
         let items = decode_payload(Version::V4, body, false);
-        assert_eq!(packets(&items), vec![msg("test1"), msg("test2"), msg("test3")]);
+        assert_eq!(
+            packets(&items),
+            vec![msg("test1"), msg("test2"), msg("test3")]
+        );
         for (body, packet) in [
             (&b"2"[..], Packet::Ping(Data::Empty)),
             (b"3", Packet::Pong(Data::Empty)),
             (b"1", Packet::Close),
             (b"6", Packet::Noop),
         ] {
-            assert_eq!(packets(&decode_payload(Version::V4, body, false)), vec![packet]);
+            assert_eq!(
+                packets(&decode_payload(Version::V4, body, false)),
+                vec![packet]
+            );
         }
         // "closes the session upon invalid packet format": "abc".
         let items = decode_payload(Version::V4, b"abc", false);
@@ -238,11 +253,19 @@ mod tests {
         // socket.io-protocol v5 sample session.
         let body = br#"0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":5000,"maxPayload":1000000}"#;
         let items = decode_payload(Version::V4, body, false);
-        assert!(matches!(&items[0].packet, Ok(Packet::Open(hs)) if hs.max_payload == Some(1_000_000)));
-        assert_eq!(encode_payload(Version::V4, &packets(&items), false).unwrap(), body);
+        assert!(
+            matches!(&items[0].packet, Ok(Packet::Open(hs)) if hs.max_payload == Some(1_000_000))
+        );
+        assert_eq!(
+            encode_payload(Version::V4, &packets(&items), false).unwrap(),
+            body
+        );
         let body = b"42[\"hello\"]\x1e42[\"world\"]";
         let items = decode_payload(Version::V4, body, false);
-        assert_eq!(packets(&items), vec![msg("2[\"hello\"]"), msg("2[\"world\"]")]);
+        assert_eq!(
+            packets(&items),
+            vec![msg("2[\"hello\"]"), msg("2[\"world\"]")]
+        );
     }
 
     #[test]
@@ -253,9 +276,18 @@ mod tests {
         assert_eq!(items[0].packet, Ok(msg("a")));
         assert_eq!(items[1].packet, Err(EioError::EmptyPacket { offset: 3 }));
         assert_eq!(items[1].range, 3..3);
-        assert!(matches!(items[2].packet, Err(EioError::UnknownPacketType { offset: 4, .. })));
-        assert!(matches!(items[3].packet, Err(EioError::BadBase64 { offset: 8, .. })));
-        assert!(matches!(items[4].packet, Err(EioError::InvalidUtf8 { offset: 12, .. })));
+        assert!(matches!(
+            items[2].packet,
+            Err(EioError::UnknownPacketType { offset: 4, .. })
+        ));
+        assert!(matches!(
+            items[3].packet,
+            Err(EioError::BadBase64 { offset: 8, .. })
+        ));
+        assert!(matches!(
+            items[4].packet,
+            Err(EioError::InvalidUtf8 { offset: 12, .. })
+        ));
         assert_eq!(items[5].packet, Ok(msg("b")));
         assert_eq!(
             decode_payload(Version::V4, b"", false)[0].packet,
@@ -284,7 +316,9 @@ mod tests {
     #[test]
     fn encode_rules() {
         assert!(encode_payload(Version::V4, &[msg("a")], true).is_err());
-        assert!(encode_payload(Version::V4, &[Packet::Ping(Data::Binary(vec![1]))], false).is_err());
+        assert!(
+            encode_payload(Version::V4, &[Packet::Ping(Data::Binary(vec![1]))], false).is_err()
+        );
         assert_eq!(encode_payload(Version::V4, &[], false).unwrap(), b"");
     }
 }

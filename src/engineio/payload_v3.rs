@@ -93,7 +93,8 @@ pub(crate) fn decode_text_payload(version: Version, body: &[u8], base: usize) ->
             None
         } else {
             rest.bytes().take(digits).try_fold(0usize, |n, d| {
-                n.checked_mul(10)?.checked_add(usize::from(d.saturating_sub(b'0')))
+                n.checked_mul(10)?
+                    .checked_add(usize::from(d.saturating_sub(b'0')))
             })
         };
         let Some(declared) = length else {
@@ -250,7 +251,10 @@ pub(crate) fn decode_binary_payload(body: &[u8], base: usize) -> Vec<PayloadItem
 }
 
 /// Encodes packets as a `<len>:<packet>` string payload (v2/v3).
-pub(crate) fn encode_text_payload(version: Version, packets: &[Packet]) -> Result<String, EioError> {
+pub(crate) fn encode_text_payload(
+    version: Version,
+    packets: &[Packet],
+) -> Result<String, EioError> {
     if packets.is_empty() {
         return Ok("0:".into());
     }
@@ -556,7 +560,11 @@ mod tests {
             items[0].packet,
             Err(EioError::BadLengthPrefix { .. })
         ));
-        let items = decode_payload(Version::V3, &[0x00, 0x01, 0xff, 0xc3, 0x01, 0x01, 0xff, 0x06], true);
+        let items = decode_payload(
+            Version::V3,
+            &[0x00, 0x01, 0xff, 0xc3, 0x01, 0x01, 0xff, 0x06],
+            true,
+        );
         assert!(matches!(
             items[0].packet,
             Err(EioError::InvalidUtf8 { offset: 3, .. })
