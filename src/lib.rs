@@ -19,9 +19,9 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capture;
 pub mod deflate;
 pub mod engineio;
-pub mod capture;
 pub mod event;
 pub mod http;
 pub mod pipeline;

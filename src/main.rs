@@ -171,9 +171,10 @@ fn decode(args: DecodeArgs) -> Result<ExitCode> {
     filter.types = args.types.clone();
     for c in &args.conn {
         let n = c.trim_start_matches('c');
-        filter
-            .conn
-            .push(n.parse().with_context(|| format!("--conn: {c:?} is not a connection id"))?);
+        filter.conn.push(
+            n.parse()
+                .with_context(|| format!("--conn: {c:?} is not a connection id"))?,
+        );
     }
     let input = open_input(&args.input.capture)?;
     let stdout = io::stdout().lock();

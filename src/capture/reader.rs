@@ -229,11 +229,12 @@ impl<R: Read> CaptureReader<R> {
                             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                                 match interfaces.get(epb.if_id as usize) {
                                     Some(ifc) => {
-                                        let units = (u64::from(epb.ts_high) << 32)
-                                            | u64::from(epb.ts_low);
+                                        let units =
+                                            (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                                         self.buf.clear();
                                         let len = (epb.caplen as usize).min(epb.data.len());
-                                        self.buf.extend_from_slice(epb.data.get(..len).unwrap_or(&[]));
+                                        self.buf
+                                            .extend_from_slice(epb.data.get(..len).unwrap_or(&[]));
                                         Some((ng_ts(units, ifc), ifc.linktype, epb.origlen))
                                     }
                                     None => {
@@ -242,17 +243,19 @@ impl<R: Read> CaptureReader<R> {
                                     }
                                 }
                             }
-                            PcapBlockOwned::NG(Block::SimplePacket(spb)) => match interfaces.first() {
-                                Some(ifc) => {
-                                    self.buf.clear();
-                                    self.buf.extend_from_slice(spb.data);
-                                    Some((Timestamp(0), ifc.linktype, spb.origlen))
+                            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                                match interfaces.first() {
+                                    Some(ifc) => {
+                                        self.buf.clear();
+                                        self.buf.extend_from_slice(spb.data);
+                                        Some((Timestamp(0), ifc.linktype, spb.origlen))
+                                    }
+                                    None => {
+                                        self.orphan_packets += 1;
+                                        None
+                                    }
                                 }
-                                None => {
-                                    self.orphan_packets += 1;
-                                    None
-                                }
-                            },
+                            }
                             _ => None,
                         };
                         reader.consume(used);
@@ -382,7 +385,10 @@ fn read_at_least<R: Read>(
 }
 
 fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A reader that serves already-read bytes first, then the rest of the input.

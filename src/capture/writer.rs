@@ -52,7 +52,9 @@ pub fn synth_packet(
                 std::net::IpAddr::V6(s) => s.octets(),
                 std::net::IpAddr::V4(s) => s.to_ipv6_mapped().octets(),
             };
-            eth.ipv6(s6, d.octets(), 64).tcp_header(tcp).write(&mut out, payload)
+            eth.ipv6(s6, d.octets(), 64)
+                .tcp_header(tcp)
+                .write(&mut out, payload)
         }
         (std::net::IpAddr::V6(_), std::net::IpAddr::V4(d)) => eth
             .ipv4([0, 0, 0, 0], d.octets(), 64)
@@ -105,7 +107,9 @@ impl<W: Write> PcapNgWriter<W> {
 
     /// Writes one packet, with an optional comment (shown by Wireshark as `pkt_comment`).
     pub fn packet(&mut self, ts: Timestamp, data: &[u8], comment: Option<&str>) -> io::Result<()> {
-        let comment = comment.map(str::as_bytes).filter(|c| !c.is_empty() && c.len() < 60_000);
+        let comment = comment
+            .map(str::as_bytes)
+            .filter(|c| !c.is_empty() && c.len() < 60_000);
         let opts_len = comment.map_or(0, |c| 4 + c.len() + pad4(c.len()) + 4);
         let total = 28 + data.len() + pad4(data.len()) + opts_len + 4;
         let total32 = u32::try_from(total)
@@ -155,11 +159,22 @@ mod tests {
         let c: SocketAddr = "127.0.0.1:40000".parse().unwrap();
         let s: SocketAddr = "[::1]:3000".parse().unwrap();
         let c6: SocketAddr = "[::1]:40000".parse().unwrap();
-        let syn = TcpFlags { syn: true, ..TcpFlags::default() };
-        w.packet(Timestamp(1_700_000_000_123_456_789), &synth_packet(c, "127.0.0.1:3000".parse().unwrap(), 7, None, syn, b""), None)
-            .unwrap();
-        w.packet(Timestamp(1_700_000_000_223_456_789), &synth_packet(c6, s, 8, Some(1), TcpFlags::default(), b"GET /"), Some("injected: test"))
-            .unwrap();
+        let syn = TcpFlags {
+            syn: true,
+            ..TcpFlags::default()
+        };
+        w.packet(
+            Timestamp(1_700_000_000_123_456_789),
+            &synth_packet(c, "127.0.0.1:3000".parse().unwrap(), 7, None, syn, b""),
+            None,
+        )
+        .unwrap();
+        w.packet(
+            Timestamp(1_700_000_000_223_456_789),
+            &synth_packet(c6, s, 8, Some(1), TcpFlags::default(), b"GET /"),
+            Some("injected: test"),
+        )
+        .unwrap();
         let bytes = w.into_inner();
         let mut r = CaptureReader::new(&bytes[..]).unwrap();
         assert_eq!(r.format(), CaptureFormat::PcapNg);

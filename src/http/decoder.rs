@@ -471,7 +471,9 @@ impl HttpDecoder {
         match framing {
             Framing::None => Ok(None),
             Framing::Length(left) => {
-                let n = usize::try_from(left).unwrap_or(usize::MAX).min(self.buf.len());
+                let n = usize::try_from(left)
+                    .unwrap_or(usize::MAX)
+                    .min(self.buf.len());
                 self.take_body(msg, n);
                 let left = left - n as u64;
                 Ok((left > 0).then_some(Framing::Length(left)))
@@ -507,7 +509,9 @@ impl HttpDecoder {
                         };
                     }
                     Chunk::Data(left) => {
-                        let n = usize::try_from(left).unwrap_or(usize::MAX).min(self.buf.len());
+                        let n = usize::try_from(left)
+                            .unwrap_or(usize::MAX)
+                            .min(self.buf.len());
                         self.take_body(msg, n);
                         let left = left - n as u64;
                         if left > 0 {
@@ -520,7 +524,9 @@ impl HttpDecoder {
                             return Ok(Some(Framing::Chunked(st)));
                         }
                         if !self.buf.starts_with(b"\r\n") {
-                            return Err(HttpError::BadChunk("missing CRLF after chunk data".into()));
+                            return Err(HttpError::BadChunk(
+                                "missing CRLF after chunk data".into(),
+                            ));
                         }
                         self.consume(2);
                         st = Chunk::Size;
@@ -657,7 +663,13 @@ mod tests {
     fn garbage_and_overlong_heads_stop_the_direction() {
         let mut d = HttpDecoder::new(Role::Requests, HttpLimits::default());
         d.push(b"\x00\x01binary\r\n\r\n");
-        assert!(matches!(d.poll(), Some(HttpOutput::Error { error: HttpError::BadHead(_), .. })));
+        assert!(matches!(
+            d.poll(),
+            Some(HttpOutput::Error {
+                error: HttpError::BadHead(_),
+                ..
+            })
+        ));
         let mut d = HttpDecoder::new(
             Role::Requests,
             HttpLimits {
@@ -666,7 +678,13 @@ mod tests {
             },
         );
         d.push(b"GET / HTTP/1.1\r\nX-Long: aaaaaaaaaaaaaaaa");
-        assert!(matches!(d.poll(), Some(HttpOutput::Error { error: HttpError::HeadTooLong(16), .. })));
+        assert!(matches!(
+            d.poll(),
+            Some(HttpOutput::Error {
+                error: HttpError::HeadTooLong(16),
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -690,10 +708,22 @@ mod tests {
     fn bad_chunk_size_and_truncated_body() {
         let mut d = HttpDecoder::new(Role::Responses, HttpLimits::default());
         d.push(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
-        assert!(matches!(d.poll(), Some(HttpOutput::Error { error: HttpError::BadChunk(_), .. })));
+        assert!(matches!(
+            d.poll(),
+            Some(HttpOutput::Error {
+                error: HttpError::BadChunk(_),
+                ..
+            })
+        ));
         let mut d = HttpDecoder::new(Role::Responses, HttpLimits::default());
         d.push(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc");
         assert!(d.poll().is_none());
-        assert!(matches!(d.finish(), Some(HttpOutput::Error { error: HttpError::Truncated("body"), .. })));
+        assert!(matches!(
+            d.finish(),
+            Some(HttpOutput::Error {
+                error: HttpError::Truncated("body"),
+                ..
+            })
+        ));
     }
 }

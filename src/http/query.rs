@@ -40,7 +40,9 @@ pub fn percent_decode(s: &str) -> String {
     while let Some(&c) = b.get(i) {
         match c {
             b'%' => {
-                let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = b
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(v) => {
                         out.push(v);
@@ -86,6 +88,9 @@ mod tests {
         assert_eq!(percent_decode("%E2%84%A2"), "™");
         let (path, q) = split_target("/x?flag&k=v%3D1");
         assert_eq!(path, "/x");
-        assert_eq!(q, vec![("flag".into(), "".into()), ("k".into(), "v=1".into())]);
+        assert_eq!(
+            q,
+            vec![("flag".into(), "".into()), ("k".into(), "v=1".into())]
+        );
     }
 }

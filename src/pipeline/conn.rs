@@ -16,8 +16,8 @@ use crate::tcp::ConnInfo;
 const BODY_SHOWN: usize = 64 << 10;
 
 enum Mode {
-    /// Nothing seen yet.
-    Sniff,
+    /// Not decided yet: the first bytes of each direction are held until they tell.
+    Sniff { held: [Vec<u8>; 2], start: [u64; 2] },
     /// HTTP/1.1 (polling, handshakes, upgrade requests).
     Http,
     /// After `101 Switching Protocols`.
@@ -58,7 +58,10 @@ impl Conn {
         };
         Conn {
             info,
-            mode: Mode::Sniff,
+            mode: Mode::Sniff {
+                held: [Vec::new(), Vec::new()],
+                start: [0, 0],
+            },
             prov: [Provenance::default(), Provenance::default()],
             http: [
                 HttpDecoder::new(Role::Requests, limits),
@@ -79,11 +82,40 @@ impl Conn {
         emit: &mut Emit<'_, '_>,
     ) {
         self.prov[idx(dir)].record(offset, origin);
-        if let Mode::Sniff = self.mode {
-            self.mode = self.sniff(dir, bytes, origin, emit);
+        if let Mode::Sniff { held, start } = &mut self.mode {
+            let h = &mut held[idx(dir)];
+            if h.is_empty() {
+                start[idx(dir)] = offset;
+            }
+            h.extend_from_slice(bytes);
+            let Some(mode) = self.sniff(dir, origin, emit) else {
+                return;
+            };
+            let Mode::Sniff { held, start } = std::mem::replace(&mut self.mode, mode) else {
+                return;
+            };
+            // Replay what was held, client side first, into the chosen decoders.
+            for d in [Dir::C2S, Dir::S2C] {
+                let h = &held[idx(d)];
+                if !h.is_empty() {
+                    self.feed(d, start[idx(d)], h, sessions, emit);
+                }
+            }
+            return;
         }
+        self.feed(dir, offset, bytes, sessions, emit);
+    }
+
+    fn feed(
+        &mut self,
+        dir: Dir,
+        offset: u64,
+        bytes: &[u8],
+        sessions: &mut Sessions,
+        emit: &mut Emit<'_, '_>,
+    ) {
         match &mut self.mode {
-            Mode::Sniff | Mode::Opaque => {}
+            Mode::Sniff { .. } | Mode::Opaque => {}
             Mode::Http => {
                 self.http[idx(dir)].push(bytes);
                 self.drain_http(dir, sessions, emit);
@@ -94,8 +126,13 @@ impl Conn {
         }
     }
 
-    /// Decides what the connection carries from its first bytes.
-    fn sniff(&self, dir: Dir, bytes: &[u8], origin: Origin, emit: &mut Emit<'_, '_>) -> Mode {
+    /// Decides what the connection carries from the first bytes of `dir`, or `None` while they
+    /// are still too few to tell (a segment may hold a single byte).
+    fn sniff(&self, dir: Dir, origin: Origin, emit: &mut Emit<'_, '_>) -> Option<Mode> {
+        let Mode::Sniff { held, .. } = &self.mode else {
+            return None;
+        };
+        let bytes = held[idx(dir)].as_slice();
         const METHODS: [&[u8]; 9] = [
             b"GET ",
             b"POST ",
@@ -107,14 +144,20 @@ impl Conn {
             b"CONNECT ",
             b"TRACE ",
         ];
-        let looks_http = match dir {
-            Dir::C2S => METHODS.iter().any(|m| bytes.starts_with(m)),
-            Dir::S2C => bytes.starts_with(b"HTTP/1."),
+        let starts: &[&[u8]] = match dir {
+            Dir::C2S => &METHODS,
+            Dir::S2C => &[b"HTTP/1."],
         };
-        if looks_http {
-            return Mode::Http;
+        if starts.iter().any(|m| bytes.starts_with(m)) {
+            return Some(Mode::Http);
+        }
+        if starts.iter().any(|m| m.starts_with(bytes)) {
+            return None; // a prefix of an HTTP start: wait for more
         }
         if !self.info.syn_seen {
+            if matches!(crate::ws::parse_header(bytes), Ok(None)) && bytes.len() < 14 {
+                return None; // a WebSocket frame header may still be completing
+            }
             if let Some(ws) = WsConn::sniff_midstream(dir, bytes, &self.opts) {
                 emit.anomaly(
                     origin,
@@ -125,7 +168,7 @@ impl Conn {
                      (Engine.IO version, session id, compression parameters) was not captured",
                     None,
                 );
-                return Mode::WebSocket(Box::new(ws));
+                return Some(Mode::WebSocket(Box::new(ws)));
             }
         }
         let what = if bytes.first() == Some(&0x16) && bytes.get(1) == Some(&0x03) {
@@ -141,7 +184,7 @@ impl Conn {
             what,
             Some(bytes.get(..16).unwrap_or(bytes)),
         );
-        Mode::Opaque
+        Some(Mode::Opaque)
     }
 
     pub(crate) fn gap(
@@ -156,11 +199,18 @@ impl Conn {
             Mode::Http => {
                 if let Some(HttpOutput::Error { error, .. }) = self.http[idx(dir)].gap(end - start)
                 {
-                    emit.anomaly(origin, Some(dir), "http", "http-gap", error.to_string(), None);
+                    emit.anomaly(
+                        origin,
+                        Some(dir),
+                        "http",
+                        "http-gap",
+                        error.to_string(),
+                        None,
+                    );
                 }
             }
             Mode::WebSocket(ws) => ws.gap(dir, end - start, origin, emit),
-            Mode::Sniff | Mode::Opaque => {}
+            Mode::Sniff { .. } | Mode::Opaque => {}
         }
     }
 
@@ -184,14 +234,29 @@ impl Conn {
                             Some(Dir::S2C),
                             "http",
                             "http-no-response",
-                            format!("the {} request was never answered on this connection", p.method),
+                            format!(
+                                "the {} request was never answered on this connection",
+                                p.method
+                            ),
                             None,
                         );
                     }
                 }
             }
             Mode::WebSocket(ws) => ws.finish(origin, &mut self.prov, sessions, emit),
-            Mode::Sniff | Mode::Opaque => {}
+            Mode::Sniff { held, .. } => {
+                if held.iter().any(|h| !h.is_empty()) {
+                    emit.anomaly(
+                        origin,
+                        None,
+                        "http",
+                        "not-http",
+                        "the connection ended before its first bytes told what it carries",
+                        None,
+                    );
+                }
+            }
+            Mode::Opaque => {}
         }
     }
 
@@ -213,9 +278,7 @@ impl Conn {
     ) {
         match out {
             HttpOutput::Error { span, error } => {
-                let origin = self.prov[idx(dir)]
-                    .at(span.start)
-                    .unwrap_or_default();
+                let origin = self.prov[idx(dir)].at(span.start).unwrap_or_default();
                 emit.anomaly(
                     origin,
                     Some(dir),
@@ -246,7 +309,9 @@ impl Conn {
         last: Origin,
         emit: &mut Emit<'_, '_>,
     ) -> (Vec<u8>, Option<String>) {
-        let enc = msg.header("content-encoding").map(|v| v.trim().to_ascii_lowercase());
+        let enc = msg
+            .header("content-encoding")
+            .map(|v| v.trim().to_ascii_lowercase());
         let kind = match enc.as_deref() {
             Some("gzip") | Some("x-gzip") => BodyEncoding::Gzip,
             Some("deflate") => BodyEncoding::Deflate,
@@ -260,7 +325,10 @@ impl Conn {
                     Some(dir),
                     "http",
                     "http-content-encoding",
-                    format!("cannot undo Content-Encoding {}: {e}", enc.unwrap_or_default()),
+                    format!(
+                        "cannot undo Content-Encoding {}: {e}",
+                        enc.unwrap_or_default()
+                    ),
                     Some(&msg.body),
                 );
                 (msg.body.clone(), None)
@@ -283,7 +351,10 @@ impl Conn {
                 Err(e) if e.valid_up_to() + 4 > shown.len() && shown.len() < body.len() => {
                     // cut inside a multibyte character by the display limit
                     (
-                        Some(String::from_utf8_lossy(shown.get(..e.valid_up_to()).unwrap_or(&[])).into_owned()),
+                        Some(
+                            String::from_utf8_lossy(shown.get(..e.valid_up_to()).unwrap_or(&[]))
+                                .into_owned(),
+                        ),
                         None,
                     )
                 }

@@ -10,7 +10,8 @@ use super::{rule_name, Emit};
 use crate::engineio::{self, Data, Packet, Version};
 use crate::event::{Body, Dir, EioInfo, Origin, SioInfo};
 use crate::http::query;
-use crate::socketio::{self, legacy, AttachmentAssembler};
+use crate::socketio::legacy::{self, LegacyPayload};
+use crate::socketio::{self, AttachmentAssembler, Step};
 
 /// Which protocol a request or connection speaks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -60,17 +61,22 @@ impl EioCtx {
     /// socket.io 0.9. `eio` forces a revision when the query does not name one.
     pub(crate) fn from_request(target: &str, eio: Option<u8>) -> Self {
         let (path, pairs) = query::split_target(target);
-        if let Some(l) = legacy::parse_path(&path) {
+        if let Some((transport, sid)) = legacy::parse_path(&path) {
             return EioCtx {
                 proto: Proto::Legacy,
-                transport: if l.transport.as_deref() == Some("websocket") {
+                transport: if transport == "websocket" || transport == "flashsocket" {
                     Transport::WebSocket
-                } else if l.transport.is_some() {
-                    Transport::Polling
                 } else {
-                    Transport::Unknown
+                    Transport::Polling
                 },
-                sid: l.sid,
+                sid: Some(sid),
+            };
+        }
+        if legacy::is_handshake_path(&path) && query::param(&pairs, "EIO").is_none() {
+            return EioCtx {
+                proto: Proto::Legacy,
+                transport: Transport::Unknown,
+                sid: None,
             };
         }
         let transport = match query::param(&pairs, "transport") {
@@ -207,7 +213,7 @@ impl Sessions {
                     last,
                     Some(Dir::S2C),
                     "sio",
-                    rule_name("sio-legacy", &e),
+                    rule_name("sio", &e),
                     e.to_string(),
                     Some(body),
                 ),
@@ -231,17 +237,16 @@ impl Sessions {
         match ctx.proto {
             Proto::Unknown => {}
             Proto::Legacy => {
-                let text = String::from_utf8_lossy(body);
-                for item in legacy::split_polling_payload(&text) {
-                    match item {
-                        Ok(msg) => self.legacy_message(ctx, dir, msg, first, last, emit),
+                for frame in legacy::decode_frames(body) {
+                    match frame.message {
+                        Ok(m) => self.legacy_message(ctx, dir, m, first, last, emit),
                         Err(e) => emit.anomaly(
                             last,
                             Some(dir),
                             "sio",
-                            rule_name("sio-legacy", &e),
+                            rule_name("sio", &e),
                             e.to_string(),
-                            Some(body),
+                            Some(body.get(frame.range.clone()).unwrap_or(body)),
                         ),
                     }
                 }
@@ -276,7 +281,17 @@ impl Sessions {
     ) {
         match ctx.proto {
             Proto::Unknown => {}
-            Proto::Legacy => self.legacy_message(ctx, dir, text, first, last, emit),
+            Proto::Legacy => match legacy::decode_message(text) {
+                Ok(m) => self.legacy_message(ctx, dir, m, first, last, emit),
+                Err(e) => emit.anomaly(
+                    last,
+                    Some(dir),
+                    "sio",
+                    rule_name("sio", &e),
+                    e.to_string(),
+                    Some(text.as_bytes()),
+                ),
+            },
             Proto::Eio(v) => match engineio::decode_text(v, text) {
                 Ok(p) => self.packet(ctx, v, dir, p, first, last, emit),
                 Err(e) => emit.anomaly(
@@ -355,18 +370,9 @@ impl Sessions {
             Packet::Message(Data::Binary(bytes)) => {
                 let session = self.session(ctx.sid.as_deref());
                 let asm = &mut session.assemblers[idx(dir)];
-                if asm.is_waiting() {
-                    match asm.push_binary(bytes.clone()) {
-                        Ok(Some(done)) => {
-                            let info = Self::eio_info(ctx, "message");
-                            emit.at(first, last, Some(dir), Body::Sio {
-                                eio: info,
-                                sio: sio_info(&done.packet, Some(done.json_view()), sio_version(v)),
-                            });
-                        }
-                        Ok(None) => {}
-                        Err(e) => emit.anomaly(last, Some(dir), "sio", rule_name("sio", &e), e.to_string(), None),
-                    }
+                if asm.is_pending() {
+                    let step = asm.push_binary(&bytes);
+                    self.sio_step(ctx, v, dir, step, first, last, emit);
                 } else {
                     let mut info = Self::eio_info(ctx, kind);
                     info.base64 = Some(b64(bytes.get(..64 << 10).unwrap_or(&bytes)));
@@ -396,32 +402,81 @@ impl Sessions {
         last: Origin,
         emit: &mut Emit<'_, '_>,
     ) {
-        let version = sio_version(v);
-        let info = Self::eio_info(ctx, "message");
-        match socketio::decode(text) {
+        match socketio::decode_with(sio_version(v), text) {
             Ok(p) => {
                 let session = self.session(ctx.sid.as_deref());
-                let asm = &mut session.assemblers[idx(dir)];
-                if asm.is_waiting() {
-                    if let Err(e) = asm.interrupted() {
-                        emit.anomaly(last, Some(dir), "sio", rule_name("sio", &e), e.to_string(), None);
-                    }
+                let steps = session.assemblers[idx(dir)].push_packet(p);
+                for step in steps {
+                    self.sio_step(ctx, v, dir, step, first, last, emit);
                 }
-                if p.attachments.unwrap_or(0) > 0 {
-                    match asm.start(p) {
-                        Ok(()) => {}
-                        Err(e) => emit.anomaly(last, Some(dir), "sio", rule_name("sio", &e), e.to_string(), Some(text.as_bytes())),
-                    }
-                    return;
-                }
-                emit.at(first, last, Some(dir), Body::Sio { eio: info, sio: sio_info(&p, None, version) });
             }
             Err(e) => {
-                let mut info = info;
+                let mut info = Self::eio_info(ctx, "message");
                 info.text = Some(text.to_string());
                 emit.at(first, last, Some(dir), Body::Eio { eio: info });
-                emit.anomaly(last, Some(dir), "sio", rule_name("sio", &e), e.to_string(), Some(text.as_bytes()));
+                emit.anomaly(
+                    last,
+                    Some(dir),
+                    "sio",
+                    rule_name("sio", &e),
+                    e.to_string(),
+                    Some(text.as_bytes()),
+                );
             }
+        }
+    }
+
+    /// Emits what the attachment assembler made of a packet or an attachment.
+    #[allow(clippy::too_many_arguments)]
+    fn sio_step(
+        &mut self,
+        ctx: &EioCtx,
+        v: Version,
+        dir: Dir,
+        step: Result<Step, socketio::SioError>,
+        first: Origin,
+        last: Origin,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        match step {
+            Ok(Step::Ready(done)) => {
+                let data = if done.attachments.is_empty() {
+                    done.packet.data.clone()
+                } else {
+                    match done.json_view() {
+                        Ok(view) => view,
+                        Err(e) => {
+                            emit.anomaly(
+                                last,
+                                Some(dir),
+                                "sio",
+                                rule_name("sio", &e),
+                                e.to_string(),
+                                None,
+                            );
+                            done.packet.data.clone()
+                        }
+                    }
+                };
+                emit.at(
+                    first,
+                    last,
+                    Some(dir),
+                    Body::Sio {
+                        eio: Self::eio_info(ctx, "message"),
+                        sio: sio_info(&done.packet, data, sio_version(v)),
+                    },
+                );
+            }
+            Ok(Step::Waiting { .. }) => {}
+            Err(e) => emit.anomaly(
+                last,
+                Some(dir),
+                "sio",
+                rule_name("sio", &e),
+                e.to_string(),
+                None,
+            ),
         }
     }
 
@@ -429,7 +484,7 @@ impl Sessions {
         &mut self,
         ctx: &mut EioCtx,
         dir: Dir,
-        text: &str,
+        m: legacy::LegacyMessage,
         first: Origin,
         last: Origin,
         emit: &mut Emit<'_, '_>,
@@ -443,24 +498,51 @@ impl Sessions {
             base64: None,
             open: None,
         };
-        match legacy::decode(text) {
-            Ok(m) => {
-                let (event, data) = m.event_and_data();
-                emit.at(first, last, Some(dir), Body::Sio {
-                    eio: info,
-                    sio: SioInfo {
-                        kind: m.ty.name().to_string(),
-                        nsp: if m.endpoint.is_empty() { "/".to_string() } else { m.endpoint.clone() },
-                        event,
-                        id: m.id.as_deref().and_then(|i| i.trim_end_matches('+').parse().ok()),
-                        data,
-                        attachments: None,
-                        version: 1,
-                    },
-                });
+        let (event, data) = match m.payload() {
+            Ok(LegacyPayload::Event { name, args }) => (Some(name), Some(Value::Array(args))),
+            Ok(LegacyPayload::Json(v)) => (None, Some(v)),
+            Ok(LegacyPayload::Text(t)) => (None, Some(Value::String(t))),
+            Ok(LegacyPayload::Ack { id, args }) => {
+                (None, Some(serde_json::json!({ "ackId": id, "args": args })))
             }
-            Err(e) => emit.anomaly(last, Some(dir), "sio", rule_name("sio-legacy", &e), e.to_string(), Some(text.as_bytes())),
-        }
+            Ok(LegacyPayload::Error { reason, advice }) => (
+                None,
+                Some(serde_json::json!({ "reason": reason, "advice": advice })),
+            ),
+            Ok(LegacyPayload::None) => (None, None),
+            Err(e) => {
+                emit.anomaly(
+                    last,
+                    Some(dir),
+                    "sio",
+                    rule_name("sio", &e),
+                    e.to_string(),
+                    m.data.as_deref().map(str::as_bytes),
+                );
+                (None, m.data.clone().map(Value::String))
+            }
+        };
+        emit.at(
+            first,
+            last,
+            Some(dir),
+            Body::Sio {
+                eio: info,
+                sio: SioInfo {
+                    kind: m.kind.name().to_string(),
+                    nsp: if m.endpoint.is_empty() {
+                        "/".to_string()
+                    } else {
+                        m.endpoint.clone()
+                    },
+                    event,
+                    id: m.id,
+                    data,
+                    attachments: None,
+                    version: 1,
+                },
+            },
+        );
     }
 }
 

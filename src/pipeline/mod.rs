@@ -193,7 +193,10 @@ impl Pipeline {
 /// (`UnmaskedClientFrame` → `ws-unmasked-client-frame`).
 pub(crate) fn rule_name(prefix: &str, err: &impl std::fmt::Debug) -> String {
     let dbg = format!("{err:?}");
-    let variant: String = dbg.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let variant: String = dbg
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
     let mut out = String::from(prefix);
     for (i, c) in variant.chars().enumerate() {
         if c.is_ascii_uppercase() {

@@ -13,6 +13,8 @@ pub(crate) struct WsConn {
     dec: [WsDecoder; 2],
     /// A direction stops being decoded after a gap (frame boundaries are lost).
     dead: [bool; 2],
+    /// Stream offset of the first byte each decoder was given (decoder spans count from it).
+    base: [Option<u64>; 2],
 }
 
 fn idx(dir: Dir) -> usize {
@@ -71,6 +73,7 @@ impl WsConn {
             ctx,
             dec: decoders(neg.extensions, opts, false),
             dead: [false, false],
+            base: [None, None],
         }
     }
 
@@ -103,6 +106,7 @@ impl WsConn {
             },
             dec: decoders(ext, opts, true),
             dead: [false, false],
+            base: [None, None],
         })
     }
 
@@ -119,7 +123,8 @@ impl WsConn {
         if self.dead[i] {
             return;
         }
-        let _ = offset; // provenance was recorded by the connection
+        // Provenance was recorded by the connection; decoder spans count from `base`.
+        self.base[i].get_or_insert(offset);
         self.dec[i].push(bytes);
         while let Some(out) = self.dec[i].poll() {
             self.output(dir, out, &mut prov[i], sessions, emit);
@@ -167,9 +172,15 @@ impl WsConn {
         sessions: &mut Sessions,
         emit: &mut Emit<'_, '_>,
     ) {
+        let base = self.base[idx(dir)].unwrap_or(0);
+        let abs = |r: &std::ops::Range<u64>| (r.start + base, r.end + base);
         match out {
             WsOutput::Frame(f) => {
-                let (first, last) = prov.span(f.span.start, f.span.end).unwrap_or_default();
+                let (first, last) = {
+                    let (a, b) = abs(&f.span);
+                    prov.span(a, b)
+                }
+                .unwrap_or_default();
                 emit.at(
                     first,
                     last,
@@ -184,7 +195,11 @@ impl WsConn {
                 );
             }
             WsOutput::Control(c) => {
-                let (first, last) = prov.span(c.span.start, c.span.end).unwrap_or_default();
+                let (first, last) = {
+                    let (a, b) = abs(&c.span);
+                    prov.span(a, b)
+                }
+                .unwrap_or_default();
                 let text = String::from_utf8_lossy(&c.payload).into_owned();
                 let info = match c.opcode {
                     Opcode::Ping => WsInfo::Ping { payload: text },
@@ -205,24 +220,43 @@ impl WsConn {
                 emit.at(first, last, Some(dir), Body::Ws(info));
             }
             WsOutput::Violation { span, error } => {
-                let origin = prov.at(span.start).unwrap_or_default();
-                emit.anomaly(origin, Some(dir), "ws", rule_name("ws", &error), error.to_string(), None);
+                let origin = prov.at(abs(&span).0).unwrap_or_default();
+                emit.anomaly(
+                    origin,
+                    Some(dir),
+                    "ws",
+                    rule_name("ws", &error),
+                    error.to_string(),
+                    None,
+                );
             }
             WsOutput::Message(m) => {
-                let (first, last) = prov.span(m.span.start, m.span.end).unwrap_or_default();
-                prov.forget_before(m.span.end);
+                let (start, end) = abs(&m.span);
+                let (first, last) = prov.span(start, end).unwrap_or_default();
+                prov.forget_before(end);
                 let opcode = opcode_name(m.opcode);
                 let (bytes, inflate_error, complete) = match &m.payload {
                     Payload::Bytes(b) => (b.as_slice(), None, true),
-                    Payload::NotInflated { raw, error } => (raw.as_slice(), Some(error.to_string()), false),
-                    Payload::Incomplete(b) => (b.as_slice(), Some("message never completed".to_string()), false),
-                    Payload::Skipped => (&[][..], Some("message larger than --max-message: skipped".to_string()), false),
+                    Payload::NotInflated { raw, error } => {
+                        (raw.as_slice(), Some(error.to_string()), false)
+                    }
+                    Payload::Incomplete(b) => (
+                        b.as_slice(),
+                        Some("message never completed".to_string()),
+                        false,
+                    ),
+                    Payload::Skipped => (
+                        &[][..],
+                        Some("message larger than --max-message: skipped".to_string()),
+                        false,
+                    ),
                 };
                 let text = (m.opcode == Opcode::Text && inflate_error.is_none())
                     .then(|| String::from_utf8_lossy(bytes).into_owned());
-                let b64 = text
-                    .is_none()
-                    .then(|| base64::engine::general_purpose::STANDARD.encode(bytes.get(..64 << 10).unwrap_or(bytes)));
+                let b64 = text.is_none().then(|| {
+                    base64::engine::general_purpose::STANDARD
+                        .encode(bytes.get(..64 << 10).unwrap_or(bytes))
+                });
                 emit.at(
                     first,
                     last,
@@ -245,7 +279,10 @@ impl WsConn {
                         Some(dir),
                         "deflate",
                         "deflate-inflate-failed",
-                        format!("{opcode} message of {} compressed bytes cannot be inflated: {e}", m.wire_len),
+                        format!(
+                            "{opcode} message of {} compressed bytes cannot be inflated: {e}",
+                            m.wire_len
+                        ),
                         Some(bytes),
                     );
                 }

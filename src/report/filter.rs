@@ -22,7 +22,8 @@ pub struct LayerSet {
 
 impl LayerSet {
     /// The default view: Socket.IO packets, Engine.IO control packets, anomalies, and the
-    /// lower-level events that end things (WebSocket close frames, TCP FIN/RST, HTTP errors).
+    /// lower-level events that end or change things (WebSocket close frames, TCP RST and gaps,
+    /// HTTP errors and `101` upgrades).
     pub fn default_view() -> Self {
         LayerSet {
             tcp: false,
@@ -64,8 +65,8 @@ impl LayerSet {
                 }
                 other => {
                     return Err(format!(
-                        "unknown layer {other:?} (expected sio, eio, ws, ws-frames, http, tcp or all)"
-                    ))
+                    "unknown layer {other:?} (expected sio, eio, ws, ws-frames, http, tcp or all)"
+                ))
                 }
             }
         }
@@ -115,10 +116,11 @@ impl Filter {
         let layer_ok = match &ev.body {
             Body::Tcp(t) => {
                 self.layers.tcp
-                    || (self.lifecycle && matches!(t, TcpInfo::Fin | TcpInfo::Rst | TcpInfo::Gap { .. }))
+                    || (self.lifecycle && matches!(t, TcpInfo::Rst | TcpInfo::Gap { .. }))
             }
             Body::Http(h) => {
-                self.layers.http || (self.lifecycle && h.status.is_some_and(|s| s >= 400 || s == 101))
+                self.layers.http
+                    || (self.lifecycle && h.status.is_some_and(|s| s >= 400 || s == 101))
             }
             Body::Ws(WsInfo::Frame { .. }) => self.layers.ws_frames,
             Body::Ws(w) => self.layers.ws || (self.lifecycle && matches!(w, WsInfo::Close { .. })),

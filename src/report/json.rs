@@ -43,8 +43,11 @@ impl<W: Write> JsonReporter<W> {
 
 impl<W: Write> Reporter for JsonReporter<W> {
     fn event(&mut self, ev: &Event) -> io::Result<()> {
-        self.out
-            .write_all(if self.count == 0 { b"{\"events\":[\n" } else { b",\n" })?;
+        self.out.write_all(if self.count == 0 {
+            b"{\"events\":[\n"
+        } else {
+            b",\n"
+        })?;
         self.count += 1;
         serde_json::to_writer(&mut self.out, ev)?;
         Ok(())

@@ -34,7 +34,11 @@ pub struct PrettyReporter<W: Write> {
 impl<W: Write> PrettyReporter<W> {
     /// A reporter writing to `out`.
     pub fn new(out: W, opts: PrettyOptions) -> Self {
-        PrettyReporter { out, opts, t0: None }
+        PrettyReporter {
+            out,
+            opts,
+            t0: None,
+        }
     }
 
     /// Sets the time origin (the first packet of the capture) explicitly.
@@ -100,12 +104,19 @@ impl<W: Write> PrettyReporter<W> {
                 syn_seen,
             } => format!(
                 "tcp OPEN {client} → {server}{}",
-                if *syn_seen { "" } else { " (picked up mid-stream)" }
+                if *syn_seen {
+                    ""
+                } else {
+                    " (picked up mid-stream)"
+                }
             ),
             TcpInfo::Fin => "tcp FIN".into(),
             TcpInfo::Rst => "tcp RST".into(),
             TcpInfo::Gap { start, end, reason } => {
-                format!("tcp GAP bytes {start}..{end} ({} bytes, {reason})", end - start)
+                format!(
+                    "tcp GAP bytes {start}..{end} ({} bytes, {reason})",
+                    end - start
+                )
             }
             TcpInfo::Close { at_eof } => {
                 format!("tcp CLOSE{}", if *at_eof { " (capture ended)" } else { "" })
@@ -178,12 +189,23 @@ impl<W: Write> PrettyReporter<W> {
                 };
                 format!(
                     "{} ({}) {payload}",
-                    self.paint(&format!("ws {}", opcode.to_uppercase()), Style::new().blue()),
+                    self.paint(
+                        &format!("ws {}", opcode.to_uppercase()),
+                        Style::new().blue()
+                    ),
                     notes.join(", ")
                 )
             }
-            WsInfo::Ping { payload } => format!("{} {}", self.paint("ws PING", Style::new().blue()), self.cut(payload, 40)),
-            WsInfo::Pong { payload } => format!("{} {}", self.paint("ws PONG", Style::new().blue()), self.cut(payload, 40)),
+            WsInfo::Ping { payload } => format!(
+                "{} {}",
+                self.paint("ws PING", Style::new().blue()),
+                self.cut(payload, 40)
+            ),
+            WsInfo::Pong { payload } => format!(
+                "{} {}",
+                self.paint("ws PONG", Style::new().blue()),
+                self.cut(payload, 40)
+            ),
             WsInfo::Close {
                 code,
                 code_name,
@@ -198,7 +220,10 @@ impl<W: Write> PrettyReporter<W> {
                 } else {
                     format!(" {reason:?}")
                 };
-                self.paint(&format!("ws CLOSE {code}{reason}"), Style::new().magenta().bold())
+                self.paint(
+                    &format!("ws CLOSE {code}{reason}"),
+                    Style::new().magenta().bold(),
+                )
             }
             WsInfo::Frame {
                 fin,
@@ -219,7 +244,10 @@ impl<W: Write> PrettyReporter<W> {
     }
 
     fn eio(&self, e: &EioInfo) -> String {
-        let head = self.paint(&format!("eio {}", e.kind.to_uppercase()), Style::new().green());
+        let head = self.paint(
+            &format!("eio {}", e.kind.to_uppercase()),
+            Style::new().green(),
+        );
         let mut s = format!("{} {head}", self.sid(e.sid.as_deref()));
         if let Some(open) = &e.open {
             let keys = ["pingInterval", "pingTimeout", "maxPayload", "upgrades"];
@@ -241,7 +269,9 @@ impl<W: Write> PrettyReporter<W> {
 
     fn sio(&self, e: &EioInfo, p: &SioInfo) -> String {
         let kind_style = match p.kind.as_str() {
-            "CONNECT_ERROR" | "ERROR" | "DISCONNECT" | "disconnect" | "error" => Style::new().red().bold(),
+            "CONNECT_ERROR" | "ERROR" | "DISCONNECT" | "disconnect" | "error" => {
+                Style::new().red().bold()
+            }
             "CONNECT" | "connect" => Style::new().green().bold(),
             _ => Style::new().bold(),
         };
@@ -252,7 +282,10 @@ impl<W: Write> PrettyReporter<W> {
             self.paint(&p.kind, kind_style)
         );
         if let Some(ev) = &p.event {
-            s.push_str(&format!(" {}", self.paint(&format!("{ev:?}"), Style::new().yellow())));
+            s.push_str(&format!(
+                " {}",
+                self.paint(&format!("{ev:?}"), Style::new().yellow())
+            ));
         }
         if let Some(data) = &p.data {
             let args = match (&p.event, data) {
@@ -290,7 +323,10 @@ impl<W: Write> Reporter for PrettyReporter<W> {
         let line = format!(
             "{:>9.3} {} {:<4} {}  {}",
             rel,
-            self.paint(&format!("{:<7}", format!("#{}", ev.frame)), Style::new().dimmed()),
+            self.paint(
+                &format!("{:<7}", format!("#{}", ev.frame)),
+                Style::new().dimmed()
+            ),
             conn,
             dir,
             self.summary(ev)

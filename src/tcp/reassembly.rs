@@ -206,7 +206,8 @@ impl Reassembler {
         }
         if !self.conns.contains_key(&k) {
             let has_data = !seg.payload.is_empty() || seg.missing > 0;
-            if !(seg.flags.syn || has_data) || self.closed.contains(&k) && !seg.flags.syn {
+            let wanted = seg.flags.syn || (has_data && !self.closed.contains(&k));
+            if !wanted {
                 return; // a trailing ACK/FIN/RST of a connection we do not (or no longer) track
             }
             let src_is_client = if seg.flags.syn {
@@ -391,7 +392,13 @@ fn emit(
 /// answers `HTTP/1.x` is the server; otherwise the lower port is taken as the server's.
 fn guess_src_is_client(seg: &TcpSegment<'_>) -> bool {
     const METHODS: [&[u8]; 7] = [
-        b"GET ", b"POST ", b"PUT ", b"HEAD ", b"OPTIONS ", b"DELETE ", b"PATCH ",
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"OPTIONS ",
+        b"DELETE ",
+        b"PATCH ",
     ];
     if METHODS.iter().any(|m| seg.payload.starts_with(m)) {
         return true;
@@ -436,7 +443,11 @@ mod tests {
                     info.syn_seen
                 ),
                 TcpEvent::Data {
-                    conn, dir, offset, bytes, ..
+                    conn,
+                    dir,
+                    offset,
+                    bytes,
+                    ..
                 } => format!(
                     "data {} {} @{} {}",
                     conn.0,
@@ -445,7 +456,11 @@ mod tests {
                     String::from_utf8_lossy(bytes)
                 ),
                 TcpEvent::Gap {
-                    conn, dir, start, end, ..
+                    conn,
+                    dir,
+                    start,
+                    end,
+                    ..
                 } => format!("gap {} {} {}..{}", conn.0, dir.as_str(), start, end),
                 TcpEvent::Fin { conn, dir, origin } => {
                     format!("fin {} {} #{}", conn.0, dir.as_str(), origin.frame)

@@ -75,12 +75,9 @@ impl HalfStream {
         let rel = u64::from(seq.wrapping_sub(base));
         let epoch = self.next & !0xffff_ffff;
         let mut best = epoch | rel;
-        for cand in [
-            best.checked_add(1 << 32),
-            best.checked_sub(1 << 32),
-        ]
-        .into_iter()
-        .flatten()
+        for cand in [best.checked_add(1 << 32), best.checked_sub(1 << 32)]
+            .into_iter()
+            .flatten()
         {
             if cand.abs_diff(self.next) < best.abs_diff(self.next) {
                 best = cand;

@@ -12,7 +12,14 @@ fn temp_with(bytes: &[u8]) -> tempfile::NamedTempFile {
 
 fn run(bytes: &[u8]) -> (i32, String, String) {
     let f = temp_with(bytes);
-    let out = sioscope(&["decode", "--format", "ndjson", "--layer", "all", f.path().to_str().unwrap()]);
+    let out = sioscope(&[
+        "decode",
+        "--format",
+        "ndjson",
+        "--layer",
+        "all",
+        f.path().to_str().unwrap(),
+    ]);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -23,7 +30,12 @@ fn run(bytes: &[u8]) -> (i32, String, String) {
 fn small_fixture() -> Vec<u8> {
     let mut v: Vec<_> = fixtures()
         .into_iter()
-        .map(|p| (std::fs::metadata(&p).map(|m| m.len()).unwrap_or(u64::MAX), p))
+        .map(|p| {
+            (
+                std::fs::metadata(&p).map(|m| m.len()).unwrap_or(u64::MAX),
+                p,
+            )
+        })
         .collect();
     v.sort();
     std::fs::read(&v[0].1).expect("fixture")

@@ -19,10 +19,7 @@ pub fn fixtures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "pcap" || x == "pcapng")
-        })
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
         .collect();
     v.sort();
     assert!(!v.is_empty(), "no captures under fixtures/pcap");
@@ -31,10 +28,18 @@ pub fn fixtures() -> Vec<PathBuf> {
 
 /// The truth file next to a capture.
 pub fn truth(pcap: &Path) -> Value {
-    let stem = pcap.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = pcap
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     let path = pcap.with_file_name(format!("{stem}.truth.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("fixture {} has no truth file {}: {e}", pcap.display(), path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "fixture {} has no truth file {}: {e}",
+            pcap.display(),
+            path.display()
+        )
+    });
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

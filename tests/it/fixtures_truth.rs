@@ -26,7 +26,11 @@ fn truth_counts(t: &Value, which: &str) -> Counts {
 fn every_fixture_has_a_truth_file() {
     for pcap in fixtures() {
         let t = truth(&pcap);
-        assert!(t["events"].is_object(), "{}: truth has no events", pcap.display());
+        assert!(
+            t["events"].is_object(),
+            "{}: truth has no events",
+            pcap.display()
+        );
     }
 }
 
@@ -37,7 +41,12 @@ fn events_by_name_match_what_the_apps_sent_and_received() {
         let t = truth(&pcap);
         let ports: Vec<u16> = t["server_ports"]
             .as_array()
-            .map(|a| a.iter().filter_map(|p| p.as_u64()).map(|p| p as u16).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.as_u64())
+                    .map(|p| p as u16)
+                    .collect()
+            })
             .unwrap_or_default();
         let events = decode(&pcap);
         let conn_port = server_ports(&events);
@@ -49,15 +58,23 @@ fn events_by_name_match_what_the_apps_sent_and_received() {
             if let Body::Sio { sio, .. } = &e.body {
                 let is_event = matches!(sio.kind.as_str(), "EVENT" | "BINARY_EVENT" | "event");
                 if let (true, Some(name)) = (is_event, &sio.event) {
-                    let dir = if e.dir == Some(Dir::C2S) { "c2s" } else { "s2c" };
+                    let dir = if e.dir == Some(Dir::C2S) {
+                        "c2s"
+                    } else {
+                        "s2c"
+                    };
                     *got.entry((dir.to_string(), name.clone())).or_default() += 1;
                 }
             }
         }
         let sent = truth_counts(&t, "sent");
         let received = truth_counts(&t, "received");
-        let keys: std::collections::BTreeSet<_> =
-            sent.keys().chain(received.keys()).chain(got.keys()).cloned().collect();
+        let keys: std::collections::BTreeSet<_> = sent
+            .keys()
+            .chain(received.keys())
+            .chain(got.keys())
+            .cloned()
+            .collect();
         for k in keys {
             let g = got.get(&k).copied().unwrap_or(0);
             let s = sent.get(&k).copied().unwrap_or(0);

@@ -28,13 +28,24 @@ fn rechunk(pcap: &std::path::Path, seed: u64, max_piece: usize) -> Vec<u8> {
     let mut rng = Rng(seed);
     while let Some(p) = r.next_packet().expect("packet") {
         let ts = p.ts;
-        let Ok(seg) = link::parse_tcp(&p) else { continue };
+        let Ok(seg) = link::parse_tcp(&p) else {
+            continue;
+        };
         let ack = seg.flags.ack.then_some(0);
         if seg.payload.is_empty() {
-            w.packet(ts, &synth_packet(seg.src, seg.dst, seg.seq, ack, seg.flags, b""), None).unwrap();
+            w.packet(
+                ts,
+                &synth_packet(seg.src, seg.dst, seg.seq, ack, seg.flags, b""),
+                None,
+            )
+            .unwrap();
             continue;
         }
-        let data_seq = if seg.flags.syn { seg.seq.wrapping_add(1) } else { seg.seq };
+        let data_seq = if seg.flags.syn {
+            seg.seq.wrapping_add(1)
+        } else {
+            seg.seq
+        };
         let mut at = 0usize;
         while at < seg.payload.len() {
             let n = 1 + rng.below(max_piece);
@@ -43,9 +54,18 @@ fn rechunk(pcap: &std::path::Path, seed: u64, max_piece: usize) -> Vec<u8> {
             flags.syn = seg.flags.syn && at == 0;
             flags.fin = seg.flags.fin && end == seg.payload.len();
             flags.rst = seg.flags.rst && end == seg.payload.len();
-            let seq = if flags.syn { seg.seq } else { data_seq.wrapping_add(at as u32) };
+            let seq = if flags.syn {
+                seg.seq
+            } else {
+                data_seq.wrapping_add(at as u32)
+            };
             let piece = &seg.payload[at..end];
-            w.packet(ts, &synth_packet(seg.src, seg.dst, seq, ack, flags, piece), None).unwrap();
+            w.packet(
+                ts,
+                &synth_packet(seg.src, seg.dst, seq, ack, flags, piece),
+                None,
+            )
+            .unwrap();
             at = end;
         }
     }
@@ -73,8 +93,21 @@ fn random_tcp_segmentation_decodes_the_same() {
         let whole = packets(&decode(&pcap));
         assert!(!whole.is_empty(), "{}: no packets decoded", pcap.display());
         for (seed, max_piece) in [(1u64, 7usize), (2, 300), (3, 3000)] {
-            let cut = packets(&decode_bytes(&rechunk(&pcap, seed, max_piece)));
-            assert_eq!(whole.len(), cut.len(), "{} seed {seed}: packet count", pcap.display());
+            let bytes = rechunk(&pcap, seed, max_piece);
+            if let Some(dir) = std::env::var_os("SIOSCOPE_DUMP_RECHUNK") {
+                let name = format!(
+                    "{}-{seed}.pcapng",
+                    pcap.file_stem().unwrap_or_default().to_string_lossy()
+                );
+                std::fs::write(std::path::Path::new(&dir).join(name), &bytes).ok();
+            }
+            let cut = packets(&decode_bytes(&bytes));
+            assert_eq!(
+                whole.len(),
+                cut.len(),
+                "{} seed {seed}: packet count",
+                pcap.display()
+            );
             for (a, b) in whole.iter().zip(&cut) {
                 assert_eq!(a, b, "{} seed {seed}", pcap.display());
             }

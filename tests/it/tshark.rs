@@ -14,9 +14,12 @@ use sioscope::event::{Body, WsInfo};
 
 use crate::common::{decode, fixtures, truth};
 
+/// (capture frame number, WebSocket opcode, payload length).
+type WireFrame = (u64, u64, u64);
+
 /// (frame, opcode, payload length) of every WebSocket frame, and text by frame where tshark
 /// shows exactly one text PDU.
-fn tshark_frames(pcap: &std::path::Path, ports: &[u64]) -> (Vec<(u64, u64, u64)>, BTreeMap<u64, String>) {
+fn tshark_frames(pcap: &std::path::Path, ports: &[u64]) -> (Vec<WireFrame>, BTreeMap<u64, String>) {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(pcap);
     for p in ports {
@@ -34,12 +37,20 @@ fn tshark_frames(pcap: &std::path::Path, ports: &[u64]) -> (Vec<(u64, u64, u64)>
         "-e",
         "websocket.payload_length",
         "-e",
+        "websocket.payload_length_ext_16",
+        "-e",
+        "websocket.payload_length_ext_64",
+        "-e",
         "websocket.payload.text",
     ]);
-    let out = cmd.output().expect(
-        "tshark is required for this test (.ci/run installs it: apt-get install tshark)",
+    let out = cmd
+        .output()
+        .expect("tshark is required for this test (.ci/run installs it: apt-get install tshark)");
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
     let json: Value = serde_json::from_slice(&out.stdout).expect("tshark json");
     let mut frames = vec![];
     let mut texts = BTreeMap::new();
@@ -47,12 +58,44 @@ fn tshark_frames(pcap: &std::path::Path, ports: &[u64]) -> (Vec<(u64, u64, u64)>
         let layers = &pkt["_source"]["layers"];
         let num = |v: &Value| v.as_str().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
         let frame = layers["frame.number"].get(0).map(num).unwrap_or(0);
-        let ops: Vec<u64> = layers["websocket.opcode"].as_array().into_iter().flatten().map(num).collect();
-        let lens: Vec<u64> = layers["websocket.payload_length"].as_array().into_iter().flatten().map(num).collect();
+        let ops: Vec<u64> = layers["websocket.opcode"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(num)
+            .collect();
+        let lens: Vec<u64> = layers["websocket.payload_length"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(num)
+            .collect();
+        // The 7-bit length field says 126 or 127 when a 16- or 64-bit length follows; those
+        // are separate fields, listed in the order of the PDUs that have them.
+        let field = |name: &str| -> Vec<u64> {
+            layers[name]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(num)
+                .collect()
+        };
+        let mut ext16 = field("websocket.payload_length_ext_16").into_iter();
+        let mut ext64 = field("websocket.payload_length_ext_64").into_iter();
         for (op, len) in ops.iter().zip(lens.iter()) {
-            frames.push((frame, *op, *len));
+            let len = match len {
+                126 => ext16.next().unwrap_or(126),
+                127 => ext64.next().unwrap_or(127),
+                n => *n,
+            };
+            frames.push((frame, *op, len));
         }
-        let t: Vec<&str> = layers["websocket.payload.text"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
+        let t: Vec<&str> = layers["websocket.payload.text"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
         if ops.len() == 1 && t.len() == 1 {
             texts.insert(frame, t[0].to_string());
         }
@@ -92,7 +135,12 @@ fn websocket_frames_and_texts_match_tshark() {
                 Body::Ws(WsInfo::Frame { opcode, len, .. }) => {
                     ours.push((e.frame, opcode_number(opcode), *len));
                 }
-                Body::Ws(WsInfo::Message { text: Some(text), frames, compressed, .. }) => {
+                Body::Ws(WsInfo::Message {
+                    text: Some(text),
+                    frames,
+                    compressed,
+                    ..
+                }) => {
                     our_texts.insert(e.frame, (text.clone(), *frames, *compressed));
                 }
                 _ => {}
@@ -101,10 +149,22 @@ fn websocket_frames_and_texts_match_tshark() {
         ours.sort();
         let mut theirs = theirs;
         theirs.sort();
-        let name = pcap.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = pcap
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         if ours != theirs {
-            let only_ours: Vec<_> = ours.iter().filter(|f| !theirs.contains(f)).take(5).collect();
-            let only_theirs: Vec<_> = theirs.iter().filter(|f| !ours.contains(f)).take(5).collect();
+            let only_ours: Vec<_> = ours
+                .iter()
+                .filter(|f| !theirs.contains(f))
+                .take(5)
+                .collect();
+            let only_theirs: Vec<_> = theirs
+                .iter()
+                .filter(|f| !ours.contains(f))
+                .take(5)
+                .collect();
             problems.push(format!(
                 "{name}: {} frames vs tshark {}; only sioscope: {only_ours:?}; only tshark: {only_theirs:?}",
                 ours.len(),
@@ -123,14 +183,34 @@ fn websocket_frames_and_texts_match_tshark() {
                 )),
                 None => {
                     // tshark shows control-frame payloads (e.g. close reasons) as text too
-                    let is_control = events.iter().any(|e| e.frame == *frame && matches!(e.body, Body::Ws(WsInfo::Close { .. } | WsInfo::Ping { .. } | WsInfo::Pong { .. })));
+                    let is_control = events.iter().any(|e| {
+                        e.frame == *frame
+                            && matches!(
+                                e.body,
+                                Body::Ws(
+                                    WsInfo::Close { .. }
+                                        | WsInfo::Ping { .. }
+                                        | WsInfo::Pong { .. }
+                                )
+                            )
+                    });
                     if !is_control {
-                        problems.push(format!("{name} frame {frame}: tshark text {:?}, no sioscope message", text.chars().take(80).collect::<String>()));
+                        problems.push(format!(
+                            "{name} frame {frame}: tshark text {:?}, no sioscope message",
+                            text.chars().take(80).collect::<String>()
+                        ));
                     }
                 }
             }
         }
     }
-    assert!(problems.is_empty(), "differences with tshark:\n{}", problems.join("\n"));
-    assert!(compared_texts > 20, "too few texts compared ({compared_texts})");
+    assert!(
+        problems.is_empty(),
+        "differences with tshark:\n{}",
+        problems.join("\n")
+    );
+    assert!(
+        compared_texts > 20,
+        "too few texts compared ({compared_texts})"
+    );
 }
