@@ -489,8 +489,16 @@ impl Conn {
         if upgrade {
             self.http[0].upgrade_refused();
         }
+        // The body is decoded first (a handshake answer names the session, which the HTTP event
+        // then carries), but its packets are emitted after the response that carried them.
+        let mut packets = Vec::new();
         if status == 200 && ctx.is_engineio() && req.as_ref().is_some_and(|r| r.method == "GET") {
-            sessions.polling_response(&mut ctx, &body, binary, first, last, emit);
+            let mut hold = |e| packets.push(e);
+            let mut held = Emit {
+                conn: emit.conn,
+                sink: &mut hold,
+            };
+            sessions.polling_response(&mut ctx, &body, binary, first, last, &mut held);
         }
         emit.at(
             first,
@@ -498,6 +506,9 @@ impl Conn {
             Some(Dir::S2C),
             Body::Http(Self::http_info(&msg, &body, enc, ctx.sid.clone())),
         );
+        for e in packets {
+            (emit.sink)(e);
+        }
         if upgrade {
             self.drain_http(Dir::C2S, sessions, emit);
         }
