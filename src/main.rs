@@ -12,8 +12,10 @@ use sioscope::capture::{replay, ReplayOptions};
 use sioscope::event::Event;
 use sioscope::pipeline::PipelineOptions;
 use sioscope::report::{
-    Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter,
+    ExplainText, Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter,
+    Reporter,
 };
+use sioscope::session::SessionTracker;
 use sioscope::tcp::ReassemblyLimits;
 
 /// See inside Socket.IO and Engine.IO traffic, and learn why connections dropped.
@@ -33,6 +35,32 @@ enum Command {
     ///   sioscope decode app.pcap --layer all --format ndjson | jq .
     ///   tcpdump -i lo -U -w - port 3000 | sioscope decode -
     Decode(DecodeArgs),
+    /// Explain how every Engine.IO session ended, with evidence, and how sessions chain across
+    /// reconnects.
+    ///
+    /// Exit code 0 when every session ended cleanly or is still open, 1 when any ended
+    /// abnormally, 2 on error.
+    Explain(ExplainArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum ExplainFormat {
+    /// A readable report, grouped per client.
+    Text,
+    /// One JSON document (schema: docs/json-schema.md).
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    format: ExplainFormat,
+    /// Colors in text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
 }
 
 #[derive(Args, Debug)]
@@ -108,6 +136,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode(args),
+        Command::Explain(args) => explain(args),
     };
     match result {
         Ok(code) => code,
@@ -210,4 +239,52 @@ fn decode(args: DecodeArgs) -> Result<ExitCode> {
             Err(anyhow::Error::new(e).context(format!("{}", args.input.capture.display())))
         }
     }
+}
+
+/// Replays a capture into the session tracker.
+fn track(input: &InputArgs) -> Result<SessionTracker> {
+    let reader = open_input(&input.capture)?;
+    let mut tracker = SessionTracker::new();
+    replay(reader, &replay_options(input), &mut |ev: Event| {
+        tracker.event(&ev)
+    })
+    .map_err(|e| anyhow::Error::new(e).context(format!("{}", input.capture.display())))?;
+    Ok(tracker)
+}
+
+fn explain(args: ExplainArgs) -> Result<ExitCode> {
+    let tracker = track(&args.input)?;
+    let x = sioscope::explain::explain(&tracker);
+    let name = args.input.capture.display().to_string();
+    let stdout = io::stdout().lock();
+    let mut out = BufWriter::new(stdout);
+    match args.format {
+        ExplainFormat::Text => {
+            let t0 = tracker.span().map(|(a, _)| a).unwrap_or_default();
+            ExplainText::new(&mut out, use_color(args.color), t0)
+                .write(&name, &x)
+                .context("writing output")?;
+        }
+        ExplainFormat::Json => {
+            let doc = serde_json::json!({
+                "capture": name,
+                "summary": {
+                    "sessions": x.sessions.len(),
+                    "abnormal": x.abnormal(),
+                    "duration": x.duration,
+                },
+                "sessions": x.sessions,
+                "chains": x.chains,
+                "sessionless_errors": x.sessionless_errors,
+            });
+            serde_json::to_writer_pretty(&mut out, &doc).context("writing output")?;
+            writeln!(out).context("writing output")?;
+        }
+    }
+    out.flush().context("writing output")?;
+    Ok(if x.abnormal() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -2,12 +2,14 @@
 //! `ndjson`). Each format is one file implementing [`Reporter`]; [`Filter`] selects events the same
 //! way for all of them.
 
+mod explain_text;
 mod filter;
 mod json;
 mod pretty;
 
 use std::io;
 
+pub use explain_text::ExplainText;
 pub use filter::{Filter, LayerSet};
 pub use json::{JsonReporter, NdjsonReporter};
 pub use pretty::{PrettyOptions, PrettyReporter};

@@ -1,0 +1,17 @@
+//! `explain`: why each Engine.IO session ended, with evidence, and how sessions chain across
+//! reconnects.
+//!
+//! The input is the session tracker's records (a fold over the event stream); the output is one
+//! [`Finding`] per session and the reconnect [`Chain`]s. Causes are one enum ([`Cause`]), kept
+//! apart from error types: a cause is a conclusion about the traffic, drawn from evidence that
+//! cites capture frames (see `docs/wire-evidence.md` for what each cause looks like on the wire).
+//! The fold is pure: same records in, same findings out. Time verdicts (ping timeout) use capture
+//! timestamps against the session's own `pingInterval`/`pingTimeout` from its open packet.
+
+mod cause;
+mod chains;
+mod rules;
+
+pub use cause::{Cause, Initiator};
+pub use chains::{Chain, Link, SocketChange};
+pub use rules::{explain, Explanation, Finding, FindingEnd, SocketSummary};

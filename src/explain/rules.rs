@@ -1,0 +1,821 @@
+//! The rules that name a session's end cause, in order of precedence, each with its evidence.
+
+use serde::Serialize;
+
+use super::cause::{Cause, Initiator};
+use super::chains::{build_chains, Chain};
+use crate::event::{Dir, Timestamp};
+use crate::session::{ConnRecord, Mark, SessionRecord, SessionTracker, UpgradeState};
+
+/// A socket of a session, for reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SocketSummary {
+    /// Namespace.
+    pub nsp: String,
+    /// Socket id, when the capture shows it.
+    pub socket_id: Option<String>,
+    /// The server refused it (CONNECT_ERROR).
+    pub refused: bool,
+    /// Restored by connection state recovery (same socket id as the previous session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<bool>,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingEnd {
+    /// Where the end shows.
+    pub at: Mark,
+    /// The cause.
+    pub cause: Cause,
+    /// What the server's Socket.IO/Engine.IO would have reported (`transport close`, ...).
+    pub reason: Option<String>,
+    /// What the client would have reported.
+    pub client_reason: Option<String>,
+    /// Who ended it.
+    pub initiator: Initiator,
+    /// The frames that prove it.
+    pub evidence: Vec<Mark>,
+    /// One paragraph in plain words.
+    pub explanation: String,
+    /// A change that avoids it, where one is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// One Engine.IO session and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Session id.
+    pub sid: String,
+    /// Engine.IO revision (none for socket.io 0.9).
+    pub eio: Option<u8>,
+    /// Transports in order of use.
+    pub transports: Vec<String>,
+    /// Client address.
+    pub client: String,
+    /// Server address.
+    pub server: String,
+    /// Client `User-Agent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    /// The handshake.
+    pub start: Mark,
+    /// Sockets (namespaces).
+    pub sockets: Vec<SocketSummary>,
+    /// Upgrade progress.
+    pub upgrade: UpgradeState,
+    /// Data sent after a close frame (never processed by the peer).
+    pub lost: Vec<Mark>,
+    /// Socket.IO events per direction (c2s, s2c).
+    pub events: [u64; 2],
+    /// The end.
+    pub end: FindingEnd,
+}
+
+impl Finding {
+    /// True when the session ended in a way nobody asked for.
+    pub fn abnormal(&self) -> bool {
+        self.end.cause.is_abnormal()
+    }
+}
+
+/// Everything `explain` concludes about a capture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    /// One finding per Engine.IO session, in order of handshake.
+    pub sessions: Vec<Finding>,
+    /// Reconnect chains: sessions of the same client linked in time.
+    pub chains: Vec<Chain>,
+    /// Error responses that belong to no session (refused handshakes, unknown session ids).
+    pub sessionless_errors: Vec<Mark>,
+    /// Seconds between the first and the last packet.
+    pub duration: f64,
+}
+
+impl Explanation {
+    /// Number of sessions that ended abnormally.
+    pub fn abnormal(&self) -> usize {
+        self.sessions.iter().filter(|f| f.abnormal()).count()
+    }
+}
+
+fn ms(a: Timestamp, b: Timestamp) -> f64 {
+    (b.0 as f64 - a.0 as f64) / 1e6
+}
+
+fn initiator_of(dir: Option<Dir>) -> Initiator {
+    match dir {
+        Some(Dir::C2S) => Initiator::Client,
+        Some(Dir::S2C) => Initiator::Server,
+        None => Initiator::Unknown,
+    }
+}
+
+fn side(dir: Option<Dir>) -> &'static str {
+    match dir {
+        Some(Dir::C2S) => "client",
+        Some(Dir::S2C) => "server",
+        None => "?",
+    }
+}
+
+/// Everything the rules look at for one session.
+struct Facts<'a> {
+    s: &'a SessionRecord,
+    /// Connections of the session, in order.
+    conns: Vec<&'a ConnRecord>,
+    /// The connection that carried the session last (the WebSocket one after an upgrade).
+    last_conn: Option<&'a ConnRecord>,
+    /// The first way the transport ended: the first close frame, FIN or RST on `last_conn`.
+    transport_end: Option<Mark>,
+    /// Sessions ending within 100 ms of this one (server-wide shutdown).
+    simultaneous: usize,
+    open_at_eof: bool,
+}
+
+impl<'a> Facts<'a> {
+    fn new(s: &'a SessionRecord, t: &'a SessionTracker) -> Self {
+        let conns: Vec<&ConnRecord> = s.conns.iter().filter_map(|c| t.conns().get(c)).collect();
+        let ws_conn = conns
+            .iter()
+            .rev()
+            .find(|c| c.websocket && c.ws_messages.iter().sum::<u64>() > 0)
+            .copied();
+        let last_conn = if s.upgrade == UpgradeState::Upgraded
+            || s.transports
+                .first()
+                .is_some_and(|t| t.transport == "websocket")
+        {
+            ws_conn.or_else(|| conns.last().copied())
+        } else {
+            conns
+                .iter()
+                .rev()
+                .find(|c| !c.websocket)
+                .copied()
+                .or_else(|| conns.last().copied())
+        };
+        let mut candidates: Vec<Mark> = vec![];
+        if let Some(c) = last_conn {
+            candidates.extend(c.fin.clone());
+            candidates.extend(c.rst.clone());
+        }
+        if let Some(first_close) = s.ws_closes.first() {
+            candidates.push(first_close.at.clone());
+        }
+        let transport_end = candidates.into_iter().min_by_key(|m| m.frame);
+        let open_at_eof =
+            last_conn.is_some_and(|c| c.open_at_eof && c.fin.is_none() && c.rst.is_none());
+        Facts {
+            s,
+            conns,
+            last_conn,
+            transport_end,
+            simultaneous: 0,
+            open_at_eof,
+        }
+    }
+
+    fn close_with(&self, codes: &[u16]) -> Option<&crate::session::CloseFrame> {
+        self.s
+            .ws_closes
+            .iter()
+            .find(|c| c.code.is_some_and(|x| codes.contains(&x)))
+    }
+
+    fn disconnect(&self, dir: Dir) -> Option<Mark> {
+        self.s
+            .sockets
+            .iter()
+            .filter_map(|k| k.disconnect.clone())
+            .filter(|m| m.dir == Some(dir))
+            .min_by_key(|m| m.frame)
+    }
+
+    fn end_mark(&self) -> Mark {
+        self.transport_end
+            .clone()
+            .unwrap_or_else(|| self.s.last.clone())
+    }
+}
+
+fn end(
+    at: Mark,
+    cause: Cause,
+    reason: Option<&str>,
+    client_reason: Option<&str>,
+    initiator: Initiator,
+    evidence: Vec<Mark>,
+    explanation: String,
+    fix: Option<&str>,
+) -> FindingEnd {
+    FindingEnd {
+        at,
+        cause,
+        reason: reason.map(str::to_string),
+        client_reason: client_reason.map(str::to_string),
+        initiator,
+        evidence,
+        explanation,
+        fix: fix.map(str::to_string),
+    }
+}
+
+fn close_text(c: &crate::session::CloseFrame) -> String {
+    match c.code {
+        Some(code) => format!(
+            "close {code}{}",
+            if c.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" {:?}", c.reason)
+            }
+        ),
+        None => "close (no status code)".to_string(),
+    }
+}
+
+fn rule_deflate(f: &Facts) -> Option<FindingEnd> {
+    let s = f.s;
+    let close = f.close_with(&[1007]);
+    let own_failure = s.inflate_failures.first();
+    if close.is_none() && own_failure.is_none() {
+        return None;
+    }
+    // The failing message travelled towards the side that sent 1007.
+    let closer = close.and_then(|c| c.at.dir);
+    let msg_dir = match closer {
+        Some(Dir::S2C) | None => 0,
+        Some(Dir::C2S) => 1,
+    };
+    let failing = own_failure.or(s.big_messages[msg_dir].as_ref().filter(|m| m.compressed));
+    let mut evidence = vec![];
+    let mut story = String::new();
+    if let Some(m) = failing {
+        let mut at = m.at.clone();
+        at.what = format!(
+            "{} compressed message: {} bytes on the wire in {} frame{}{}",
+            side(at.dir),
+            m.wire_len,
+            m.frames,
+            if m.frames == 1 {
+                ""
+            } else {
+                "s (RSV1 on the first, continuation frames after: one deflate stream)"
+            },
+            m.first_frame
+                .map(|f| format!(", frames {f}–{}", at.frame))
+                .unwrap_or_default()
+        );
+        evidence.push(at);
+        match &m.inflate_error {
+            Some(e) => story.push_str(&format!(
+                "sioscope could not inflate it either ({e}): the compressed bytes on the wire are corrupt. "
+            )),
+            None => story.push_str(&format!(
+                "sioscope inflated the same message with the negotiated parameters: OK, {} bytes. The bytes on the wire are valid; the receiver's inflater failed{}. ",
+                m.len,
+                if m.frames > 1 { " on a fragmented compressed message (a known bug of old ws versions, fixed in ws 1.0.1 / socket.io 1.4)" } else { "" }
+            )),
+        }
+    }
+    if let Some(c) = close {
+        let mut at = c.at.clone();
+        at.what = format!(
+            "{} sends {} (invalid payload data: it could not inflate the message)",
+            side(at.dir),
+            close_text(c)
+        );
+        evidence.push(at);
+    }
+    let corrupt = failing.is_some_and(|m| m.inflate_error.is_some());
+    let receiver = if msg_dir == 0 { "server" } else { "client" };
+    let mut explanation = format!(
+        "The {receiver} failed to inflate a permessage-deflate message and closed the WebSocket with 1007. Engine.IO reports this only as \"transport error\"; the client then reconnects with a new session id, and state keyed by the old socket id is lost. "
+    );
+    explanation.push_str(&story);
+    if let Some(c) = f.last_conn {
+        if c.fin
+            .as_ref()
+            .zip(close)
+            .is_some_and(|(fin, cl)| ms(cl.at.ts, fin.ts) > 1000.0)
+        {
+            explanation.push_str(&format!(
+                "The TCP connection stayed open {:.1} s after the close frame; everything sent in that window was lost. ",
+                c.fin.as_ref().zip(close).map(|(fin, cl)| ms(cl.at.ts, fin.ts) / 1000.0).unwrap_or(0.0)
+            ));
+        }
+    }
+    let fix = if corrupt {
+        "Find what corrupts the compressed frames on the path (a proxy or security software rewriting WebSocket payloads); meanwhile `perMessageDeflate: false` on the server avoids compression altogether."
+    } else {
+        "Upgrade the server's ws / socket.io, or set `perMessageDeflate: false` on the server."
+    };
+    Some(end(
+        close.map(|c| c.at.clone()).unwrap_or_else(|| f.end_mark()),
+        Cause::DeflateError,
+        Some("transport error"),
+        Some("transport close"),
+        close.map_or(Initiator::Unknown, |c| initiator_of(c.at.dir)),
+        evidence,
+        explanation,
+        Some(fix),
+    ))
+}
+
+fn rule_too_large(f: &Facts) -> Option<FindingEnd> {
+    let s = f.s;
+    let close = f.close_with(&[1009]);
+    let http413 = s
+        .http_errors
+        .iter()
+        .find(|m| m.what.starts_with("HTTP 413"));
+    if close.is_none() && http413.is_none() {
+        return None;
+    }
+    let mut evidence = vec![];
+    let big = s.big_messages[0].as_ref().or(s.big_messages[1].as_ref());
+    if let Some(m) = big {
+        let mut at = m.at.clone();
+        at.what = format!(
+            "{} message of {} bytes",
+            side(at.dir),
+            m.len.max(m.wire_len)
+        );
+        evidence.push(at);
+    }
+    let limit = s
+        .max_payload
+        .map(|p| format!(" (the open packet's maxPayload is {p} bytes)"))
+        .unwrap_or_default();
+    if let Some(c) = close {
+        let mut at = c.at.clone();
+        at.what = format!(
+            "{} sends {} (message too big){limit}",
+            side(at.dir),
+            close_text(c)
+        );
+        evidence.push(at);
+    }
+    if let Some(h) = http413 {
+        let mut at = h.clone();
+        at.what = format!("{}{limit}", h.what);
+        evidence.push(at);
+    }
+    let largest = s.largest[0].max(s.largest[1]);
+    Some(end(
+        close.map(|c| c.at.clone()).or_else(|| http413.cloned()).unwrap_or_else(|| f.end_mark()),
+        Cause::MessageTooLarge,
+        Some("transport error"),
+        Some("transport close"),
+        Initiator::Server,
+        evidence,
+        format!(
+            "A message of {largest} bytes exceeded the server's limit{limit}, so the server closed the transport. The client reconnects with a new session id; the message is lost."
+        ),
+        Some("Raise `maxHttpBufferSize` on the server, or send large data in chunks (or over HTTP)."),
+    ))
+}
+
+fn rule_session_unknown(f: &Facts) -> Option<FindingEnd> {
+    let e =
+        f.s.http_errors
+            .iter()
+            .find(|m| m.what.contains("\"code\":1") || m.what.contains("Session ID unknown"))?;
+    Some(end(
+        e.clone(),
+        Cause::SessionUnknown,
+        None,
+        Some("transport error"),
+        Initiator::Server,
+        vec![e.clone()],
+        "A request carried this session id to a server that did not know it (HTTP 400, code 1 \"Session ID unknown\"). Behind a load balancer without sticky sessions, the requests of one session land on different server processes.".to_string(),
+        Some("Enable sticky sessions (cookie or IP hash) in the load balancer, or use `transports: [\"websocket\"]` on the client."),
+    ))
+}
+
+fn rule_parse(f: &Facts) -> Option<FindingEnd> {
+    let close = f.close_with(&[1002, 1003]);
+    let parse_anomaly =
+        f.s.anomalies
+            .iter()
+            .find(|m| m.what.starts_with("eio-") || m.what.starts_with("sio-"));
+    let c = close?;
+    let mut evidence = vec![];
+    if let Some(a) = parse_anomaly {
+        evidence.push(a.clone());
+    }
+    let mut at = c.at.clone();
+    at.what = format!("{} sends {}", side(at.dir), close_text(c));
+    evidence.push(at);
+    Some(end(
+        c.at.clone(),
+        Cause::ParseError,
+        Some("parse error"),
+        Some("parse error"),
+        initiator_of(c.at.dir),
+        evidence,
+        "A peer received data it could not decode and closed the connection.".to_string(),
+        None,
+    ))
+}
+
+fn rule_disconnect(f: &Facts) -> Option<FindingEnd> {
+    let server = f.disconnect(Dir::S2C);
+    let client = f.disconnect(Dir::C2S);
+    let (m, cause) = match (server, client) {
+        (Some(s), Some(c)) if s.frame < c.frame => (s, Cause::ServerDisconnect),
+        (_, Some(c)) => (c, Cause::ClientDisconnect),
+        (Some(s), None) => (s, Cause::ServerDisconnect),
+        (None, None) => return None,
+    };
+    let nsps: Vec<&str> =
+        f.s.sockets
+            .iter()
+            .filter(|k| k.disconnect.is_some())
+            .map(|k| k.nsp.as_str())
+            .collect();
+    let mut at = m.clone();
+    at.what = format!(
+        "{} sends Socket.IO DISCONNECT for {}",
+        side(m.dir),
+        nsps.join(", ")
+    );
+    let mut evidence = vec![at];
+    if let Some(t) = &f.transport_end {
+        if t.frame > m.frame {
+            evidence.push(t.clone());
+        }
+    }
+    Some(match cause {
+        Cause::ServerDisconnect => end(
+            m,
+            cause,
+            Some("server namespace disconnect"),
+            Some("io server disconnect"),
+            Initiator::Server,
+            evidence,
+            "The server disconnected the socket on purpose (`socket.disconnect()` on the server). The client does not reconnect by itself after this reason.".to_string(),
+            None,
+        ),
+        _ => end(
+            m,
+            cause,
+            Some("client namespace disconnect"),
+            Some("io client disconnect"),
+            Initiator::Client,
+            evidence,
+            "The client disconnected on purpose (`socket.disconnect()`).".to_string(),
+            None,
+        ),
+    })
+}
+
+/// Ping timeout: the heartbeat's answer never came within `pingTimeout`.
+fn rule_ping(f: &Facts) -> Option<FindingEnd> {
+    let s = f.s;
+    let timeout = s.ping_timeout? as f64;
+    let interval = s.ping_interval.unwrap_or(0) as f64;
+    let end_m = f.end_mark();
+    // The pinging side: the server from Engine.IO v4 on, the client before.
+    let server_pings = s.eio.unwrap_or(4) >= 4;
+    let ping = s
+        .last_ping
+        .as_ref()
+        .filter(|_| s.last_pong.is_none())
+        .or(s.unanswered_ping.as_ref());
+    if let Some(p) = ping {
+        let waited = ms(p.ts, end_m.ts);
+        if waited >= timeout * 0.9 {
+            let mut pm = p.clone();
+            pm.what = format!(
+                "{} ping, never answered (pingTimeout {} ms: answer due at +{:.0} ms)",
+                side(p.dir),
+                timeout,
+                timeout
+            );
+            let mut em = end_m.clone();
+            em.what = format!(
+                "{} ends the transport {:.0} ms after the ping: {}",
+                side(em.dir),
+                waited,
+                em.what
+            );
+            let (reason, client_reason) = if server_pings {
+                ("ping timeout", "transport close")
+            } else {
+                ("ping timeout", "ping timeout")
+            };
+            return Some(end(
+                end_m.clone(),
+                Cause::PingTimeout,
+                Some(reason),
+                Some(client_reason),
+                initiator_of(p.dir),
+                vec![pm, em],
+                format!(
+                    "The {} sent a heartbeat ping and got no pong within pingTimeout ({timeout:.0} ms), so it closed the session. The classic cause is a frozen {} (a blocked event loop, a suspended tab) or a path that stopped delivering data while TCP stayed up.",
+                    side(p.dir),
+                    if p.dir == Some(Dir::S2C) { "client" } else { "server" }
+                ),
+                Some("Find what blocks the peer's event loop; if pauses are expected, raise pingTimeout/pingInterval on the server."),
+            ));
+        }
+    }
+    // Silence: no packet from the pinging side for pingInterval + pingTimeout before the end.
+    if interval > 0.0 {
+        let pinger = if server_pings { 1 } else { 0 };
+        let last = s.last_packet[pinger]
+            .as_ref()
+            .map(|m| m.ts)
+            .unwrap_or(s.opened.ts);
+        let silent = ms(last, end_m.ts);
+        if silent >= (interval + timeout) * 0.95 && end_m.dir.map(|d| d as usize) != Some(pinger) {
+            return Some(end(
+                end_m.clone(),
+                Cause::PingTimeout,
+                Some(if server_pings { "transport close" } else { "ping timeout" }),
+                Some("ping timeout"),
+                initiator_of(end_m.dir),
+                vec![end_m],
+                format!(
+                    "No heartbeat arrived for {silent:.0} ms (pingInterval {interval:.0} + pingTimeout {timeout:.0} ms), so the waiting side gave up."
+                ),
+                None,
+            ));
+        }
+    }
+    None
+}
+
+fn rule_blocked(f: &Facts) -> Option<FindingEnd> {
+    // A 101 for this session after which frames stopped in at least one direction.
+    let c = f
+        .conns
+        .iter()
+        .find(|c| c.websocket && (c.ws_messages[0] == 0 || c.ws_messages[1] == 0))?;
+    if f.s.upgrade == UpgradeState::Upgraded {
+        return None;
+    }
+    let switched = c.switched.clone()?;
+    let mut evidence = vec![switched.clone()];
+    for (i, name) in [(0usize, "client"), (1, "server")] {
+        let what = match &c.last_data[i] {
+            Some(m) if m.frame > switched.frame || (i == 1 && m.frame == switched.frame) => {
+                format!("last bytes from the {name}: {} (frame {})", m.what, m.frame)
+            }
+            _ => format!("no WebSocket frame from the {name} after the 101"),
+        };
+        let mut m = c.last_data[i].clone().unwrap_or_else(|| switched.clone());
+        m.what = what;
+        m.dir = Some(if i == 0 { Dir::C2S } else { Dir::S2C });
+        evidence.push(m);
+    }
+    let end_at = c.closed.clone().unwrap_or_else(|| f.s.last.clone());
+    let silence = ms(switched.ts, end_at.ts) / 1000.0;
+    let mut e = end_at.clone();
+    e.what = format!(
+        "{:.1} s of silence after the 101, then {}",
+        silence,
+        if c.open_at_eof {
+            "the capture ends".to_string()
+        } else {
+            "the connection closes".to_string()
+        }
+    );
+    evidence.push(e);
+    let stayed_polling = f
+        .conns
+        .iter()
+        .any(|k| !k.websocket && k.opened.frame > switched.frame);
+    Some(end(
+        f.end_mark(),
+        Cause::WebsocketBlocked,
+        Some(if stayed_polling { "transport close" } else { "ping timeout" }),
+        Some(if stayed_polling { "transport close" } else { "connect_error: timeout" }),
+        Initiator::Network,
+        evidence,
+        format!(
+            "The server answered 101 Switching Protocols, then no WebSocket frame got through{}. Something between the client and the server (security software, a proxy on port 80) swallows WebSocket traffic after the upgrade.{}",
+            if c.ws_messages == [0, 0] { " in either direction" } else { " in one direction" },
+            if stayed_polling { " The session kept working over HTTP long-polling." } else { "" }
+        ),
+        Some("Serve over TLS (wss on 443) so middleboxes cannot inspect the frames, or keep clients on polling (`transports: [\"polling\"]`)."),
+    ))
+}
+
+fn rule_upgrade_failed(f: &Facts) -> Option<FindingEnd> {
+    let s = f.s;
+    if !matches!(
+        s.upgrade,
+        UpgradeState::ProbeSent | UpgradeState::ProbeAnswered
+    ) {
+        return None;
+    }
+    let m = s.upgrade_mark.clone()?;
+    let stalled = match s.upgrade {
+        UpgradeState::ProbeSent => "the server never answered the client's 2probe with 3probe",
+        _ => "the client got 3probe but never sent the upgrade packet 5",
+    };
+    Some(end(
+        f.end_mark(),
+        Cause::UpgradeFailed,
+        Some("transport close"),
+        Some("transport close"),
+        Initiator::Unknown,
+        vec![m],
+        format!("The polling → WebSocket upgrade stalled: {stalled}."),
+        None,
+    ))
+}
+
+fn rule_graceful_close(f: &Facts) -> Option<FindingEnd> {
+    let s = f.s;
+    // An Engine.IO close packet, or a close frame, without a Socket.IO DISCONNECT before it.
+    let eio = s.eio_close.clone();
+    let first_close = s.ws_closes.first().map(|c| {
+        let mut m = c.at.clone();
+        m.what = format!("{} sends {}", side(m.dir), close_text(c));
+        m
+    });
+    let m = match (eio, first_close) {
+        (Some(a), Some(b)) => {
+            if a.frame <= b.frame {
+                a
+            } else {
+                b
+            }
+        }
+        (Some(a), None) => a,
+        (None, Some(b)) => b,
+        (None, None) => return None,
+    };
+    match m.dir {
+        Some(Dir::C2S) => Some(end(
+            m.clone(),
+            Cause::ClientDisconnect,
+            Some("transport close"),
+            Some("io client disconnect"),
+            Initiator::Client,
+            vec![m],
+            "The client closed the transport itself without a Socket.IO DISCONNECT (python-socketio's `disconnect()` does this); the server reports \"transport close\" although the client left on purpose.".to_string(),
+            None,
+        )),
+        _ => Some(end(
+            m.clone(),
+            Cause::ServerShutdown,
+            Some(if f.simultaneous > 1 { "server shutting down" } else { "forced close" }),
+            Some("transport close"),
+            Initiator::Server,
+            vec![m],
+            format!(
+                "The server closed the session without a Socket.IO DISCONNECT{}. Clients see \"transport close\" and reconnect.",
+                if f.simultaneous > 1 { format!(", together with {} other session(s) within 100 ms: the server was shutting down (`io.close()`)", f.simultaneous - 1) } else { String::new() }
+            ),
+            None,
+        )),
+    }
+}
+
+fn rule_transport(f: &Facts) -> Option<FindingEnd> {
+    let t = f.transport_end.clone()?;
+    let c = f.last_conn?;
+    let rst = c.rst.as_ref().is_some_and(|r| r.frame == t.frame);
+    let mut m = t.clone();
+    m.what = format!(
+        "{} sends {} without any Socket.IO/Engine.IO close",
+        side(t.dir),
+        if rst { "TCP RST" } else { "TCP FIN" }
+    );
+    let idle = c
+        .last_data
+        .iter()
+        .flatten()
+        .filter(|d| d.frame < t.frame)
+        .map(|d| d.ts)
+        .max();
+    let mut evidence = vec![m];
+    let mut extra = String::new();
+    if let Some(idle_since) = idle {
+        let gap = ms(idle_since, t.ts) / 1000.0;
+        if gap > 5.0 {
+            extra = format!(" The connection was idle for {gap:.1} s before it closed: an idle timeout in a proxy or load balancer in between would look like this.");
+        }
+    }
+    if let Some(last) = c
+        .last_data
+        .iter()
+        .flatten()
+        .filter(|d| d.frame < t.frame)
+        .max_by_key(|d| d.frame)
+    {
+        let mut l = last.clone();
+        l.what = format!("last data before the end: {}", l.what);
+        evidence.insert(0, l);
+    }
+    Some(end(
+        t.clone(),
+        if rst { Cause::TransportError } else { Cause::TransportClose },
+        Some(if rst { "transport error" } else { "transport close" }),
+        Some("transport close"),
+        initiator_of(t.dir),
+        evidence,
+        format!(
+            "The TCP connection was {} by the {} with no protocol-level goodbye: the {} process died or closed its socket, or something in between cut the connection.{extra}",
+            if rst { "reset" } else { "closed" },
+            side(t.dir),
+            side(t.dir)
+        ),
+        None,
+    ))
+}
+
+fn classify(f: &Facts) -> FindingEnd {
+    let rules: [fn(&Facts) -> Option<FindingEnd>; 10] = [
+        rule_deflate,
+        rule_too_large,
+        rule_session_unknown,
+        rule_parse,
+        rule_disconnect,
+        rule_ping,
+        rule_blocked,
+        rule_upgrade_failed,
+        rule_graceful_close,
+        rule_transport,
+    ];
+    if let Some(e) = rules.iter().find_map(|r| r(f)) {
+        return e;
+    }
+    let at = f.s.last.clone();
+    end(
+        at.clone(),
+        Cause::StillOpen,
+        None,
+        None,
+        Initiator::Unknown,
+        vec![at],
+        if f.open_at_eof {
+            "The capture ended while the session was still open.".to_string()
+        } else {
+            "The capture shows no end for this session.".to_string()
+        },
+        None,
+    )
+}
+
+/// Explains every session the tracker saw.
+pub fn explain(t: &SessionTracker) -> Explanation {
+    let mut facts: Vec<Facts> = t.sessions().iter().map(|s| Facts::new(s, t)).collect();
+    // Simultaneity: sessions whose transport ended within 100 ms of each other.
+    let ends: Vec<Option<Timestamp>> = facts
+        .iter()
+        .map(|f| f.transport_end.as_ref().map(|m| m.ts))
+        .collect();
+    for (i, f) in facts.iter_mut().enumerate() {
+        if let Some(Some(e)) = ends.get(i) {
+            f.simultaneous = ends
+                .iter()
+                .flatten()
+                .filter(|x| ms(**x, *e).abs() <= 100.0)
+                .count();
+        }
+    }
+    let mut sessions: Vec<Finding> = facts
+        .iter()
+        .map(|f| {
+            let s = f.s;
+            Finding {
+                sid: s.sid.clone(),
+                eio: s.eio,
+                transports: s.transports.iter().map(|t| t.transport.clone()).collect(),
+                client: s.client.clone(),
+                server: s.server.clone(),
+                user_agent: s.user_agent.clone(),
+                start: s.opened.clone(),
+                sockets: s
+                    .sockets
+                    .iter()
+                    .map(|k| SocketSummary {
+                        nsp: k.nsp.clone(),
+                        socket_id: k.socket_id.clone(),
+                        refused: k.refused,
+                        recovered: None,
+                    })
+                    .collect(),
+                upgrade: s.upgrade,
+                lost: s.lost_after_close.clone(),
+                events: s.events,
+                end: classify(f),
+            }
+        })
+        .collect();
+    let chains = build_chains(t.sessions(), &mut sessions);
+    let duration = t.span().map(|(a, b)| ms(a, b) / 1000.0).unwrap_or(0.0);
+    Explanation {
+        sessions,
+        chains,
+        sessionless_errors: t.sessionless_errors.clone(),
+        duration,
+    }
+}

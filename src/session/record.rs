@@ -1,0 +1,203 @@
+//! What the tracker remembers about connections, sessions and sockets.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::event::{Dir, Timestamp};
+
+/// A point in the capture: frame number, time and direction, with a short description.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mark {
+    /// Frame number (1-based, as tshark counts).
+    pub frame: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Connection id.
+    pub conn: u64,
+    /// Direction, when the fact travels one way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<Dir>,
+    /// What is there, in words.
+    pub what: String,
+}
+
+/// A WebSocket close frame.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CloseFrame {
+    /// Where.
+    pub at: Mark,
+    /// Status code (absent: the peer reports 1005).
+    pub code: Option<u16>,
+    /// Reason text.
+    pub reason: String,
+}
+
+/// A WebSocket data message remembered as possible evidence (compressed ones, large ones).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WsMessageMark {
+    /// Where it completed.
+    pub at: Mark,
+    /// Where it began, for fragmented messages.
+    pub first_frame: Option<u64>,
+    /// Frames in the message.
+    pub frames: u32,
+    /// RSV1 (permessage-deflate).
+    pub compressed: bool,
+    /// Bytes on the wire.
+    pub wire_len: u64,
+    /// Bytes after inflation (what sioscope got).
+    pub len: u64,
+    /// sioscope's own inflate failure, in zlib's words.
+    pub inflate_error: Option<String>,
+}
+
+/// Progress of the polling → WebSocket upgrade (engine.io-protocol "Upgrade").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpgradeState {
+    /// No upgrade attempted.
+    #[default]
+    None,
+    /// `101 Switching Protocols` received for the upgrade request.
+    Switched,
+    /// The client sent `2probe` over the WebSocket.
+    ProbeSent,
+    /// The server answered `3probe`.
+    ProbeAnswered,
+    /// The client sent `5` (upgrade): the session now runs on WebSocket.
+    Upgraded,
+}
+
+/// A transport change in a session's life.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transition {
+    /// Where.
+    pub at: Mark,
+    /// `polling`, `websocket`.
+    pub transport: String,
+}
+
+/// A Socket.IO socket: one namespace on one Engine.IO session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SocketRecord {
+    /// Namespace.
+    pub nsp: String,
+    /// Socket id (from the CONNECT answer, or derived for protocol v4).
+    pub socket_id: Option<String>,
+    /// The client's CONNECT.
+    pub connect: Option<Mark>,
+    /// The server's answer (CONNECT or CONNECT_ERROR).
+    pub connected: Option<Mark>,
+    /// Whether the server refused (CONNECT_ERROR).
+    pub refused: bool,
+    /// Connection-state-recovery private id offered by the client (`pid`).
+    pub recovery_pid: Option<String>,
+    /// The server's `pid` for this socket (v5 with recovery enabled).
+    pub pid: Option<String>,
+    /// A DISCONNECT packet, and who sent it.
+    pub disconnect: Option<Mark>,
+    /// Event names seen, with counts (room-like events noted for reports).
+    pub events: u64,
+}
+
+/// One TCP connection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnRecord {
+    /// Connection id.
+    pub conn: u64,
+    /// Client address.
+    pub client: String,
+    /// Server address.
+    pub server: String,
+    /// First packet.
+    pub opened: Mark,
+    /// The capture did not start mid-connection.
+    pub syn_seen: bool,
+    /// First FIN and who sent it.
+    pub fin: Option<Mark>,
+    /// First RST and who sent it.
+    pub rst: Option<Mark>,
+    /// The end (close, or end of capture).
+    pub closed: Option<Mark>,
+    /// True when the capture ended with the connection still open.
+    pub open_at_eof: bool,
+    /// The last bytes seen in each direction (c2s, s2c).
+    pub last_data: [Option<Mark>; 2],
+    /// True once `101 Switching Protocols` was seen.
+    pub websocket: bool,
+    /// The `101` response.
+    pub switched: Option<Mark>,
+    /// WebSocket frames/messages seen after the `101`, per direction.
+    pub ws_messages: [u64; 2],
+    /// Sessions seen on this connection.
+    pub sids: BTreeSet<String>,
+    /// Client `User-Agent`.
+    pub user_agent: Option<String>,
+}
+
+/// One Engine.IO session (or socket.io 0.9 session).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionRecord {
+    /// Session id.
+    pub sid: String,
+    /// Engine.IO revision (none for socket.io 0.9).
+    pub eio: Option<u8>,
+    /// Client address (ip:port of the first connection).
+    pub client: String,
+    /// Client IP without port.
+    pub client_ip: String,
+    /// Server address.
+    pub server: String,
+    /// `User-Agent` of the first request.
+    pub user_agent: Option<String>,
+    /// The request path and query minus the per-request keys (`t`, `sid`, `transport`): a
+    /// fingerprint of the app's client.
+    pub fingerprint: String,
+    /// The handshake (open packet or socket.io 0.9 handshake).
+    pub opened: Mark,
+    /// `pingInterval` in ms.
+    pub ping_interval: Option<u64>,
+    /// `pingTimeout` in ms.
+    pub ping_timeout: Option<u64>,
+    /// `maxPayload` in bytes.
+    pub max_payload: Option<u64>,
+    /// Transport timeline.
+    pub transports: Vec<Transition>,
+    /// Upgrade progress.
+    pub upgrade: UpgradeState,
+    /// Where the upgrade stalled or progressed last.
+    pub upgrade_mark: Option<Mark>,
+    /// Connections that carried this session.
+    pub conns: BTreeSet<u64>,
+    /// Sockets (namespaces).
+    pub sockets: Vec<SocketRecord>,
+    /// Last activity of any kind.
+    pub last: Mark,
+    /// Last packet in each direction (c2s, s2c).
+    pub last_packet: [Option<Mark>; 2],
+    /// Pings and pongs: the last ping sent by the pinging side and whether it was answered.
+    pub last_ping: Option<Mark>,
+    /// The answer to `last_ping`.
+    pub last_pong: Option<Mark>,
+    /// The last ping that was not answered before the session ended.
+    pub unanswered_ping: Option<Mark>,
+    /// Engine.IO close packets.
+    pub eio_close: Option<Mark>,
+    /// WebSocket close frames on the session's connection, in order.
+    pub ws_closes: Vec<CloseFrame>,
+    /// The last compressed or large WebSocket messages per direction (c2s, s2c).
+    pub big_messages: [Option<WsMessageMark>; 2],
+    /// sioscope's own inflate failures.
+    pub inflate_failures: Vec<WsMessageMark>,
+    /// HTTP error responses (status >= 400) carrying this sid, with their bodies.
+    pub http_errors: Vec<Mark>,
+    /// Data messages sent after a close frame on the connection (lost).
+    pub lost_after_close: Vec<Mark>,
+    /// Anomalies tied to this session.
+    pub anomalies: Vec<Mark>,
+    /// Largest message seen per direction.
+    pub largest: [u64; 2],
+    /// Events (Socket.IO EVENT/BINARY_EVENT) per direction.
+    pub events: [u64; 2],
+}

@@ -1,0 +1,575 @@
+//! The fold from events to connection, session and socket records.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use super::record::{
+    CloseFrame, ConnRecord, Mark, SessionRecord, SocketRecord, Transition, UpgradeState,
+    WsMessageMark,
+};
+use crate::event::{Body, Dir, EioInfo, Event, HttpInfo, SioInfo, TcpInfo, WsInfo};
+
+/// Messages at least this large are kept as evidence even when not compressed.
+const BIG_MESSAGE: u64 = 64 << 10;
+/// Evidence lists are capped so that memory stays flat on long captures.
+const MAX_MARKS: usize = 64;
+
+fn di(dir: Dir) -> usize {
+    match dir {
+        Dir::C2S => 0,
+        Dir::S2C => 1,
+    }
+}
+
+fn push_capped<T>(v: &mut Vec<T>, x: T) {
+    if v.len() < MAX_MARKS {
+        v.push(x);
+    }
+}
+
+/// Per-connection state the records do not expose.
+#[derive(Default)]
+struct ConnState {
+    /// The Engine.IO session currently on this connection.
+    sid: Option<String>,
+    /// Target of the last request (for fingerprints and handshakes).
+    last_target: Option<String>,
+    /// Query `sid` of the last request.
+    last_request_sid: Option<String>,
+    /// A WebSocket close frame was seen on this connection.
+    closed_ws: bool,
+    /// Protocol revision from the last request's `EIO`.
+    eio: Option<u8>,
+}
+
+/// Folds events into records. Feed it every event (unfiltered), then read the records.
+#[derive(Default)]
+pub struct SessionTracker {
+    conns: BTreeMap<u64, ConnRecord>,
+    state: HashMap<u64, ConnState>,
+    sessions: Vec<SessionRecord>,
+    by_sid: HashMap<String, usize>,
+    /// HTTP errors that name no session (refused handshakes, unknown sids the server never
+    /// issued in this capture).
+    pub sessionless_errors: Vec<Mark>,
+    /// Anomalies that could not be tied to a session.
+    pub other_anomalies: Vec<Mark>,
+    first_ts: Option<crate::event::Timestamp>,
+    last_ts: Option<crate::event::Timestamp>,
+}
+
+fn mark(ev: &Event, what: impl Into<String>) -> Mark {
+    Mark {
+        frame: ev.frame,
+        ts: ev.ts,
+        conn: ev.conn.0,
+        dir: ev.dir,
+        what: what.into(),
+    }
+}
+
+fn strip_target(target: &str) -> String {
+    let (path, pairs) = crate::http::query::split_target(target);
+    let keep: Vec<String> = pairs
+        .into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "t" | "sid" | "transport" | "j" | "b64"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if keep.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", keep.join("&"))
+    }
+}
+
+impl SessionTracker {
+    /// An empty tracker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Connections, by id.
+    pub fn conns(&self) -> &BTreeMap<u64, ConnRecord> {
+        &self.conns
+    }
+
+    /// Sessions, in order of their handshake.
+    pub fn sessions(&self) -> &[SessionRecord] {
+        &self.sessions
+    }
+
+    /// Time of the first and last event seen.
+    pub fn span(&self) -> Option<(crate::event::Timestamp, crate::event::Timestamp)> {
+        Some((self.first_ts?, self.last_ts?))
+    }
+
+    fn session_mut(&mut self, sid: &str) -> Option<&mut SessionRecord> {
+        let i = *self.by_sid.get(sid)?;
+        self.sessions.get_mut(i)
+    }
+
+    fn sid_of(&self, ev: &Event) -> Option<String> {
+        let explicit = match &ev.body {
+            Body::Eio { eio } | Body::Sio { eio, .. } => eio.sid.clone(),
+            Body::Http(h) => h.sid.clone(),
+            Body::Ws(WsInfo::Message { sid, .. }) => sid.clone(),
+            _ => None,
+        };
+        explicit
+            .filter(|s| self.by_sid.contains_key(s))
+            .or_else(|| self.state.get(&ev.conn.0).and_then(|s| s.sid.clone()))
+    }
+
+    /// Takes one event.
+    pub fn event(&mut self, ev: &Event) {
+        if ev.frame > 0 {
+            self.first_ts.get_or_insert(ev.ts);
+            self.last_ts = Some(ev.ts);
+        }
+        match &ev.body {
+            Body::Tcp(t) => self.tcp(ev, t),
+            Body::Http(h) => self.http(ev, h),
+            Body::Ws(w) => self.ws(ev, w),
+            Body::Eio { eio } => self.eio(ev, eio, None),
+            Body::Sio { eio, sio } => self.eio(ev, eio, Some(sio)),
+            Body::Anomaly(a) => {
+                let m = mark(ev, format!("{}: {}", a.rule, a.detail));
+                match self.sid_of(ev) {
+                    Some(sid) => {
+                        if let Some(s) = self.session_mut(&sid) {
+                            push_capped(&mut s.anomalies, m);
+                        }
+                    }
+                    None => push_capped(&mut self.other_anomalies, m),
+                }
+            }
+        }
+        if let Some(sid) = self.sid_of(ev) {
+            let m = mark(ev, "");
+            if let Some(s) = self.session_mut(&sid) {
+                s.conns.insert(ev.conn.0);
+                s.last = m.clone();
+                if let (Some(d), Body::Eio { .. } | Body::Sio { .. }) = (ev.dir, &ev.body) {
+                    s.last_packet[di(d)] = Some(m);
+                }
+            }
+        }
+    }
+
+    fn tcp(&mut self, ev: &Event, t: &TcpInfo) {
+        let id = ev.conn.0;
+        match t {
+            TcpInfo::Open {
+                client,
+                server,
+                syn_seen,
+            } => {
+                self.conns.insert(
+                    id,
+                    ConnRecord {
+                        conn: id,
+                        client: client.clone(),
+                        server: server.clone(),
+                        opened: mark(ev, "connection opened"),
+                        syn_seen: *syn_seen,
+                        fin: None,
+                        rst: None,
+                        closed: None,
+                        open_at_eof: false,
+                        last_data: [None, None],
+                        websocket: false,
+                        switched: None,
+                        ws_messages: [0, 0],
+                        sids: Default::default(),
+                        user_agent: None,
+                    },
+                );
+                self.state.insert(id, ConnState::default());
+            }
+            TcpInfo::Fin => {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.fin.get_or_insert_with(|| mark(ev, "FIN"));
+                }
+            }
+            TcpInfo::Rst => {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.rst.get_or_insert_with(|| mark(ev, "RST"));
+                }
+            }
+            TcpInfo::Gap { .. } => {}
+            TcpInfo::Close { at_eof } => {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.closed = Some(mark(ev, "closed"));
+                    c.open_at_eof = *at_eof;
+                }
+            }
+        }
+    }
+
+    fn http(&mut self, ev: &Event, h: &HttpInfo) {
+        let id = ev.conn.0;
+        let st = self.state.entry(id).or_default();
+        if h.kind == "request" {
+            st.last_target = h.target.clone();
+            st.last_request_sid = h.sid.clone();
+            st.eio = h
+                .query
+                .get("EIO")
+                .and_then(Value::as_str)
+                .and_then(|v| v.parse().ok());
+            if let Some(sid) = &h.sid {
+                st.sid = Some(sid.clone());
+            }
+            let ua = h
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
+                .map(|(_, v)| v.clone());
+            if let Some(c) = self.conns.get_mut(&id) {
+                if c.user_agent.is_none() {
+                    c.user_agent = ua;
+                }
+                if let Some(sid) = &h.sid {
+                    c.sids.insert(sid.clone());
+                }
+                if let Some(d) = ev.dir {
+                    c.last_data[di(d)] = Some(mark(ev, "request"));
+                }
+            }
+            return;
+        }
+        let status = h.status.unwrap_or(0);
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.last_data[1] = Some(mark(ev, format!("HTTP {status}")));
+            if status == 101 {
+                c.websocket = true;
+                c.switched = Some(mark(ev, "101 Switching Protocols"));
+            }
+        }
+        let sid = h.sid.clone().or_else(|| st.last_request_sid.clone());
+        if status == 101 {
+            if let Some(sid) = &sid {
+                let m = mark(ev, "101 Switching Protocols");
+                if let Some(s) = self.session_mut(sid) {
+                    if s.upgrade == UpgradeState::None {
+                        s.upgrade = UpgradeState::Switched;
+                        s.upgrade_mark = Some(m);
+                    }
+                }
+            }
+        }
+        if status >= 400 {
+            let body = h
+                .body_text
+                .as_deref()
+                .map(|b| b.chars().take(200).collect::<String>())
+                .unwrap_or_default();
+            let m = mark(
+                ev,
+                format!("HTTP {status} {} {body}", h.reason.as_deref().unwrap_or(""))
+                    .trim_end()
+                    .to_string(),
+            );
+            match sid.as_deref().and_then(|s| self.by_sid.get(s).copied()) {
+                Some(i) => {
+                    if let Some(s) = self.sessions.get_mut(i) {
+                        push_capped(&mut s.http_errors, m);
+                    }
+                }
+                None => push_capped(&mut self.sessionless_errors, m),
+            }
+        }
+    }
+
+    fn ws(&mut self, ev: &Event, w: &WsInfo) {
+        let id = ev.conn.0;
+        let sid = self.sid_of(ev);
+        let closed_before = self.state.get(&id).is_some_and(|s| s.closed_ws);
+        match w {
+            WsInfo::Message {
+                len,
+                wire_len,
+                compressed,
+                frames,
+                inflate_error,
+                ..
+            } => {
+                if let (Some(c), Some(d)) = (self.conns.get_mut(&id), ev.dir) {
+                    c.ws_messages[di(d)] += 1;
+                    c.last_data[di(d)] = Some(mark(ev, "WebSocket message"));
+                }
+                let Some(sid) = sid else { return };
+                let Some(s) = self.session_mut(&sid) else {
+                    return;
+                };
+                let Some(d) = ev.dir else { return };
+                s.largest[di(d)] = s.largest[di(d)].max(*len).max(*wire_len);
+                let m = WsMessageMark {
+                    at: mark(
+                        ev,
+                        if *compressed {
+                            "compressed message"
+                        } else {
+                            "message"
+                        },
+                    ),
+                    first_frame: ev.first_frame,
+                    frames: *frames,
+                    compressed: *compressed,
+                    wire_len: *wire_len,
+                    len: *len,
+                    inflate_error: inflate_error.clone(),
+                };
+                if inflate_error.is_some() {
+                    push_capped(&mut s.inflate_failures, m.clone());
+                }
+                if *compressed || *len >= BIG_MESSAGE {
+                    s.big_messages[di(d)] = Some(m);
+                }
+                if closed_before {
+                    push_capped(
+                        &mut s.lost_after_close,
+                        mark(ev, format!("{len}-byte message after the close frame")),
+                    );
+                }
+            }
+            WsInfo::Close { code, reason, .. } => {
+                if let Some(st) = self.state.get_mut(&id) {
+                    st.closed_ws = true;
+                }
+                if let (Some(c), Some(d)) = (self.conns.get_mut(&id), ev.dir) {
+                    c.last_data[di(d)] = Some(mark(ev, "close frame"));
+                }
+                let Some(sid) = sid else { return };
+                if let Some(s) = self.session_mut(&sid) {
+                    push_capped(
+                        &mut s.ws_closes,
+                        CloseFrame {
+                            at: mark(ev, "close frame"),
+                            code: *code,
+                            reason: reason.clone(),
+                        },
+                    );
+                }
+            }
+            WsInfo::Ping { .. } | WsInfo::Pong { .. } | WsInfo::Frame { .. } => {
+                if let (Some(c), Some(d)) = (self.conns.get_mut(&id), ev.dir) {
+                    if !matches!(w, WsInfo::Frame { .. }) {
+                        c.last_data[di(d)] = Some(mark(ev, "control frame"));
+                    }
+                }
+            }
+        }
+    }
+
+    fn open_session(&mut self, ev: &Event, eio: &EioInfo, sid: &str) {
+        if self.by_sid.contains_key(sid) {
+            return;
+        }
+        let conn = self.conns.get(&ev.conn.0);
+        let st = self.state.get(&ev.conn.0);
+        let client = conn.map(|c| c.client.clone()).unwrap_or_default();
+        let client_ip = client
+            .rsplit_once(':')
+            .map(|(ip, _)| ip.to_string())
+            .unwrap_or_else(|| client.clone());
+        let open = eio.open.as_ref();
+        let get = |k: &str| open.and_then(|o| o.get(k)).and_then(Value::as_u64);
+        // socket.io 0.9 handshake: heartbeat timeout in seconds
+        let (ping_interval, ping_timeout) = match eio.version {
+            Some(_) => (get("pingInterval"), get("pingTimeout")),
+            None => (None, get("heartbeatTimeout").map(|s| s * 1000)),
+        };
+        let transport = eio.transport.to_string();
+        let rec = SessionRecord {
+            sid: sid.to_string(),
+            eio: eio.version.or_else(|| st.and_then(|s| s.eio)),
+            client,
+            client_ip,
+            server: conn.map(|c| c.server.clone()).unwrap_or_default(),
+            user_agent: conn.and_then(|c| c.user_agent.clone()),
+            fingerprint: st
+                .and_then(|s| s.last_target.as_deref())
+                .map(strip_target)
+                .unwrap_or_default(),
+            opened: mark(ev, "open"),
+            ping_interval,
+            ping_timeout,
+            max_payload: get("maxPayload"),
+            transports: vec![Transition {
+                at: mark(ev, format!("opened on {transport}")),
+                transport,
+            }],
+            upgrade: UpgradeState::None,
+            upgrade_mark: None,
+            conns: [ev.conn.0].into_iter().collect(),
+            sockets: Vec::new(),
+            last: mark(ev, "open"),
+            last_packet: [None, None],
+            last_ping: None,
+            last_pong: None,
+            unanswered_ping: None,
+            eio_close: None,
+            ws_closes: Vec::new(),
+            big_messages: [None, None],
+            inflate_failures: Vec::new(),
+            http_errors: Vec::new(),
+            lost_after_close: Vec::new(),
+            anomalies: Vec::new(),
+            largest: [0, 0],
+            events: [0, 0],
+        };
+        self.by_sid.insert(sid.to_string(), self.sessions.len());
+        self.sessions.push(rec);
+        if let Some(st) = self.state.get_mut(&ev.conn.0) {
+            st.sid = Some(sid.to_string());
+        }
+        if let Some(c) = self.conns.get_mut(&ev.conn.0) {
+            c.sids.insert(sid.to_string());
+        }
+    }
+
+    fn eio(&mut self, ev: &Event, eio: &EioInfo, sio: Option<&SioInfo>) {
+        if eio.kind == "open" {
+            if let Some(sid) = &eio.sid {
+                self.open_session(ev, eio, sid);
+            }
+            return;
+        }
+        let Some(sid) = self.sid_of(ev) else { return };
+        if let Some(st) = self.state.get_mut(&ev.conn.0) {
+            st.sid.get_or_insert_with(|| sid.clone());
+        }
+        let Some(s) = self.session_mut(&sid) else {
+            return;
+        };
+        let dir = ev.dir;
+        let probe = eio.text.as_deref() == Some("probe");
+        match (eio.kind, sio) {
+            ("ping", _) if probe => {
+                if s.upgrade < UpgradeState::ProbeSent {
+                    s.upgrade = UpgradeState::ProbeSent;
+                    s.upgrade_mark = Some(mark(ev, "2probe sent"));
+                }
+            }
+            ("pong", _) if probe => {
+                if s.upgrade < UpgradeState::ProbeAnswered {
+                    s.upgrade = UpgradeState::ProbeAnswered;
+                    s.upgrade_mark = Some(mark(ev, "3probe answered"));
+                }
+            }
+            ("ping", _) => {
+                if let Some(p) = s.last_ping.take() {
+                    if s.last_pong.is_none() {
+                        s.unanswered_ping = Some(p);
+                    }
+                }
+                s.last_ping = Some(mark(ev, "ping"));
+                s.last_pong = None;
+            }
+            ("pong", _) => {
+                if s.last_ping.is_some() {
+                    s.last_pong = Some(mark(ev, "pong"));
+                }
+            }
+            ("upgrade", _) => {
+                s.upgrade = UpgradeState::Upgraded;
+                s.upgrade_mark = Some(mark(ev, "5 upgrade"));
+                s.transports.push(Transition {
+                    at: mark(ev, "upgraded to websocket"),
+                    transport: "websocket".into(),
+                });
+            }
+            ("close", _) => {
+                s.eio_close
+                    .get_or_insert_with(|| mark(ev, "Engine.IO close packet"));
+            }
+            (_, Some(p)) => Self::sio(s, ev, p, dir),
+            _ => {}
+        }
+    }
+
+    fn sio(s: &mut SessionRecord, ev: &Event, p: &SioInfo, dir: Option<Dir>) {
+        let nsp = p.nsp.clone();
+        let idx = match s.sockets.iter().rposition(|k| k.nsp == nsp) {
+            Some(i) => i,
+            None => {
+                s.sockets.push(SocketRecord {
+                    nsp: nsp.clone(),
+                    socket_id: None,
+                    connect: None,
+                    connected: None,
+                    refused: false,
+                    recovery_pid: None,
+                    pid: None,
+                    disconnect: None,
+                    events: 0,
+                });
+                s.sockets.len() - 1
+            }
+        };
+        let sid = s.sid.clone();
+        let v4 = p.version == 4;
+        let Some(sock) = s.sockets.get_mut(idx) else {
+            return;
+        };
+        match p.kind.as_str() {
+            "CONNECT" | "connect" => match dir {
+                Some(Dir::C2S) => {
+                    sock.connect.get_or_insert_with(|| mark(ev, "CONNECT"));
+                    sock.recovery_pid = p
+                        .data
+                        .as_ref()
+                        .and_then(|d| d.get("pid"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                }
+                _ => {
+                    sock.connected = Some(mark(ev, "CONNECT answered"));
+                    let data = p.data.as_ref();
+                    sock.socket_id = data
+                        .and_then(|d| d.get("sid"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .or_else(|| {
+                            // protocol v4: `/` is the engine sid, others `/nsp#sid`
+                            v4.then(|| {
+                                if nsp == "/" {
+                                    sid.clone()
+                                } else {
+                                    format!("{nsp}#{sid}")
+                                }
+                            })
+                        })
+                        .or_else(|| (p.version == 1).then(|| sid.clone()));
+                    sock.pid = data
+                        .and_then(|d| d.get("pid"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                }
+            },
+            "CONNECT_ERROR" | "ERROR" | "error" => {
+                sock.refused = true;
+                sock.connected = Some(mark(
+                    ev,
+                    format!(
+                        "CONNECT_ERROR {}",
+                        p.data.as_ref().map(|d| d.to_string()).unwrap_or_default()
+                    ),
+                ));
+            }
+            "DISCONNECT" | "disconnect" => {
+                sock.disconnect
+                    .get_or_insert_with(|| mark(ev, "DISCONNECT"));
+            }
+            "EVENT" | "BINARY_EVENT" | "event" => {
+                sock.events += 1;
+                if let Some(d) = dir {
+                    s.events[di(d)] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
