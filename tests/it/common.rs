@@ -76,6 +76,8 @@ pub fn server_ports(events: &[Event]) -> BTreeMap<u64, u16> {
 /// Runs the built `sioscope` binary.
 pub fn sioscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sioscope"))
+        .current_dir(root())
+        .env_remove("NO_COLOR")
         .args(args)
         .output()
         .expect("run sioscope")
