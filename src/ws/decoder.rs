@@ -363,9 +363,10 @@ impl WsDecoder {
             Ok(None) => return false,
             Ok(Some(x)) => x,
             Err(e) => {
-                // Frame boundaries are lost: report once and skip everything that follows.
+                // Frame boundaries are lost: report once (the span is the 10 header bytes
+                // that carry the bad length) and skip everything that follows.
                 let end = self.buf_start.saturating_add(self.buf.len() as u64);
-                self.violation(start..end, e);
+                self.violation(start..start.saturating_add(10), e);
                 self.desynced = true;
                 self.buf_start = end;
                 self.buf.clear();
@@ -633,6 +634,10 @@ impl WsDecoder {
             return;
         };
         if msg.frame_failure.is_some() {
+            // This frame is not inflated: its output is missing from the window.
+            if let Some(inf) = self.inflater.as_mut() {
+                inf.skip_message();
+            }
             return;
         }
         let limit = self.max_message.saturating_sub(msg.payload.len());
@@ -1297,7 +1302,7 @@ mod tests {
         assert_eq!(
             d.poll(),
             Some(WsOutput::Violation {
-                span: 0..12,
+                span: 0..10,
                 error: WsError::LengthMsbSet { len: 1 << 63 }
             })
         );
@@ -1316,6 +1321,19 @@ mod tests {
                     encoded_bits: 16
                 }
             )]
+        );
+    }
+
+    #[test]
+    fn fuzz_regression_msb_span_does_not_depend_on_split() {
+        // fuzz/artifacts/ws_frames/crash-7ad89d15…: the desync violation's span used to reach
+        // the end of whatever had been pushed.
+        let w = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x2b, 0xff, 0xff, 0xff, 0xff];
+        let whole = run(cfg(false), &[&w]);
+        assert_eq!(run_bytewise(cfg(false), &w), whole);
+        assert_eq!(
+            violations(&whole),
+            vec![(0..10, WsError::LengthMsbSet { len: 0xffff_ffff_ff2b_ffff })]
         );
     }
 
