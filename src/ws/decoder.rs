@@ -1322,6 +1322,59 @@ mod tests {
         }
 
         #[test]
+        fn compressed_messages_round_trip(
+            msgs in prop::collection::vec(
+                (prop::collection::vec(prop::sample::select(b"ab c{}\"42".to_vec()), 0..3000), 1usize..4),
+                1..6,
+            ),
+            no_takeover in any::<bool>(),
+            key in any::<[u8; 4]>(),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        ) {
+            // A real compressor (flate2), one stream per direction with sync flushes, the
+            // 00 00 ff ff tail removed; each message split into `parts` frames, RSV1 on the
+            // first only, masked like a client.
+            use flate2::{Compress, Compression as Level, FlushCompress};
+            let mut comp = Compress::new(Level::default(), false);
+            let mut wire = Vec::new();
+            for (text, parts) in &msgs {
+                if no_takeover {
+                    comp.reset();
+                }
+                let mut z = Vec::with_capacity(text.len() + 64);
+                let before = comp.total_in();
+                while (comp.total_in() - before) < text.len() as u64 || z.len() < 4 || !z.ends_with(&[0, 0, 0xff, 0xff]) {
+                    if z.len() == z.capacity() { z.reserve(1024); }
+                    let done = (comp.total_in() - before) as usize;
+                    comp.compress_vec(&text[done..], &mut z, FlushCompress::Sync).unwrap();
+                }
+                z.truncate(z.len() - 4);
+                let step = z.len() / parts + 1;
+                let pieces: Vec<&[u8]> = if z.is_empty() { vec![&z[..]] } else { z.chunks(step).collect() };
+                for (i, p) in pieces.iter().enumerate() {
+                    let fin = if i + 1 == pieces.len() { 0x80 } else { 0 };
+                    let op = if i == 0 { 0x41 } else { 0x00 };
+                    wire.extend(enc(fin | op, Some(key), p));
+                }
+            }
+            let c = pmd(true, PerMessageDeflate { client_no_context_takeover: no_takeover, ..Default::default() });
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(wire.len() + 1)).collect();
+            points.sort_unstable();
+            let mut chunks: Vec<&[u8]> = Vec::new();
+            let mut last = 0;
+            for p in points {
+                chunks.push(&wire[last..p]);
+                last = p;
+            }
+            chunks.push(&wire[last..]);
+            let out = run(c, &chunks);
+            prop_assert!(violations(&out).is_empty(), "{:?}", violations(&out));
+            let got: Vec<Vec<u8>> = messages(&out).iter().map(|m| bytes(&m.payload).to_vec()).collect();
+            let want: Vec<Vec<u8>> = msgs.iter().map(|(t, _)| t.clone()).collect();
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
         fn uncompressed_single_frames_round_trip(
             payloads in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..70_000), 1..3),
             key in any::<[u8; 4]>(),
