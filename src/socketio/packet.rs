@@ -686,6 +686,20 @@ mod tests {
     }
 
     #[test]
+    fn fuzz_regression_long_float_round_trip() {
+        // Found by the socketio fuzz target: a float with many digits re-parses one ulp away
+        // (serde_json without `float_roundtrip`); the packet structure survives.
+        let wire = format!("3[24444{}4.44442]", "6".repeat(113));
+        let p = decode(&wire).unwrap();
+        let back = decode(&encode(&p)).unwrap();
+        assert_eq!(
+            (back.ty, back.nsp.as_str(), back.id),
+            (PacketType::Ack, "/", None)
+        );
+        assert!(back.args()[0].is_f64());
+    }
+
+    #[test]
     fn version_mapping() {
         assert_eq!(Version::from_engineio(engineio::Version::V3), Version::V4);
         assert_eq!(Version::from_engineio(engineio::Version::V4), Version::V5);
