@@ -111,6 +111,55 @@ pub(crate) fn feed(
     }
 }
 
+/// The message zlib-rs 0.6 reports when an error found in its fast decoding loop
+/// (`inflate_fast`) is followed by a second look at the stream state: the real message
+/// ("invalid distance too far back", "invalid distance code", …) is overwritten.
+pub(crate) const LOST_MESSAGE: &str = "repeated call with bad state";
+
+/// Replay compressed input through zlib's slow path to recover the real error message.
+///
+/// zlib-rs only takes its fast loop when at least 15 input bytes and 260 output bytes are
+/// available, so feeding 8 input bytes at a time into a 256-byte scratch buffer stays on the
+/// slow path, which reports errors with their own message. `d` must be in the state the
+/// original inflation started from (same window / dictionary). Returns zlib's message and the
+/// input offset (within the concatenated `parts`) of the first error, or `None` if the replay
+/// found none before producing more than `limit` bytes (output is discarded, but the work is
+/// bounded like the original inflation).
+pub(crate) fn slow_replay(
+    mut d: Decompress,
+    parts: &[&[u8]],
+    limit: usize,
+) -> Option<(String, u64)> {
+    let mut scratch = [0u8; 256];
+    let mut base: u64 = 0;
+    let start_out = d.total_out();
+    for part in parts {
+        let mut pos: usize = 0;
+        while pos < part.len() {
+            let end = pos.saturating_add(8).min(part.len());
+            let piece = part.get(pos..end).unwrap_or(&[]);
+            let before_in = d.total_in();
+            let before_out = d.total_out();
+            let result = d.decompress(piece, &mut scratch, FlushDecompress::None);
+            let consumed = usize::try_from(d.total_in().saturating_sub(before_in)).unwrap_or(0);
+            let produced = d.total_out().saturating_sub(before_out);
+            pos = pos.saturating_add(consumed);
+            match result {
+                Err(e) => {
+                    let msg = e.message().unwrap_or("unknown zlib error").to_string();
+                    return Some((msg, base.saturating_add(pos as u64)));
+                }
+                Ok(Status::StreamEnd) => return None,
+                Ok(_) if consumed == 0 && produced == 0 => return None,
+                Ok(_) if d.total_out().saturating_sub(start_out) > limit as u64 => return None,
+                Ok(_) => {}
+            }
+        }
+        base = base.saturating_add(part.len() as u64);
+    }
+    None
+}
+
 /// The `Content-Encoding` of an HTTP body that [`inflate_body`] can undo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyEncoding {
@@ -163,17 +212,34 @@ pub fn inflate_body(
         BodyEncoding::Deflate if looks_like_zlib(data) => (Decompress::new(true), Some("zlib")),
         BodyEncoding::Deflate => (Decompress::new(false), None),
     };
+    let fresh = move || match kind {
+        BodyEncoding::Gzip => Decompress::new_gzip(15),
+        BodyEncoding::Deflate => Decompress::new(wrapper.is_some()),
+    };
     let mut out = Vec::new();
     let mut pos: usize = 0;
     loop {
         let rest = data.get(pos..).unwrap_or(&[]);
-        let fed =
-            feed(&mut d, rest, &mut out, limit, pos as u64).map_err(|e| match (e, wrapper) {
-                (InflateError::Corrupt { zlib, .. }, Some(w)) if is_wrapper_message(&zlib) => {
-                    InflateError::BadWrapper { wrapper: w, zlib }
-                }
-                (e, _) => e,
-            })?;
+        let fed = match feed(&mut d, rest, &mut out, limit, pos as u64) {
+            Ok(fed) => fed,
+            Err(InflateError::Corrupt { zlib, input_offset }) => {
+                // Recover zlib's real message if zlib-rs lost it (see `LOST_MESSAGE`).
+                let (zlib, input_offset) = match (zlib == LOST_MESSAGE)
+                    .then(|| slow_replay(fresh(), &[rest], limit))
+                    .flatten()
+                {
+                    Some((m, off)) => (m, (pos as u64).saturating_add(off)),
+                    None => (zlib, input_offset),
+                };
+                return Err(match wrapper {
+                    Some(w) if is_wrapper_message(&zlib) => {
+                        InflateError::BadWrapper { wrapper: w, zlib }
+                    }
+                    _ => InflateError::Corrupt { zlib, input_offset },
+                });
+            }
+            Err(e) => return Err(e),
+        };
         match fed {
             Fed::NeedInput => {
                 return Err(InflateError::Truncated {
@@ -185,7 +251,7 @@ pub fn inflate_body(
                 let next = data.get(pos..).unwrap_or(&[]);
                 // RFC 1952 §2.2: "A gzip file consists of a series of "members"".
                 if kind == BodyEncoding::Gzip && next.starts_with(&[0x1f, 0x8b]) {
-                    d = Decompress::new_gzip(15);
+                    d = fresh();
                     continue;
                 }
                 return Ok(out);
@@ -240,6 +306,67 @@ mod tests {
             InflateError::Corrupt { zlib, .. } => assert_eq!(zlib, "invalid distance code"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Raw DEFLATE: a fixed-Huffman block of `literals` 'a's, then a length code followed by
+    /// the invalid distance code 30, then padding (enough input for zlib's fast loop).
+    fn bad_distance_after(literals: usize) -> Vec<u8> {
+        let mut bits: Vec<bool> = Vec::new();
+        let mut put = |code: u32, len: u32, msb_first: bool| {
+            for i in 0..len {
+                let bit = if msb_first {
+                    (code >> (len - 1 - i)) & 1
+                } else {
+                    (code >> i) & 1
+                };
+                bits.push(bit == 1);
+            }
+        };
+        put(1, 1, false); // BFINAL
+        put(1, 2, false); // BTYPE = 01 (fixed Huffman)
+        for _ in 0..literals {
+            put(0x30 + u32::from(b'a'), 8, true); // literal 'a' (RFC 1951 §3.2.6: 0-143 → 8 bits)
+        }
+        put(1, 7, true); // length code 257 (length 3)
+        put(30, 5, true); // distance code 30: invalid
+        let mut out = vec![0u8; bits.len().div_ceil(8)];
+        for (i, b) in bits.iter().enumerate() {
+            if *b {
+                out[i / 8] |= 1 << (i % 8);
+            }
+        }
+        out.extend_from_slice(&[0u8; 64]);
+        out
+    }
+
+    #[test]
+    fn fast_path_errors_keep_zlibs_message() {
+        // zlib-rs 0.6.8 reports "repeated call with bad state" for errors found in its fast
+        // loop; the slow replay recovers the real text.
+        let data = bad_distance_after(100);
+        let mut d = Decompress::new(false);
+        let raw = feed(&mut d, &data, &mut Vec::new(), 1 << 20, 0).unwrap_err();
+        assert!(
+            matches!(&raw, InflateError::Corrupt { zlib, .. } if zlib == LOST_MESSAGE),
+            "{raw:?}"
+        );
+        assert_eq!(
+            slow_replay(Decompress::new(false), &[&data], 1000),
+            Some(("invalid distance code".to_string(), 102))
+        );
+        assert_eq!(
+            inflate_body(BodyEncoding::Deflate, &data, 1 << 20),
+            Err(InflateError::Corrupt {
+                zlib: "invalid distance code".into(),
+                input_offset: 102
+            })
+        );
+        // A valid stream replays without error.
+        let ok = [0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+        assert_eq!(
+            slow_replay(Decompress::new(false), &[&ok[..3], &ok[3..]], 1000),
+            None
+        );
     }
 
     #[test]

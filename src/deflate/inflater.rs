@@ -30,7 +30,7 @@
 
 use flate2::Decompress;
 
-use super::bounded::{feed, Fed};
+use super::bounded::{feed, slow_replay, Fed, LOST_MESSAGE};
 use super::error::InflateError;
 
 /// RFC 7692 §7.2.2: the tail the receiver appends to every compressed message.
@@ -140,7 +140,18 @@ impl Inflater {
                 }
                 Ok(out)
             }
-            Err(InflateError::Corrupt { zlib, input_offset }) => {
+            Err(InflateError::Corrupt {
+                mut zlib,
+                mut input_offset,
+            }) => {
+                if zlib == LOST_MESSAGE {
+                    // zlib-rs lost the message of an error found in its fast loop: replay the
+                    // message from the same starting window through the slow path.
+                    if let Some((m, off)) = self.replay(payload, limit) {
+                        zlib = m;
+                        input_offset = off;
+                    }
+                }
                 let missing = !self.context_complete && zlib.contains("too far back");
                 self.lose_context();
                 if missing {
@@ -154,6 +165,16 @@ impl Inflater {
                 Err(e)
             }
         }
+    }
+
+    /// A fresh inflater in the state this message started from (empty window, or the
+    /// remembered history), run through the slow path; see `bounded::slow_replay`.
+    fn replay(&self, payload: &[u8], limit: usize) -> Option<(String, u64)> {
+        let mut d = Decompress::new(false);
+        if !self.no_context_takeover && !self.history.is_empty() {
+            d.set_dictionary(&self.history).ok()?;
+        }
+        slow_replay(d, &[payload, &TRAILER], limit)
     }
 
     /// Keep the last 32 KiB of output.
@@ -326,6 +347,77 @@ mod tests {
             inf.inflate_message(&HELLO, 4),
             Err(InflateError::TooLarge { limit: 4 })
         );
+    }
+
+    /// Compress `msgs` as one permessage-deflate stream with context takeover.
+    fn compress_stream(msgs: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        use flate2::{Compress, Compression, FlushCompress};
+        let mut c = Compress::new(Compression::default(), false);
+        msgs.iter()
+            .map(|m| {
+                let mut z = Vec::with_capacity(m.len() + 1024);
+                let before = c.total_in();
+                loop {
+                    let done = (c.total_in() - before) as usize;
+                    c.compress_vec(&m[done..], &mut z, FlushCompress::Sync)
+                        .unwrap();
+                    if (c.total_in() - before) as usize == m.len() && z.ends_with(&TRAILER) {
+                        break;
+                    }
+                    z.reserve(4096);
+                }
+                z.truncate(z.len() - 4);
+                z
+            })
+            .collect()
+    }
+
+    /// Pseudo-random JSON-ish messages that repeat each other (long back-references).
+    fn chatty_messages(n: usize, len: usize) -> Vec<Vec<u8>> {
+        let mut x: u32 = 12345;
+        (0..n)
+            .map(|i| {
+                let mut m = Vec::with_capacity(len);
+                while m.len() < len {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    m.extend_from_slice(
+                        format!(
+                            "{{\"event\":\"tick\",\"n\":{},\"v\":{}}}",
+                            i,
+                            (x >> 16) % 97
+                        )
+                        .as_bytes(),
+                    );
+                }
+                m
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_stream_with_takeover_and_midstream_soundness() {
+        let msgs = chatty_messages(8, 20_000);
+        let z = compress_stream(&msgs);
+        // From the start: every message inflates exactly.
+        let mut inf = Inflater::new(false, 15, false);
+        for (m, c) in msgs.iter().zip(&z) {
+            assert_eq!(&inf.inflate_message(c, 1 << 20).unwrap(), m);
+        }
+        // Picked up at message 3: each message either says MissingContext or inflates to
+        // exactly the original (never garbage), and the context is complete once 32 KiB of
+        // output have been seen.
+        let mut inf = Inflater::new(false, 15, true);
+        let mut ok = 0;
+        for (m, c) in msgs.iter().zip(&z).skip(3) {
+            match inf.inflate_message(c, 1 << 20) {
+                Ok(out) => {
+                    assert_eq!(&out, m);
+                    ok += 1;
+                }
+                Err(e) => assert_eq!(e, InflateError::MissingContext),
+            }
+        }
+        assert!(ok >= 1 || !inf.context_complete());
     }
 
     #[test]

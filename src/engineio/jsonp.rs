@@ -25,9 +25,9 @@ use super::error::EioError;
 /// What a JSONP response starts with.
 pub const RESPONSE_PREFIX: &[u8] = b"___eio[";
 
-/// Unwraps `___eio[N]("…");`: returns `N`, the byte range of the string literal in `body`, and
-/// the payload text inside it.
-pub fn decode_response(body: &[u8]) -> Result<(u64, Range<usize>, String), EioError> {
+/// Unwraps `___eio[N]("…");`: returns `N` (absent when the request had no `j`), the byte range
+/// of the string literal in `body`, and the payload text inside it.
+pub fn decode_response(body: &[u8]) -> Result<(Option<u64>, Range<usize>, String), EioError> {
     let bad = |offset: usize, reason: &str| EioError::BadJsonp {
         offset,
         reason: reason.into(),
@@ -37,15 +37,20 @@ pub fn decode_response(body: &[u8]) -> Result<(u64, Range<usize>, String), EioEr
         .strip_prefix(RESPONSE_PREFIX)
         .ok_or_else(|| bad(0, "no ___eio[ prefix"))?;
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    let index = rest
-        .iter()
-        .take(digits)
-        .try_fold(0u64, |n, d| {
-            n.checked_mul(10)?
-                .checked_add(u64::from(d.saturating_sub(b'0')))
-        })
-        .filter(|_| digits > 0)
-        .ok_or_else(|| bad(RESPONSE_PREFIX.len(), "bad callback index"))?;
+    // The reference server writes the digits of `j` only, so `___eio[](` when `j` is absent.
+    let index = if digits == 0 {
+        None
+    } else {
+        Some(
+            rest.iter()
+                .take(digits)
+                .try_fold(0u64, |n, d| {
+                    n.checked_mul(10)?
+                        .checked_add(u64::from(d.saturating_sub(b'0')))
+                })
+                .ok_or_else(|| bad(RESPONSE_PREFIX.len(), "bad callback index"))?,
+        )
+    };
     let after_index = RESPONSE_PREFIX.len().saturating_add(digits);
     let literal_start = after_index.saturating_add(2);
     if body.get(after_index..literal_start) != Some(b"](".as_slice()) {
@@ -159,7 +164,7 @@ mod tests {
         // engine.io-protocol v3: `___eio[4]("packet data");`
         let body = br#"___eio[4]("packet data");"#;
         let (index, range, text) = decode_response(body).unwrap();
-        assert_eq!(index, 4);
+        assert_eq!(index, Some(4));
         assert_eq!(text, "packet data");
         assert_eq!(&body[range], br#""packet data""#);
     }
@@ -173,7 +178,11 @@ mod tests {
 
     #[test]
     fn bad_responses() {
-        assert!(decode_response(b"___eio[](\"x\");").is_err());
+        assert_eq!(
+            decode_response(b"___eio[](\"x\");").map(|(i, _, t)| (i, t)),
+            Ok((None, "x".to_string()))
+        );
+        assert!(decode_response(b"___eio[a](\"x\");").is_err());
         assert!(decode_response(b"___eio[1]\"x\";").is_err());
         assert!(decode_response(b"___eio[1](x);").is_err());
         assert!(decode_response(b"___eio[1](\"x\"").is_err());

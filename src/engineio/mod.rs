@@ -30,7 +30,9 @@
 //!
 //! Decoders take bytes and return typed values or an [`EioError`] naming the rule broken and
 //! the offset; payload decoding goes on after a bad packet where the framing allows. Encoders
-//! ([`encode_packet`], [`encode_payload`]) write the same wire forms back.
+//! ([`encode_packet`], [`encode_payload`]) write the same wire forms back. The server's HTTP
+//! error bodies (`{"code":1,"message":"Session ID unknown"}`) parse with
+//! [`parse_server_error`].
 
 pub mod error;
 pub mod handshake;
@@ -38,12 +40,14 @@ pub mod jsonp;
 pub mod packet;
 pub mod payload;
 pub mod payload_v3;
+pub mod server_error;
 pub mod version;
 
 pub use error::EioError;
 pub use handshake::Handshake;
 pub use packet::{decode_binary, decode_text, encode_packet, Data, Packet, PacketType, WsMessage};
 pub use payload::{decode_payload, encode_payload, PayloadItem, RECORD_SEPARATOR};
+pub use server_error::{parse_server_error, ServerError, ServerErrorCode, Transport};
 pub use version::{UnknownVersion, Version};
 
 #[cfg(test)]

@@ -501,6 +501,19 @@ mod tests {
     }
 
     #[test]
+    fn engine_io_parser_2_websocket_literals() {
+        // engine.io-parser 2.2.1 encodePacket(message <01 02 03>): binary 04 01 02 03, or the
+        // text "b4AQID" for a transport without binary support.
+        let p = Packet::Message(Data::Binary(vec![1, 2, 3]));
+        assert_eq!(decode_binary(Version::V3, &[4, 1, 2, 3]), Ok(p.clone()));
+        assert_eq!(decode_text(Version::V3, "b4AQID"), Ok(p.clone()));
+        assert_eq!(
+            encode_packet(Version::V3, &p),
+            Ok(WsMessage::Binary(vec![4, 1, 2, 3]))
+        );
+    }
+
+    #[test]
     fn malformed_packets() {
         // engine.io-protocol test suite: "abc" is an invalid packet format.
         assert_eq!(

@@ -269,6 +269,21 @@ mod tests {
     }
 
     #[test]
+    fn engine_io_parser_5_reference_body() {
+        // engine.io-parser 5.2.2 encodePayload([message "€", message <01 02 03 04>]).
+        let body = b"4\xe2\x82\xac\x1ebAQIDBA==";
+        let items = decode_payload(Version::V4, body, false);
+        assert_eq!(
+            packets(&items),
+            vec![msg("€"), Packet::Message(Data::Binary(vec![1, 2, 3, 4]))]
+        );
+        assert_eq!(
+            encode_payload(Version::V4, &packets(&items), false).unwrap(),
+            body
+        );
+    }
+
+    #[test]
     fn v4_errors_continue_after_separator() {
         let body = b"4a\x1e\x1e9x\x1eb!!\x1e4\xff\x1e4b";
         let items = decode_payload(Version::V4, body, false);

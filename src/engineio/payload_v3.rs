@@ -437,6 +437,39 @@ mod tests {
     }
 
     #[test]
+    fn engine_io_parser_reference_bodies() {
+        // encodePayload([message "€", message "😀", ping "probe"]) as the HTTP body bytes.
+        let ping = Packet::Ping(Data::Text("probe".into()));
+        // engine.io-parser 2.2.1 (socket.io 2.x): lengths in UTF-16 units.
+        let body = b"2:4\xe2\x82\xac3:4\xf0\x9f\x98\x806:2probe";
+        let items = decode_payload(Version::V3, body, false);
+        assert_eq!(ok(&items), vec![msg("€"), msg("😀"), ping.clone()]);
+        assert!(items.iter().all(|i| !i.utf8_double_encoded));
+        assert_eq!(
+            encode_payload(Version::V3, &ok(&items), false).unwrap(),
+            body
+        );
+        // engine.io-parser 1.3.2 (socket.io 1.x): every packet UTF-8-encoded twice.
+        let body = b"4:4\xc3\xa2\xc2\x82\xc2\xac5:4\xc3\xb0\xc2\x9f\xc2\x98\xc2\x806:2probe";
+        let items = decode_payload(Version::V3, body, false);
+        assert_eq!(ok(&items), vec![msg("€"), msg("😀"), ping]);
+        let flags: Vec<bool> = items.iter().map(|i| i.utf8_double_encoded).collect();
+        assert_eq!(flags, vec![true, true, false]);
+        // 1.3.2 with binary and base64: "4:4â\u{82}¬10:b4AQIDBA==".
+        let body = b"4:4\xc3\xa2\xc2\x82\xc2\xac10:b4AQIDBA==";
+        let items = decode_payload(Version::V3, body, false);
+        assert_eq!(
+            ok(&items),
+            vec![msg("€"), Packet::Message(Data::Binary(vec![1, 2, 3, 4]))]
+        );
+        // XHR2 framing is the same in 1.3.2 and 2.2.1: 0004ff34e282ac0105ff0401020304.
+        let body = [
+            0x00, 0x04, 0xff, 0x34, 0xe2, 0x82, 0xac, 0x01, 0x05, 0xff, 0x04, 1, 2, 3, 4,
+        ];
+        assert_eq!(ok(&decode_payload(Version::V3, &body, true)).len(), 2);
+    }
+
+    #[test]
     fn spec_v2_parser_error_cases() {
         // engine.io-protocol v2 tests: "1!", "", "))", "1:", "3:99:", "1:aa", "1:a2:b".
         let items = decode_payload(Version::V2, b"1!", false);

@@ -547,6 +547,37 @@ mod tests {
     }
 
     #[test]
+    fn socket_io_0_9_19_parser_literals() {
+        // Wire strings written by socket.io 0.9.19's lib/parser.js encodePacket/encodePayload.
+        let p = |s: &str| decode_message(s).unwrap().payload().unwrap();
+        assert_eq!(
+            p(r#"5:::{"name":"ev","args":[1,"x"]}"#),
+            LegacyPayload::Event {
+                name: "ev".into(),
+                args: vec![json!(1), json!("x")]
+            }
+        );
+        let m = decode_message(r#"5:2+:/chat:{"name":"ev","args":[1]}"#).unwrap();
+        assert_eq!(
+            (m.id, m.data_ack, m.endpoint.as_str()),
+            (Some(2), true, "/chat")
+        );
+        assert_eq!(p("6:::4"), LegacyPayload::Ack { id: 4, args: None });
+        let m = decode_message("1::/test:?my=param").unwrap();
+        assert_eq!(m.payload(), Ok(LegacyPayload::Text("?my=param".into())));
+        assert_eq!(p("3:1::héllo😀"), LegacyPayload::Text("héllo😀".into()));
+        assert_eq!(p(r#"4:::{"a":"b"}"#), LegacyPayload::Json(json!({"a":"b"})));
+        assert_eq!(decode_message("8::").unwrap().kind, LegacyKind::Noop);
+        assert_eq!(decode_message("0::/chat").unwrap().endpoint, "/chat");
+        let frames = decode_frames("\u{fffd}3\u{fffd}2::\u{fffd}6\u{fffd}3:::😀".as_bytes());
+        assert_eq!(frames.len(), 2);
+        assert_eq!(
+            frames[1].message.as_ref().map(|m| m.data.as_deref()),
+            Ok(Some("😀"))
+        );
+    }
+
+    #[test]
     fn payloads() {
         let p = |s: &str| decode_message(s).unwrap().payload().unwrap();
         assert_eq!(

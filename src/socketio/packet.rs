@@ -686,6 +686,72 @@ mod tests {
     }
 
     #[test]
+    fn socket_io_parser_reference_literals() {
+        use PacketType::*;
+        // Written by socket.io-parser 4.2.4 (v5) and 3.3.3 (v4) Encoder.encode.
+        both_ways(
+            r#"2/admin™,7["ev",{"a":"ñ"}]"#,
+            pk(Event, "/admin™", Some(7), Some(json!(["ev", {"a": "ñ"}]))),
+        );
+        let mut p = pk(
+            BinaryEvent,
+            "/",
+            None,
+            Some(json!(["up",{"_placeholder":true,"num":0},{"x":{"_placeholder":true,"num":1}}])),
+        );
+        p.attachments = Some(2);
+        both_ways(
+            r#"52-["up",{"_placeholder":true,"num":0},{"x":{"_placeholder":true,"num":1}}]"#,
+            p,
+        );
+        let mut p = pk(
+            BinaryAck,
+            "/ñ",
+            Some(3),
+            Some(json!([{"_placeholder":true,"num":0}])),
+        );
+        p.attachments = Some(1);
+        both_ways(r#"61-/ñ,3[{"_placeholder":true,"num":0}]"#, p);
+        both_ways(
+            r#"4{"message":"Not authorized","data":{"a":1}}"#,
+            pk(
+                ConnectError,
+                "/",
+                None,
+                Some(json!({"message":"Not authorized","data":{"a":1}})),
+            ),
+        );
+        both_ways(
+            r#"4/x,"Not authorized""#,
+            pk(ConnectError, "/x", None, Some(json!("Not authorized"))),
+        );
+        both_ways("0/nsp?x=1,", pk(Connect, "/nsp?x=1", None, None));
+        // What socket.io-parser 4.2.4's Decoder accepts: leading zeros in ids, ids on CONNECT.
+        assert_eq!(decode(r#"2007["a"]"#).unwrap().id, Some(7));
+        assert_eq!(
+            decode("0/a,5"),
+            Ok(Packet {
+                id: Some(5),
+                ..pk(Connect, "/a", None, None)
+            })
+        );
+    }
+
+    #[test]
+    fn fuzz_regression_long_float_round_trip() {
+        // Found by the socketio fuzz target: a float with many digits re-parses one ulp away
+        // (serde_json without `float_roundtrip`); the packet structure survives.
+        let wire = format!("3[24444{}4.44442]", "6".repeat(113));
+        let p = decode(&wire).unwrap();
+        let back = decode(&encode(&p)).unwrap();
+        assert_eq!(
+            (back.ty, back.nsp.as_str(), back.id),
+            (PacketType::Ack, "/", None)
+        );
+        assert!(back.args()[0].is_f64());
+    }
+
+    #[test]
     fn version_mapping() {
         assert_eq!(Version::from_engineio(engineio::Version::V3), Version::V4);
         assert_eq!(Version::from_engineio(engineio::Version::V4), Version::V5);

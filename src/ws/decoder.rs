@@ -20,123 +20,18 @@
 //! `poll` returned `None`) and the payload of the message in progress, which never exceeds
 //! `max_message`. A frame that would push a message over the limit is reported and its payload
 //! skipped as it streams by, without buffering; frame sync is kept. Inflation failures are
-//! reported inside the message ([`Payload::NotInflated`]), not as violations.
+//! reported inside the message ([`Payload::NotInflated`]); only an inflated size over
+//! `max_message` is also a violation ([`WsError::TooLarge`]).
 
 use std::collections::VecDeque;
 use std::ops::Range;
 
-use crate::deflate::{compression_for, Compression, Extension, InflateError, Inflater, Scheme};
+use crate::deflate::{compression_for, Compression, InflateError, Inflater, Scheme};
 
-use super::close::{parse_close, ClosePayload};
+use super::close::parse_close;
 use super::error::WsError;
 use super::frame::{parse_header, unmask, FrameHeader, Opcode};
-
-/// Configuration of one direction's decoder.
-#[derive(Debug, Clone)]
-pub struct WsConfig {
-    /// These frames come from the client: they MUST be masked (server frames MUST NOT).
-    pub from_client: bool,
-    /// Extensions agreed in the `101` response.
-    pub extensions: Vec<Extension>,
-    /// Largest message (or control payload) kept, in bytes, wire or inflated.
-    pub max_message: usize,
-    /// The capture began after the `101`: compression context and message starts may be
-    /// missing.
-    pub midstream: bool,
-}
-
-/// One frame as seen on the wire.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FrameInfo {
-    /// FIN bit.
-    pub fin: bool,
-    /// RSV1 bit.
-    pub rsv1: bool,
-    /// RSV2 bit.
-    pub rsv2: bool,
-    /// RSV3 bit.
-    pub rsv3: bool,
-    /// Opcode.
-    pub opcode: Opcode,
-    /// MASK bit.
-    pub masked: bool,
-    /// Masking key, if masked.
-    pub mask_key: Option<[u8; 4]>,
-    /// Payload length from the header.
-    pub payload_len: u64,
-    /// Header length in bytes (2..=14).
-    pub header_len: u8,
-    /// Absolute byte range of the whole frame (header and payload).
-    pub span: Range<u64>,
-}
-
-/// The content of a data message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Payload {
-    /// Unmasked and, if compressed, inflated bytes.
-    Bytes(Vec<u8>),
-    /// The message was compressed and inflating it failed: the raw compressed bytes (unmasked,
-    /// as on the wire) and why.
-    NotInflated {
-        /// Compressed bytes (for deflate-frame, those of the frame that failed).
-        raw: Vec<u8>,
-        /// The inflater's error.
-        error: InflateError,
-    },
-    /// The message never got its final frame (stream ended, or a new message began): the raw
-    /// unmasked bytes received, not inflated.
-    Incomplete(Vec<u8>),
-    /// The message exceeded `max_message`; its payload was skipped.
-    Skipped,
-}
-
-/// A complete (or abandoned) data message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WsMessage {
-    /// Text or Binary.
-    pub opcode: Opcode,
-    /// Number of frames.
-    pub frames: u32,
-    /// Compressed (RSV1 on the first frame; for deflate-frame on any frame).
-    pub compressed: bool,
-    /// Sum of the frames' payload lengths as on the wire (compressed size).
-    pub wire_len: u64,
-    /// The content.
-    pub payload: Payload,
-    /// From the first frame's first byte to the last frame's last byte.
-    pub span: Range<u64>,
-}
-
-/// A control frame (ping, pong, close).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WsControl {
-    /// Close, Ping or Pong.
-    pub opcode: Opcode,
-    /// Unmasked payload (empty if it was skipped for exceeding `max_message`).
-    pub payload: Vec<u8>,
-    /// For Close: code and reason.
-    pub close: Option<ClosePayload>,
-    /// The frame's byte range.
-    pub span: Range<u64>,
-}
-
-/// What the decoder produces.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WsOutput {
-    /// Every frame, including those of messages and control frames.
-    Frame(FrameInfo),
-    /// A data message, when its final frame ends (or when it is abandoned).
-    Message(WsMessage),
-    /// A ping, pong or close frame.
-    Control(WsControl),
-    /// A broken rule, with the bytes that broke it.
-    Violation {
-        /// Absolute byte range of the evidence.
-        span: Range<u64>,
-        /// The rule.
-        error: WsError,
-    },
-}
+use super::output::{FrameInfo, Payload, WsConfig, WsControl, WsMessage, WsOutput};
 
 /// Where the payload bytes of the current frame go.
 #[derive(Debug)]
@@ -363,9 +258,10 @@ impl WsDecoder {
             Ok(None) => return false,
             Ok(Some(x)) => x,
             Err(e) => {
-                // Frame boundaries are lost: report once and skip everything that follows.
+                // Frame boundaries are lost: report once (the span is the 10 header bytes
+                // that carry the bad length) and skip everything that follows.
                 let end = self.buf_start.saturating_add(self.buf.len() as u64);
-                self.violation(start..end, e);
+                self.violation(start..start.saturating_add(10), e);
                 self.desynced = true;
                 self.buf_start = end;
                 self.buf.clear();
@@ -633,6 +529,10 @@ impl WsDecoder {
             return;
         };
         if msg.frame_failure.is_some() {
+            // This frame is not inflated: its output is missing from the window.
+            if let Some(inf) = self.inflater.as_mut() {
+                inf.skip_message();
+            }
             return;
         }
         let limit = self.max_message.saturating_sub(msg.payload.len());
@@ -696,7 +596,7 @@ impl WsDecoder {
         } = &payload
         {
             late = Some(WsError::TooLarge {
-                len: *limit as u64 + 1,
+                len: (*limit as u64).saturating_add(1),
                 limit: *limit,
             });
         }
@@ -717,7 +617,8 @@ impl WsDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deflate::{parse_extensions, DeflateFrame, PerMessageDeflate};
+    use crate::deflate::{parse_extensions, DeflateFrame, Extension, PerMessageDeflate};
+    use crate::ws::close::ClosePayload;
     use proptest::prelude::*;
 
     const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -1297,7 +1198,7 @@ mod tests {
         assert_eq!(
             d.poll(),
             Some(WsOutput::Violation {
-                span: 0..12,
+                span: 0..10,
                 error: WsError::LengthMsbSet { len: 1 << 63 }
             })
         );
@@ -1314,6 +1215,26 @@ mod tests {
                 WsError::NonMinimalLength {
                     len: 1,
                     encoded_bits: 16
+                }
+            )]
+        );
+    }
+
+    #[test]
+    fn fuzz_regression_msb_span_does_not_depend_on_split() {
+        // fuzz/artifacts/ws_frames/crash-7ad89d15…: the desync violation's span used to reach
+        // the end of whatever had been pushed.
+        let w = [
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x2b, 0xff, 0xff, 0xff, 0xff,
+        ];
+        let whole = run(cfg(false), &[&w]);
+        assert_eq!(run_bytewise(cfg(false), &w), whole);
+        assert_eq!(
+            violations(&whole),
+            vec![(
+                0..10,
+                WsError::LengthMsbSet {
+                    len: 0xffff_ffff_ff2b_ffff
                 }
             )]
         );
@@ -1398,6 +1319,59 @@ mod tests {
                 at = s.end;
             }
             prop_assert_eq!(at, wire.len() as u64);
+        }
+
+        #[test]
+        fn compressed_messages_round_trip(
+            msgs in prop::collection::vec(
+                (prop::collection::vec(prop::sample::select(b"ab c{}\"42".to_vec()), 0..3000), 1usize..4),
+                1..6,
+            ),
+            no_takeover in any::<bool>(),
+            key in any::<[u8; 4]>(),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        ) {
+            // A real compressor (flate2), one stream per direction with sync flushes, the
+            // 00 00 ff ff tail removed; each message split into `parts` frames, RSV1 on the
+            // first only, masked like a client.
+            use flate2::{Compress, Compression as Level, FlushCompress};
+            let mut comp = Compress::new(Level::default(), false);
+            let mut wire = Vec::new();
+            for (text, parts) in &msgs {
+                if no_takeover {
+                    comp.reset();
+                }
+                let mut z = Vec::with_capacity(text.len() + 64);
+                let before = comp.total_in();
+                while (comp.total_in() - before) < text.len() as u64 || z.len() < 4 || !z.ends_with(&[0, 0, 0xff, 0xff]) {
+                    if z.len() == z.capacity() { z.reserve(1024); }
+                    let done = (comp.total_in() - before) as usize;
+                    comp.compress_vec(&text[done..], &mut z, FlushCompress::Sync).unwrap();
+                }
+                z.truncate(z.len() - 4);
+                let step = z.len() / parts + 1;
+                let pieces: Vec<&[u8]> = if z.is_empty() { vec![&z[..]] } else { z.chunks(step).collect() };
+                for (i, p) in pieces.iter().enumerate() {
+                    let fin = if i + 1 == pieces.len() { 0x80 } else { 0 };
+                    let op = if i == 0 { 0x41 } else { 0x00 };
+                    wire.extend(enc(fin | op, Some(key), p));
+                }
+            }
+            let c = pmd(true, PerMessageDeflate { client_no_context_takeover: no_takeover, ..Default::default() });
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(wire.len() + 1)).collect();
+            points.sort_unstable();
+            let mut chunks: Vec<&[u8]> = Vec::new();
+            let mut last = 0;
+            for p in points {
+                chunks.push(&wire[last..p]);
+                last = p;
+            }
+            chunks.push(&wire[last..]);
+            let out = run(c, &chunks);
+            prop_assert!(violations(&out).is_empty(), "{:?}", violations(&out));
+            let got: Vec<Vec<u8>> = messages(&out).iter().map(|m| bytes(&m.payload).to_vec()).collect();
+            let want: Vec<Vec<u8>> = msgs.iter().map(|(t, _)| t.clone()).collect();
+            prop_assert_eq!(got, want);
         }
 
         #[test]

@@ -17,6 +17,7 @@
 //! * [`decoder`]: [`WsDecoder`], one per direction, sans-io push/poll, that turns bytes into
 //!   [`WsOutput`]s (frames, messages with inflated payloads, control frames, violations) with
 //!   absolute byte spans;
+//! * [`output`]: the [`WsOutput`] values and [`WsConfig`];
 //! * [`error`]: [`WsError`], one variant per rule.
 //!
 //! Compression (`permessage-deflate`, `x-webkit-deflate-frame`) comes from
@@ -26,8 +27,10 @@ pub mod close;
 pub mod decoder;
 pub mod error;
 pub mod frame;
+pub mod output;
 
 pub use close::{close_code_name, parse_close, ClosePayload};
-pub use decoder::{FrameInfo, Payload, WsConfig, WsControl, WsDecoder, WsMessage, WsOutput};
+pub use decoder::WsDecoder;
 pub use error::WsError;
 pub use frame::{parse_header, unmask, FrameHeader, Opcode};
+pub use output::{FrameInfo, Payload, WsConfig, WsControl, WsMessage, WsOutput};
