@@ -367,7 +367,8 @@ fn rule_too_large(f: &Facts) -> Option<FindingEnd> {
     Some(end(
         close.map(|c| c.at.clone()).or_else(|| http413.cloned()).unwrap_or_else(|| f.end_mark()),
         Cause::MessageTooLarge,
-        Some("transport error"),
+        // ws: the receiver errors out (1009); polling: the client closes after the 413
+        Some(if close.is_some() { "transport error" } else { "transport close" }),
         Some("transport close"),
         Initiator::Server,
         evidence,
@@ -421,7 +422,40 @@ fn rule_parse(f: &Facts) -> Option<FindingEnd> {
     ))
 }
 
+/// The server implementation, for the reason strings it reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavour {
+    /// node `socket.io` 1.x–4.x.
+    Node,
+    /// python-socketio (served by aiohttp and friends).
+    Python,
+    /// socket.io 0.9.
+    Legacy,
+}
+
+fn flavour(s: &SessionRecord) -> Flavour {
+    if s.eio.is_none() {
+        return Flavour::Legacy;
+    }
+    match &s.server_software {
+        Some(v) if v.contains("Python") || v.contains("aiohttp") || v.contains("uvicorn") || v.contains("hypercorn") => Flavour::Python,
+        _ => Flavour::Node,
+    }
+}
+
 fn rule_disconnect(f: &Facts) -> Option<FindingEnd> {
+    // The session ends by DISCONNECT only when every namespace's latest socket was disconnected
+    // (a namespace that disconnects and connects again keeps the session going).
+    let mut latest: Vec<&crate::session::SocketRecord> = vec![];
+    for k in &f.s.sockets {
+        match latest.iter_mut().find(|l| l.nsp == k.nsp) {
+            Some(l) => *l = k,
+            None => latest.push(k),
+        }
+    }
+    if latest.is_empty() || latest.iter().any(|k| k.disconnect.is_none()) {
+        return None;
+    }
     let server = f.disconnect(Dir::S2C);
     let client = f.disconnect(Dir::C2S);
     let (m, cause) = match (server, client) {
@@ -448,12 +482,20 @@ fn rule_disconnect(f: &Facts) -> Option<FindingEnd> {
             evidence.push(t.clone());
         }
     }
+    let fl = flavour(f.s);
+    let (server_reason, client_reason) = match (cause, fl) {
+        (_, Flavour::Legacy) => ("booted", "booted"),
+        (Cause::ServerDisconnect, Flavour::Python) => ("server disconnect", "io server disconnect"),
+        (_, Flavour::Python) => ("client disconnect", "io client disconnect"),
+        (Cause::ServerDisconnect, Flavour::Node) => ("server namespace disconnect", "io server disconnect"),
+        (_, Flavour::Node) => ("client namespace disconnect", "io client disconnect"),
+    };
     Some(match cause {
         Cause::ServerDisconnect => end(
             m,
             cause,
-            Some("server namespace disconnect"),
-            Some("io server disconnect"),
+            Some(server_reason),
+            Some(client_reason),
             Initiator::Server,
             evidence,
             "The server disconnected the socket on purpose (`socket.disconnect()` on the server). The client does not reconnect by itself after this reason.".to_string(),
@@ -462,8 +504,8 @@ fn rule_disconnect(f: &Facts) -> Option<FindingEnd> {
         _ => end(
             m,
             cause,
-            Some("client namespace disconnect"),
-            Some("io client disconnect"),
+            Some(server_reason),
+            Some(client_reason),
             Initiator::Client,
             evidence,
             "The client disconnected on purpose (`socket.disconnect()`).".to_string(),
@@ -738,8 +780,8 @@ fn classify(f: &Facts) -> FindingEnd {
         rule_session_unknown,
         rule_parse,
         rule_disconnect,
-        rule_ping,
         rule_blocked,
+        rule_ping,
         rule_upgrade_failed,
         rule_graceful_close,
         rule_transport,

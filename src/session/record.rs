@@ -151,6 +151,8 @@ pub struct SessionRecord {
     pub server: String,
     /// `User-Agent` of the first request.
     pub user_agent: Option<String>,
+    /// The server's `Server` header (tells python-socketio's aiohttp from node), when sent.
+    pub server_software: Option<String>,
     /// The request path and query minus the per-request keys (`t`, `sid`, `transport`): a
     /// fingerprint of the app's client.
     pub fingerprint: String,

@@ -41,6 +41,8 @@ struct ConnState {
     closed_ws: bool,
     /// Protocol revision from the last request's `EIO`.
     eio: Option<u8>,
+    /// The server's `Server` response header.
+    server_header: Option<String>,
 }
 
 /// Folds events into records. Feed it every event (unfiltered), then read the records.
@@ -240,6 +242,17 @@ impl SessionTracker {
             return;
         }
         let status = h.status.unwrap_or(0);
+        if let Some(server) = h.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("server")) {
+            st.server_header = Some(server.1.clone());
+            if let Some(sid) = h.sid.clone().or_else(|| st.last_request_sid.clone()) {
+                if let Some(i) = self.by_sid.get(&sid).copied() {
+                    if let Some(s) = self.sessions.get_mut(i) {
+                        s.server_software.get_or_insert_with(|| server.1.clone());
+                    }
+                }
+            }
+        }
+        let st = self.state.entry(id).or_default();
         if let Some(c) = self.conns.get_mut(&id) {
             c.last_data[1] = Some(mark(ev, format!("HTTP {status}")));
             if status == 101 {
@@ -389,6 +402,7 @@ impl SessionTracker {
             client_ip,
             server: conn.map(|c| c.server.clone()).unwrap_or_default(),
             user_agent: conn.and_then(|c| c.user_agent.clone()),
+            server_software: st.and_then(|s| s.server_header.clone()),
             fingerprint: st
                 .and_then(|s| s.last_target.as_deref())
                 .map(strip_target)
@@ -492,9 +506,11 @@ impl SessionTracker {
 
     fn sio(s: &mut SessionRecord, ev: &Event, p: &SioInfo, dir: Option<Dir>) {
         let nsp = p.nsp.clone();
-        let idx = match s.sockets.iter().rposition(|k| k.nsp == nsp) {
-            Some(i) => i,
-            None => {
+        let reconnect = matches!(p.kind.as_str(), "CONNECT" | "connect") && dir == Some(Dir::C2S);
+        let existing = s.sockets.iter().rposition(|k| k.nsp == nsp);
+        let idx = match existing {
+            Some(i) if !(reconnect && s.sockets.get(i).is_some_and(|k| k.disconnect.is_some())) => i,
+            _ => {
                 s.sockets.push(SocketRecord {
                     nsp: nsp.clone(),
                     socket_id: None,
