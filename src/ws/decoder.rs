@@ -741,6 +741,23 @@ mod tests {
         let out = run(cfg(true), &[&wire]);
         assert_eq!(violations(&out), vec![(0..7, WsError::UnmaskedClientFrame)]);
         assert_eq!(bytes(&messages(&out)[0].payload), b"Hello");
+        assert_eq!(messages(&out)[0].text(), Some("Hello"));
+        assert_eq!(out[0].span(), &(0..7));
+    }
+
+    #[test]
+    fn engineio_probe_exchange() {
+        // Engine.IO's upgrade probe: client "2probe" masked with key 01 02 03 04, server
+        // "3probe" unmasked.
+        let client = [
+            0x81, 0x86, 0x01, 0x02, 0x03, 0x04, 0x33, 0x72, 0x71, 0x6b, 0x63, 0x67,
+        ];
+        let out = run(cfg(true), &[&client]);
+        assert!(violations(&out).is_empty());
+        assert_eq!(messages(&out)[0].text(), Some("2probe"));
+        let server = [0x81, 0x06, 0x33, 0x70, 0x72, 0x6f, 0x62, 0x65];
+        let out = run(cfg(false), &[&server]);
+        assert_eq!(messages(&out)[0].text(), Some("3probe"));
     }
 
     #[test]

@@ -124,3 +124,38 @@ pub enum WsOutput {
         error: WsError,
     },
 }
+
+impl Payload {
+    /// The message bytes, if the payload was decoded completely.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Payload::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+impl WsMessage {
+    /// The text of a complete Text message that is valid UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        match self.opcode {
+            Opcode::Text => self
+                .payload
+                .bytes()
+                .and_then(|b| std::str::from_utf8(b).ok()),
+            _ => None,
+        }
+    }
+}
+
+impl WsOutput {
+    /// The byte range this output covers.
+    pub fn span(&self) -> &Range<u64> {
+        match self {
+            WsOutput::Frame(f) => &f.span,
+            WsOutput::Message(m) => &m.span,
+            WsOutput::Control(c) => &c.span,
+            WsOutput::Violation { span, .. } => span,
+        }
+    }
+}
