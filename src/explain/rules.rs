@@ -384,10 +384,23 @@ fn rule_session_unknown(f: &Facts) -> Option<FindingEnd> {
         f.s.http_errors
             .iter()
             .find(|m| m.what.contains("\"code\":1") || m.what.contains("Session ID unknown"))?;
+    // A 400 after an unanswered ping's deadline is the aftermath of a ping timeout: the server
+    // had already dropped the session when the (frozen) client came back.
+    let unanswered =
+        f.s.last_ping
+            .as_ref()
+            .filter(|_| f.s.last_pong.is_none())
+            .or(f.s.unanswered_ping.as_ref());
+    if let (Some(p), Some(timeout)) = (unanswered, f.s.ping_timeout) {
+        if e.frame > p.frame && ms(p.ts, e.ts) > timeout as f64 {
+            return None;
+        }
+    }
     Some(end(
         e.clone(),
         Cause::SessionUnknown,
-        None,
+        // the server that owns the session never hears from the client again
+        Some("ping timeout"),
         Some("transport error"),
         Initiator::Server,
         vec![e.clone()],
@@ -438,7 +451,14 @@ fn flavour(s: &SessionRecord) -> Flavour {
         return Flavour::Legacy;
     }
     match &s.server_software {
-        Some(v) if v.contains("Python") || v.contains("aiohttp") || v.contains("uvicorn") || v.contains("hypercorn") => Flavour::Python,
+        Some(v)
+            if v.contains("Python")
+                || v.contains("aiohttp")
+                || v.contains("uvicorn")
+                || v.contains("hypercorn") =>
+        {
+            Flavour::Python
+        }
         _ => Flavour::Node,
     }
 }
@@ -487,7 +507,9 @@ fn rule_disconnect(f: &Facts) -> Option<FindingEnd> {
         (_, Flavour::Legacy) => ("booted", "booted"),
         (Cause::ServerDisconnect, Flavour::Python) => ("server disconnect", "io server disconnect"),
         (_, Flavour::Python) => ("client disconnect", "io client disconnect"),
-        (Cause::ServerDisconnect, Flavour::Node) => ("server namespace disconnect", "io server disconnect"),
+        (Cause::ServerDisconnect, Flavour::Node) => {
+            ("server namespace disconnect", "io server disconnect")
+        }
         (_, Flavour::Node) => ("client namespace disconnect", "io client disconnect"),
     };
     Some(match cause {

@@ -242,7 +242,11 @@ impl SessionTracker {
             return;
         }
         let status = h.status.unwrap_or(0);
-        if let Some(server) = h.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("server")) {
+        if let Some(server) = h
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("server"))
+        {
             st.server_header = Some(server.1.clone());
             if let Some(sid) = h.sid.clone().or_else(|| st.last_request_sid.clone()) {
                 if let Some(i) = self.by_sid.get(&sid).copied() {
@@ -509,7 +513,9 @@ impl SessionTracker {
         let reconnect = matches!(p.kind.as_str(), "CONNECT" | "connect") && dir == Some(Dir::C2S);
         let existing = s.sockets.iter().rposition(|k| k.nsp == nsp);
         let idx = match existing {
-            Some(i) if !(reconnect && s.sockets.get(i).is_some_and(|k| k.disconnect.is_some())) => i,
+            Some(i) if !(reconnect && s.sockets.get(i).is_some_and(|k| k.disconnect.is_some())) => {
+                i
+            }
             _ => {
                 s.sockets.push(SocketRecord {
                     nsp: nsp.clone(),

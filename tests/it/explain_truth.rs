@@ -12,7 +12,11 @@ fn every_session_is_explained_as_the_truth_file_says() {
     let mut failures = vec![];
     let mut checked = 0;
     for pcap in fixtures() {
-        let name = pcap.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let name = pcap
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         let t = truth(&pcap);
         let events = decode(&pcap);
         let last_frame = events.iter().map(|e| e.frame).max().unwrap_or(0);
@@ -32,32 +36,53 @@ fn every_session_is_explained_as_the_truth_file_says() {
             checked += 1;
             let want_cause = exp["cause"].as_str().unwrap_or_default();
             if f.end.cause.as_str() != want_cause {
-                failures.push(format!("{name} {sid}: cause {} (expected {want_cause})", f.end.cause.as_str()));
+                failures.push(format!(
+                    "{name} {sid}: cause {} (expected {want_cause})",
+                    f.end.cause.as_str()
+                ));
             }
             if let Some(want_reason) = exp["reason"].as_str() {
                 if f.end.reason.as_deref() != Some(want_reason) {
-                    failures.push(format!("{name} {sid}: reason {:?} (expected {want_reason:?})", f.end.reason));
+                    failures.push(format!(
+                        "{name} {sid}: reason {:?} (expected {want_reason:?})",
+                        f.end.reason
+                    ));
                 }
             }
             for m in &f.end.evidence {
                 if m.frame == 0 || m.frame > last_frame {
-                    failures.push(format!("{name} {sid}: evidence frame {} not in the capture", m.frame));
+                    failures.push(format!(
+                        "{name} {sid}: evidence frame {} not in the capture",
+                        m.frame
+                    ));
                 }
             }
             if f.end.evidence.is_empty() {
                 failures.push(format!("{name} {sid}: no evidence"));
             }
         }
-        let any_abnormal_expected = expected
-            .iter()
-            .any(|e| Cause::parse(e["cause"].as_str().unwrap_or("")).is_some_and(|c| c.is_abnormal()));
-        let code = sioscope(&["explain", pcap.to_str().unwrap_or_default()]).status.code();
-        let want = if any_abnormal_expected { Some(1) } else { Some(0) };
+        let any_abnormal_expected = expected.iter().any(|e| {
+            Cause::parse(e["cause"].as_str().unwrap_or("")).is_some_and(|c| c.is_abnormal())
+        });
+        let code = sioscope(&["explain", pcap.to_str().unwrap_or_default()])
+            .status
+            .code();
+        let want = if any_abnormal_expected {
+            Some(1)
+        } else {
+            Some(0)
+        };
         if code != want {
-            failures.push(format!("{name}: explain exit code {code:?}, expected {want:?}"));
+            failures.push(format!(
+                "{name}: explain exit code {code:?}, expected {want:?}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "explain disagrees with the truth files:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "explain disagrees with the truth files:\n{}",
+        failures.join("\n")
+    );
     assert!(checked > 0);
 }
 
@@ -75,5 +100,8 @@ fn issue_6_seed_bug_deflate_error_chain_shows_frame_zlib_close_and_new_sid() {
     assert_eq!(first["end"]["initiator"], "server");
     let chain = &v["chains"][0];
     assert_eq!(chain["links"][0]["cause"], "deflate-error");
-    assert_ne!(chain["links"][0]["sockets"][0]["from"], chain["links"][0]["sockets"][0]["to"]);
+    assert_ne!(
+        chain["links"][0]["sockets"][0]["from"],
+        chain["links"][0]["sockets"][0]["to"]
+    );
 }
