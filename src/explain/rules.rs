@@ -98,6 +98,11 @@ impl Explanation {
     pub fn abnormal(&self) -> usize {
         self.sessions.iter().filter(|f| f.abnormal()).count()
     }
+
+    /// True when anything went wrong: an abnormal end, or requests refused outside any session.
+    pub fn has_problems(&self) -> bool {
+        self.abnormal() > 0 || !self.sessionless_errors.is_empty()
+    }
 }
 
 fn ms(a: Timestamp, b: Timestamp) -> f64 {
@@ -200,6 +205,7 @@ impl<'a> Facts<'a> {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one argument per field of the finding
 fn end(
     at: Mark,
     cause: Cause,

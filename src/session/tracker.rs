@@ -465,18 +465,15 @@ impl SessionTracker {
         let dir = ev.dir;
         let probe = eio.text.as_deref() == Some("probe");
         match (eio.kind, sio) {
-            ("ping", _) if probe => {
-                if s.upgrade < UpgradeState::ProbeSent {
-                    s.upgrade = UpgradeState::ProbeSent;
-                    s.upgrade_mark = Some(mark(ev, "2probe sent"));
-                }
+            ("ping", _) if probe && s.upgrade < UpgradeState::ProbeSent => {
+                s.upgrade = UpgradeState::ProbeSent;
+                s.upgrade_mark = Some(mark(ev, "2probe sent"));
             }
-            ("pong", _) if probe => {
-                if s.upgrade < UpgradeState::ProbeAnswered {
-                    s.upgrade = UpgradeState::ProbeAnswered;
-                    s.upgrade_mark = Some(mark(ev, "3probe answered"));
-                }
+            ("pong", _) if probe && s.upgrade < UpgradeState::ProbeAnswered => {
+                s.upgrade = UpgradeState::ProbeAnswered;
+                s.upgrade_mark = Some(mark(ev, "3probe answered"));
             }
+            ("ping" | "pong", _) if probe => {}
             ("ping", _) => {
                 if let Some(p) = s.last_ping.take() {
                     if s.last_pong.is_none() {
@@ -486,10 +483,8 @@ impl SessionTracker {
                 s.last_ping = Some(mark(ev, "ping"));
                 s.last_pong = None;
             }
-            ("pong", _) => {
-                if s.last_ping.is_some() {
-                    s.last_pong = Some(mark(ev, "pong"));
-                }
+            ("pong", _) if s.last_ping.is_some() => {
+                s.last_pong = Some(mark(ev, "pong"));
             }
             ("upgrade", _) => {
                 s.upgrade = UpgradeState::Upgraded;

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::common::{fixtures, sioscope};
+use crate::common::sioscope;
 
 fn temp_with(bytes: &[u8]) -> tempfile::NamedTempFile {
     let mut f = tempfile::NamedTempFile::new().expect("temp file");
@@ -27,18 +27,9 @@ fn run(bytes: &[u8]) -> (i32, String, String) {
     )
 }
 
+/// A small real capture (pcap, Ethernet) with Socket.IO traffic in it.
 fn small_fixture() -> Vec<u8> {
-    let mut v: Vec<_> = fixtures()
-        .into_iter()
-        .map(|p| {
-            (
-                std::fs::metadata(&p).map(|m| m.len()).unwrap_or(u64::MAX),
-                p,
-            )
-        })
-        .collect();
-    v.sort();
-    std::fs::read(&v[0].1).expect("fixture")
+    std::fs::read(crate::common::root().join("fixtures/pcap/v4-ws-only.pcap")).expect("fixture")
 }
 
 #[test]

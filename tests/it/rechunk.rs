@@ -72,11 +72,11 @@ fn rechunk(pcap: &std::path::Path, seed: u64, max_piece: usize) -> Vec<u8> {
     w.into_inner()
 }
 
-/// What must not change: the decoded Engine.IO and Socket.IO packets, in order.
+/// What must not change: the decoded HTTP messages and Engine.IO and Socket.IO packets, in order.
 fn packets(events: &[Event]) -> Vec<String> {
     events
         .iter()
-        .filter(|e| matches!(e.body, Body::Eio { .. } | Body::Sio { .. }))
+        .filter(|e| matches!(e.body, Body::Http(_) | Body::Eio { .. } | Body::Sio { .. }))
         .map(|e| {
             let mut v = serde_json::to_value(&e.body).unwrap();
             if let Some(o) = v.as_object_mut() {

@@ -1,0 +1,81 @@
+//! What every subcommand shares: input flags, colors, opening and replaying captures.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+
+use sioscope::capture::{replay, ReplayOptions};
+use sioscope::event::Event;
+use sioscope::pipeline::PipelineOptions;
+use sioscope::session::SessionTracker;
+use sioscope::tcp::ReassemblyLimits;
+
+#[derive(Args, Debug)]
+pub struct InputArgs {
+    /// Capture file (pcap or pcapng), or `-` to read one from standard input.
+    pub capture: PathBuf,
+    /// Engine.IO revision to assume where the capture does not show it (2, 3 or 4).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(2..=4))]
+    pub eio: Option<u8>,
+    /// Largest message or body kept after decompression, in bytes (decompression-bomb guard).
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    pub max_message: usize,
+    /// Out-of-order bytes held per TCP direction before a hole is given up, in bytes.
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    pub max_buffer: usize,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Color when writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always color.
+    Always,
+    /// Never color.
+    Never,
+}
+
+pub fn open_input(path: &PathBuf) -> Result<Box<dyn Read + Send>> {
+    if path.as_os_str() == "-" {
+        Ok(Box::new(io::stdin()))
+    } else {
+        let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(Box::new(io::BufReader::with_capacity(1 << 16, f)))
+    }
+}
+
+pub fn replay_options(i: &InputArgs) -> ReplayOptions {
+    ReplayOptions {
+        pipeline: PipelineOptions {
+            eio: i.eio,
+            max_message: i.max_message,
+        },
+        reassembly: ReassemblyLimits {
+            max_pending: i.max_buffer,
+        },
+    }
+}
+
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Replays a capture into the session tracker.
+pub fn track(input: &InputArgs) -> Result<SessionTracker> {
+    let reader = open_input(&input.capture)?;
+    let mut tracker = SessionTracker::new();
+    replay(reader, &replay_options(input), &mut |ev: Event| {
+        tracker.event(&ev)
+    })
+    .map_err(|e| anyhow::Error::new(e).context(format!("{}", input.capture.display())))?;
+    Ok(tracker)
+}
