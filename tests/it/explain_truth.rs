@@ -29,9 +29,14 @@ fn every_session_is_explained_as_the_truth_file_says() {
         let truth_sessions = t["sessions"].as_array().map_or(0, Vec::len);
         if expected.is_empty() {
             // No session ever existed (e.g. a refused handshake): explain must say so.
-            assert_eq!(truth_sessions, 0, "{name}: truth has sessions but no expected causes");
+            assert_eq!(
+                truth_sessions, 0,
+                "{name}: truth has sessions but no expected causes"
+            );
             if !x.sessions.is_empty() || x.sessionless_errors.is_empty() {
-                failures.push(format!("{name}: expected no session and the refusals listed"));
+                failures.push(format!(
+                    "{name}: expected no session and the refusals listed"
+                ));
             }
         }
         for exp in &expected {
@@ -68,9 +73,11 @@ fn every_session_is_explained_as_the_truth_file_says() {
                 failures.push(format!("{name} {sid}: no evidence"));
             }
         }
-        let any_abnormal_expected = expected.iter().any(|e| {
-            Cause::parse(e["cause"].as_str().unwrap_or("")).is_some_and(|c| c.is_abnormal())
-        });
+        // A refused handshake (no session at all) is a problem too.
+        let any_abnormal_expected = expected.is_empty()
+            || expected.iter().any(|e| {
+                Cause::parse(e["cause"].as_str().unwrap_or("")).is_some_and(|c| c.is_abnormal())
+            });
         let code = sioscope(&["explain", pcap.to_str().unwrap_or_default()])
             .status
             .code();
