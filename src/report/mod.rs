@@ -6,6 +6,7 @@ mod explain_text;
 mod filter;
 mod json;
 mod pretty;
+mod sessions_table;
 
 use std::io;
 
@@ -13,6 +14,7 @@ pub use explain_text::ExplainText;
 pub use filter::{Filter, LayerSet};
 pub use json::{JsonReporter, NdjsonReporter};
 pub use pretty::{PrettyOptions, PrettyReporter};
+pub use sessions_table::{write_diff, write_sessions};
 
 use crate::event::Event;
 

@@ -5,4 +5,5 @@ mod common;
 mod explain_truth;
 mod fixtures_truth;
 mod rechunk;
+mod sessions;
 mod tshark;

@@ -3,6 +3,7 @@
 mod common;
 mod decode;
 mod explain;
+mod sessions;
 
 use std::io;
 use std::process::ExitCode;
@@ -32,6 +33,9 @@ enum Command {
     /// Exit code 0 when every session ended cleanly or is still open, 1 when any ended
     /// abnormally, 2 on error.
     Explain(explain::ExplainArgs),
+    /// List the Engine.IO sessions of a capture, how they chain across reconnects and which
+    /// socket ids changed; `--diff A B` compares two sessions.
+    Sessions(sessions::SessionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Sessions(args) => sessions::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,257 @@
+//! `sessions` output: the Engine.IO sessions of a capture as a table, the reconnect chains with
+//! the socket ids that changed per namespace, and a field-by-field diff of two sessions.
+
+use std::io::{self, Write};
+
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+use crate::event::Timestamp;
+use crate::explain::{Explanation, Finding};
+use crate::session::SessionRecord;
+
+fn short(sid: &str, full: bool) -> String {
+    if !full && sid.chars().count() > 10 {
+        format!("{}…", sid.chars().take(8).collect::<String>())
+    } else {
+        sid.to_string()
+    }
+}
+
+fn secs(t0: Timestamp, t: Timestamp) -> String {
+    format!("{:.3}", t.0.saturating_sub(t0.0) as f64 / 1e9)
+}
+
+fn sockets(f: &Finding, full: bool) -> String {
+    f.sockets
+        .iter()
+        .map(|s| {
+            format!(
+                "{}={}{}",
+                s.nsp,
+                s.socket_id
+                    .as_deref()
+                    .map(|i| short(i, full))
+                    .unwrap_or_else(|| "?".into()),
+                match s.recovered {
+                    Some(true) => " (recovered)",
+                    Some(false) => " (not recovered)",
+                    None => "",
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Writes the sessions table and the chains.
+pub fn write_sessions<W: Write>(
+    out: &mut W,
+    x: &Explanation,
+    t0: Timestamp,
+    full: bool,
+) -> io::Result<()> {
+    let mut b = Builder::default();
+    b.push_record([
+        "#",
+        "sid",
+        "EIO",
+        "client",
+        "transports",
+        "start s",
+        "end s",
+        "sockets",
+        "end",
+    ]);
+    for (i, f) in x.sessions.iter().enumerate() {
+        b.push_record([
+            (i + 1).to_string(),
+            short(&f.sid, full),
+            f.eio.map(|v| v.to_string()).unwrap_or_else(|| "0.9".into()),
+            f.client.clone(),
+            f.transports.join(" → "),
+            secs(t0, f.start.ts),
+            secs(t0, f.end.at.ts),
+            sockets(f, full),
+            format!(
+                "{}{}",
+                f.end.cause.as_str(),
+                f.end
+                    .reason
+                    .as_deref()
+                    .map(|r| format!("\n\"{r}\""))
+                    .unwrap_or_default()
+            ),
+        ]);
+    }
+    let mut table = b.build();
+    table.with(Style::rounded());
+    writeln!(out, "Engine.IO sessions\n{table}")?;
+    if x.chains.is_empty() {
+        writeln!(out, "\nNo reconnect chains: no session replaced another.")?;
+        return Ok(());
+    }
+    writeln!(out, "\nReconnect chains")?;
+    let mut b = Builder::default();
+    b.push_record([
+        "client",
+        "from → to",
+        "cause",
+        "gap s",
+        "linked by",
+        "namespace",
+        "socket id",
+        "state",
+    ]);
+    for c in &x.chains {
+        for l in &c.links {
+            let first = l.sockets.first();
+            let rows = l.sockets.len().max(1);
+            for i in 0..rows {
+                let s = l.sockets.get(i).or(first);
+                let (nsp, ids, state) = match s {
+                    Some(s) => (
+                        s.nsp.clone(),
+                        format!(
+                            "{} → {}",
+                            s.from
+                                .as_deref()
+                                .map(|v| short(v, full))
+                                .unwrap_or_else(|| "?".into()),
+                            s.to.as_deref()
+                                .map(|v| short(v, full))
+                                .unwrap_or_else(|| "(not joined)".into())
+                        ),
+                        if s.recovered {
+                            "recovered: same id, state restored".to_string()
+                        } else if s.from.is_some() && s.from == s.to {
+                            "same id".to_string()
+                        } else {
+                            "changed: state keyed by the old id is lost".to_string()
+                        },
+                    ),
+                    None => (String::new(), String::new(), String::new()),
+                };
+                let head = i == 0;
+                b.push_record([
+                    if head {
+                        c.client.clone()
+                    } else {
+                        String::new()
+                    },
+                    if head {
+                        format!("{} → {}", short(&l.from, full), short(&l.to, full))
+                    } else {
+                        String::new()
+                    },
+                    if head {
+                        l.cause.as_str().to_string()
+                    } else {
+                        String::new()
+                    },
+                    if head {
+                        format!("{:.3}", l.gap_ms / 1000.0)
+                    } else {
+                        String::new()
+                    },
+                    if head {
+                        l.by.to_string()
+                    } else {
+                        String::new()
+                    },
+                    nsp,
+                    ids,
+                    state,
+                ]);
+            }
+        }
+    }
+    let mut table = b.build();
+    table.with(Style::rounded());
+    writeln!(out, "{table}")
+}
+
+/// Writes a field-by-field comparison of two sessions.
+pub fn write_diff<W: Write>(
+    out: &mut W,
+    a: (&SessionRecord, &Finding),
+    b: (&SessionRecord, &Finding),
+    t0: Timestamp,
+) -> io::Result<()> {
+    let fields = |r: &SessionRecord, f: &Finding| -> Vec<(&'static str, String)> {
+        let nsps: Vec<String> = r.sockets.iter().map(|k| k.nsp.clone()).collect();
+        vec![
+            ("sid", r.sid.clone()),
+            (
+                "Engine.IO",
+                r.eio.map(|v| v.to_string()).unwrap_or_else(|| "0.9".into()),
+            ),
+            ("client", r.client.clone()),
+            ("User-Agent", r.user_agent.clone().unwrap_or_default()),
+            ("server", r.server.clone()),
+            (
+                "Server header",
+                r.server_software.clone().unwrap_or_default(),
+            ),
+            ("request", r.fingerprint.clone()),
+            ("transports", f.transports.join(" → ")),
+            ("upgrade", format!("{:?}", r.upgrade)),
+            (
+                "pingInterval",
+                r.ping_interval
+                    .map(|v| format!("{v} ms"))
+                    .unwrap_or_default(),
+            ),
+            (
+                "pingTimeout",
+                r.ping_timeout
+                    .map(|v| format!("{v} ms"))
+                    .unwrap_or_default(),
+            ),
+            (
+                "maxPayload",
+                r.max_payload.map(|v| v.to_string()).unwrap_or_default(),
+            ),
+            ("namespaces", nsps.join(", ")),
+            ("socket ids", sockets(f, true)),
+            (
+                "events c2s / s2c",
+                format!("{} / {}", r.events[0], r.events[1]),
+            ),
+            (
+                "largest message c2s / s2c",
+                format!("{} / {}", r.largest[0], r.largest[1]),
+            ),
+            ("connections", r.conns.len().to_string()),
+            (
+                "start",
+                format!("{} s (frame {})", secs(t0, r.opened.ts), r.opened.frame),
+            ),
+            (
+                "end",
+                format!("{} s (frame {})", secs(t0, f.end.at.ts), f.end.at.frame),
+            ),
+            (
+                "duration",
+                format!(
+                    "{:.3} s",
+                    f.end.at.ts.0.saturating_sub(r.opened.ts.0) as f64 / 1e9
+                ),
+            ),
+            ("end cause", f.end.cause.as_str().to_string()),
+            ("reason", f.end.reason.clone().unwrap_or_default()),
+            ("lost after close", f.lost.len().to_string()),
+        ]
+    };
+    let fa = fields(a.0, a.1);
+    let fb = fields(b.0, b.1);
+    let mut t = Builder::default();
+    t.push_record(["field", "A", "B", ""]);
+    for ((name, va), (_, vb)) in fa.into_iter().zip(fb) {
+        let mark = if name == "sid" || va == vb { "" } else { "≠" };
+        t.push_record([name.to_string(), va, vb, mark.to_string()]);
+    }
+    let mut table = t.build();
+    table.with(Style::rounded());
+    writeln!(out, "{table}")
+}
