@@ -298,9 +298,11 @@ impl HttpDecoder {
         }
     }
 
+    /// Stops decoding this direction. The error's span is the position where decoding stopped
+    /// (empty), so that it does not depend on how much input happened to be buffered.
     fn die(&mut self, error: HttpError) -> HttpOutput {
-        let span = self.buf_start..self.buf_start + self.buf.len() as u64;
-        self.buf_start = span.end;
+        let span = self.buf_start..self.buf_start;
+        self.buf_start += self.buf.len() as u64;
         self.buf.clear();
         self.state = State::Dead;
         HttpOutput::Error { span, error }
@@ -685,6 +687,19 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn error_position_does_not_depend_on_input_split() {
+        // fuzz regression (http target): "\x1a\n0" whole vs split after one byte
+        let mut whole = HttpDecoder::new(Role::Requests, HttpLimits::default());
+        whole.push(b"\x1a\n0");
+        let mut split = HttpDecoder::new(Role::Requests, HttpLimits::default());
+        split.push(b"\x1a");
+        let a = split.poll();
+        split.push(b"\n0");
+        assert_eq!(whole.poll(), a);
+        assert!(matches!(a, Some(HttpOutput::Error { span, .. }) if span == (0..0)));
     }
 
     #[test]
