@@ -14,4 +14,4 @@ mod rules;
 
 pub use cause::{Cause, Initiator};
 pub use chains::{Chain, Link, SocketChange};
-pub use rules::{explain, Explanation, Finding, FindingEnd, SocketSummary};
+pub use rules::{explain, Explanation, Finding, FindingEnd, Note, SocketSummary};

@@ -71,6 +71,20 @@ pub struct Finding {
     pub events: [u64; 2],
     /// The end.
     pub end: FindingEnd,
+    /// Other things worth knowing about the session, beside its end.
+    pub notes: Vec<Note>,
+}
+
+/// A secondary finding about a session (it did not end the session, or explains its end better).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    /// A stable name: `websocket-blocked`, `upgrade-failed`, `no-sio-disconnect-packet`,
+    /// `same-tick-namespace-reconnect`, `shared-manager-drop`, `lost-messages`.
+    pub kind: &'static str,
+    /// What it means.
+    pub text: String,
+    /// The frames that show it.
+    pub evidence: Vec<Mark>,
 }
 
 impl Finding {
@@ -416,27 +430,55 @@ fn rule_session_unknown(f: &Facts) -> Option<FindingEnd> {
 }
 
 fn rule_parse(f: &Facts) -> Option<FindingEnd> {
-    let close = f.close_with(&[1002, 1003]);
+    // A packet sioscope could not decode either, followed (within 2 s) by the other side ending
+    // the transport: the receiver gave up on it. Or an explicit protocol-error close code.
     let parse_anomaly =
         f.s.anomalies
             .iter()
             .find(|m| m.what.starts_with("eio-") || m.what.starts_with("sio-"));
-    let c = close?;
+    let coded = f.close_with(&[1002, 1003]).map(|c| {
+        let mut m = c.at.clone();
+        m.what = format!("{} sends {}", side(m.dir), close_text(c));
+        m
+    });
+    let after_bad = parse_anomaly.and_then(|a| {
+        f.transport_end.clone().filter(|t| {
+            t.frame >= a.frame && t.dir.is_some() && t.dir != a.dir && ms(a.ts, t.ts) <= 2000.0
+        })
+    });
+    let close = coded.or(after_bad)?;
     let mut evidence = vec![];
     if let Some(a) = parse_anomaly {
-        evidence.push(a.clone());
+        let mut a = a.clone();
+        a.what = format!(
+            "{} sends a packet that cannot be decoded: {}",
+            side(a.dir),
+            a.what
+        );
+        evidence.push(a);
     }
-    let mut at = c.at.clone();
-    at.what = format!("{} sends {}", side(at.dir), close_text(c));
+    let mut at = close.clone();
+    if !at.what.contains("sends") {
+        at.what = format!("{} ends the transport: {}", side(at.dir), at.what);
+    }
     evidence.push(at);
+    // socket.io 3/4 report a decoding failure as "forced close" (observed with 4.8.4).
+    let reason = match (flavour(f.s), f.s.eio) {
+        (Flavour::Node, Some(4)) => "forced close",
+        _ => "parse error",
+    };
     Some(end(
-        c.at.clone(),
+        close.clone(),
         Cause::ParseError,
-        Some("parse error"),
-        Some("parse error"),
-        initiator_of(c.at.dir),
+        Some(reason),
+        Some("transport close"),
+        initiator_of(close.dir),
         evidence,
-        "A peer received data it could not decode and closed the connection.".to_string(),
+        format!(
+            "The {} sent a packet that does not decode (sioscope cannot decode it either), and the {} closed the connection right after. Fix the sender's encoding; a custom parser on one side only also looks like this.",
+            side(parse_anomaly.and_then(|a| a.dir)),
+            side(close.dir)
+        ),
         None,
     ))
 }
@@ -620,11 +662,44 @@ fn rule_ping(f: &Facts) -> Option<FindingEnd> {
 }
 
 fn rule_blocked(f: &Facts) -> Option<FindingEnd> {
-    // A 101 for this session after which frames stopped in at least one direction.
-    let c = f
-        .conns
+    // Only when the session never got onto its WebSocket: a session that stayed on polling
+    // ends for another reason, and the blocked WebSocket is a note.
+    if f.s.upgrade == UpgradeState::Upgraded
+        || f.s
+            .transports
+            .first()
+            .is_some_and(|t| t.transport == "polling")
+    {
+        return None;
+    }
+    rule_blocked_any(f)
+}
+
+/// A WebSocket connection of the session that was torn down (FIN/RST) within 2 s of its `101`
+/// without carrying a single frame: the upgrade failed rather than being silently swallowed.
+fn torn_down<'a>(f: &Facts<'a>) -> Option<(&'a ConnRecord, Mark)> {
+    f.conns
         .iter()
-        .find(|c| c.websocket && (c.ws_messages[0] == 0 || c.ws_messages[1] == 0))?;
+        .copied()
+        .find_map(|c| conn_torn(c).map(|m| (c, m)))
+}
+
+/// The FIN/RST that ended a WebSocket connection within 2 s of its `101`, with no frame.
+fn conn_torn(c: &ConnRecord) -> Option<Mark> {
+    let switched = c.switched.as_ref()?;
+    let end = [c.rst.clone(), c.fin.clone()]
+        .into_iter()
+        .flatten()
+        .min_by_key(|m| m.frame)?;
+    (c.ws_messages == [0, 0] && ms(switched.ts, end.ts) <= 2000.0).then_some(end)
+}
+
+fn rule_blocked_any(f: &Facts) -> Option<FindingEnd> {
+    // A 101 for this session after which frames stopped in at least one direction, while the
+    // connection stayed up (a connection torn down at once is a failed upgrade instead).
+    let c = f.conns.iter().find(|c| {
+        c.websocket && (c.ws_messages[0] == 0 || c.ws_messages[1] == 0) && conn_torn(c).is_none()
+    })?;
     if f.s.upgrade == UpgradeState::Upgraded {
         return None;
     }
@@ -677,6 +752,30 @@ fn rule_blocked(f: &Facts) -> Option<FindingEnd> {
 
 fn rule_upgrade_failed(f: &Facts) -> Option<FindingEnd> {
     let s = f.s;
+    if s.upgrade != UpgradeState::Upgraded {
+        if let Some((c, end_m)) = torn_down(f) {
+            let mut sw = c.switched.clone().unwrap_or_else(|| end_m.clone());
+            sw.what = "101 Switching Protocols for the upgrade request".to_string();
+            let rst = c.rst.as_ref().is_some_and(|r| r.frame == end_m.frame);
+            let mut e = end_m.clone();
+            e.what = format!(
+                "{} {} the WebSocket connection {:.0} ms later, before any frame",
+                side(e.dir),
+                if rst { "resets" } else { "closes" },
+                ms(sw.ts, e.ts)
+            );
+            return Some(end(
+                f.end_mark(),
+                Cause::UpgradeFailed,
+                Some("transport close"),
+                Some("transport close"),
+                Initiator::Network,
+                vec![sw, e],
+                "The polling → WebSocket upgrade failed: the WebSocket connection was torn down right after 101 Switching Protocols, before the probe. The client stays on polling (engine.io-client reports \"probe error\").".to_string(),
+                Some("Find what closes WebSocket connections after the upgrade (a proxy without WebSocket support, a load balancer rule); wss on 443 often passes where ws does not."),
+            ));
+        }
+    }
     if !matches!(
         s.upgrade,
         UpgradeState::ProbeSent | UpgradeState::ProbeAnswered
@@ -877,9 +976,13 @@ pub fn explain(t: &SessionTracker) -> Explanation {
                 lost: s.lost_after_close.clone(),
                 events: s.events,
                 end: classify(f),
+                notes: vec![],
             }
         })
         .collect();
+    for (f, finding) in facts.iter().zip(sessions.iter_mut()) {
+        finding.notes = notes(f, &finding.end);
+    }
     let chains = build_chains(t.sessions(), &mut sessions);
     let duration = t.span().map(|(a, b)| ms(a, b) / 1000.0).unwrap_or(0.0);
     Explanation {
@@ -888,4 +991,94 @@ pub fn explain(t: &SessionTracker) -> Explanation {
         sessionless_errors: t.sessionless_errors.clone(),
         duration,
     }
+}
+
+/// Secondary findings: what else the session shows, beside (or behind) its end.
+fn notes(f: &Facts, end: &FindingEnd) -> Vec<Note> {
+    let s = f.s;
+    let mut out = vec![];
+    if end.cause != Cause::WebsocketBlocked {
+        if let Some(b) = rule_blocked_any(f) {
+            out.push(Note {
+                kind: "websocket-blocked",
+                text: b.explanation,
+                evidence: b.evidence,
+            });
+        }
+    }
+    if end.cause != Cause::UpgradeFailed {
+        if let Some(u) = rule_upgrade_failed(f) {
+            out.push(Note {
+                kind: "upgrade-failed",
+                text: u.explanation,
+                evidence: u.evidence,
+            });
+        }
+    }
+    // The client left without a Socket.IO DISCONNECT packet (python-socketio does this).
+    if end.cause == Cause::ClientDisconnect && f.disconnect(Dir::C2S).is_none() {
+        out.push(Note {
+            kind: "no-sio-disconnect-packet",
+            text: "The client closed the transport without sending a Socket.IO DISCONNECT packet first, so the server reports \"transport close\" instead of \"client namespace disconnect\".".to_string(),
+            evidence: end.evidence.clone(),
+        });
+    }
+    // One namespace disconnected and connected again within a few ms (one tick of the client).
+    for (i, k) in s.sockets.iter().enumerate() {
+        let Some(d) = k.disconnect.as_ref().filter(|d| d.dir == Some(Dir::C2S)) else {
+            continue;
+        };
+        let again = s
+            .sockets
+            .iter()
+            .skip(i + 1)
+            .find(|n| n.nsp == k.nsp)
+            .and_then(|n| n.connect.clone());
+        if let Some(c) = again {
+            if ms(d.ts, c.ts) <= 10.0 {
+                let mut dm = d.clone();
+                dm.what = format!("client DISCONNECT {}", k.nsp);
+                let mut cm = c.clone();
+                cm.what = format!(
+                    "client CONNECT {} again {:.1} ms later",
+                    k.nsp,
+                    ms(d.ts, c.ts)
+                );
+                out.push(Note {
+                    kind: "same-tick-namespace-reconnect",
+                    text: format!(
+                        "The client disconnected and reconnected namespace {} in the same tick. socket.io 4.8 answers this by closing the whole Engine.IO connection, so every namespace sharing this Manager dropped with it ({} namespace(s)).",
+                        k.nsp,
+                        s.sockets.iter().map(|x| x.nsp.as_str()).collect::<std::collections::BTreeSet<_>>().len()
+                    ),
+                    evidence: vec![dm, cm],
+                });
+                break;
+            }
+        }
+    }
+    // Several namespaces on one Engine.IO session dropped together (shared Manager).
+    let nsps: std::collections::BTreeSet<&str> = s.sockets.iter().map(|k| k.nsp.as_str()).collect();
+    if nsps.len() > 1 && end.cause.is_abnormal() && end.cause != Cause::StillOpen {
+        out.push(Note {
+            kind: "shared-manager-drop",
+            text: format!(
+                "{} namespaces ({}) share this Engine.IO connection (one Manager): they all dropped together when it ended.",
+                nsps.len(),
+                nsps.iter().copied().collect::<Vec<_>>().join(", ")
+            ),
+            evidence: vec![end.at.clone()],
+        });
+    }
+    if !s.lost_after_close.is_empty() {
+        out.push(Note {
+            kind: "lost-messages",
+            text: format!(
+                "{} message(s) were sent after the close frame and never processed by the peer.",
+                s.lost_after_close.len()
+            ),
+            evidence: s.lost_after_close.iter().take(5).cloned().collect(),
+        });
+    }
+    out
 }

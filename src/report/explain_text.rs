@@ -269,6 +269,23 @@ impl<W: Write> ExplainText<W> {
                 writeln!(self.out, "      {head} {line}")?;
             }
         }
+        for n in &f.notes {
+            if n.kind == "lost-messages" {
+                continue; // printed below with its frame range
+            }
+            writeln!(
+                self.out,
+                "      {} {}",
+                self.paint("note", Style::new().yellow()),
+                self.paint(n.kind, Style::new().bold())
+            )?;
+            for m in &n.evidence {
+                writeln!(self.out, "        {}", self.mark(m))?;
+            }
+            for line in wrap(&n.text, 90) {
+                writeln!(self.out, "        {line}")?;
+            }
+        }
         if !f.lost.is_empty() {
             let first = &f.lost[0];
             let last = &f.lost[f.lost.len() - 1];

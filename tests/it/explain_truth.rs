@@ -61,6 +61,19 @@ fn every_session_is_explained_as_the_truth_file_says() {
                     ));
                 }
             }
+            for want in exp["findings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+            {
+                if !f.notes.iter().any(|n| n.kind == want) {
+                    failures.push(format!(
+                        "{name} {sid}: no {want:?} note (notes: {:?})",
+                        f.notes.iter().map(|n| n.kind).collect::<Vec<_>>()
+                    ));
+                }
+            }
             for m in &f.end.evidence {
                 if m.frame == 0 || m.frame > last_frame {
                     failures.push(format!(
