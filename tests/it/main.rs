@@ -4,6 +4,7 @@ mod bad_input;
 mod common;
 mod explain_truth;
 mod fixtures_truth;
+mod linktypes;
 mod rechunk;
 mod sessions;
 mod tshark;
