@@ -17,8 +17,10 @@ use etherparse::{PacketBuilder, TcpHeader};
 use super::link::TcpFlags;
 use crate::event::Timestamp;
 
-/// The largest TCP payload put in one synthesized packet (fits an IPv4 total length).
-pub const MAX_SEGMENT: usize = 65_000;
+/// The largest TCP payload one synthesized packet can carry: an IPv4 total length of 65 535 less
+/// a 20-byte IP header and a 20-byte TCP header (no options). Longer payloads must be split by the
+/// caller (with advancing sequence numbers); [`synth_packet`] cuts them at this length.
+pub const MAX_SEGMENT: usize = 65_495;
 
 /// Builds one Ethernet II + IPv4/IPv6 + TCP packet. Addresses of different families are not
 /// mixed (the destination family wins on mismatch, with a zero source).

@@ -71,8 +71,20 @@ fn rewrap(linktype: u32, eth: &[u8]) -> Vec<u8> {
 
 /// A classic pcap file.
 fn pcap(linktype: u32, big_endian: bool, nanos: bool, packets: &[(u64, Vec<u8>)]) -> Vec<u8> {
-    let u32b = |x: u32| if big_endian { x.to_be_bytes() } else { x.to_le_bytes() };
-    let u16b = |x: u16| if big_endian { x.to_be_bytes() } else { x.to_le_bytes() };
+    let u32b = |x: u32| {
+        if big_endian {
+            x.to_be_bytes()
+        } else {
+            x.to_le_bytes()
+        }
+    };
+    let u16b = |x: u16| {
+        if big_endian {
+            x.to_be_bytes()
+        } else {
+            x.to_le_bytes()
+        }
+    };
     let mut out = vec![];
     out.extend_from_slice(&u32b(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
     out.extend_from_slice(&u16b(2));
@@ -82,7 +94,11 @@ fn pcap(linktype: u32, big_endian: bool, nanos: bool, packets: &[(u64, Vec<u8>)]
     out.extend_from_slice(&u32b(262_144));
     out.extend_from_slice(&u32b(linktype));
     for (ts, data) in packets {
-        let frac = if nanos { ts % 1_000_000_000 } else { ts % 1_000_000_000 / 1000 };
+        let frac = if nanos {
+            ts % 1_000_000_000
+        } else {
+            ts % 1_000_000_000 / 1000
+        };
         out.extend_from_slice(&u32b((ts / 1_000_000_000) as u32));
         out.extend_from_slice(&u32b(frac as u32));
         out.extend_from_slice(&u32b(data.len() as u32));
@@ -97,7 +113,15 @@ fn sio(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .filter(|e| matches!(e.body, Body::Sio { .. }))
-        .map(|e| format!("#{} {} {} {:?}", e.frame, e.ts.0 / 1000, e.conn.0, serde_json::to_string(&e.body).unwrap_or_default()))
+        .map(|e| {
+            format!(
+                "#{} {} {} {:?}",
+                e.frame,
+                e.ts.0 / 1000,
+                e.conn.0,
+                serde_json::to_string(&e.body).unwrap_or_default()
+            )
+        })
         .collect()
 }
 
@@ -107,16 +131,23 @@ fn every_link_type_and_container_decodes_the_same() {
     assert!(want.len() > 10);
     let frames = frames();
     for linktype in [113u32, 276, 0, 108, 101, 1] {
-        let packets: Vec<(u64, Vec<u8>)> = frames.iter().map(|(ts, f)| (*ts, rewrap(linktype, f))).collect();
+        let packets: Vec<(u64, Vec<u8>)> = frames
+            .iter()
+            .map(|(ts, f)| (*ts, rewrap(linktype, f)))
+            .collect();
         for (big, nanos) in [(false, false), (true, false), (false, true), (true, true)] {
             let got = sio(&decode_bytes(&pcap(linktype, big, nanos, &packets)));
-            assert_eq!(got, want, "link type {linktype}, big-endian {big}, ns {nanos}");
+            assert_eq!(
+                got, want,
+                "link type {linktype}, big-endian {big}, ns {nanos}"
+            );
         }
     }
     // pcapng (nanosecond resolution, Ethernet)
     let mut w = sioscope::capture::writer::PcapNgWriter::new(Vec::new()).expect("pcapng");
     for (ts, f) in &frames {
-        w.packet(sioscope::event::Timestamp(*ts), f, None).expect("write");
+        w.packet(sioscope::event::Timestamp(*ts), f, None)
+            .expect("write");
     }
     assert_eq!(sio(&decode_bytes(&w.into_inner())), want, "pcapng");
 }
