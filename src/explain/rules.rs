@@ -712,7 +712,11 @@ fn rule_blocked_any(f: &Facts) -> Option<FindingEnd> {
             }
             _ => format!("no WebSocket frame from the {name} after the 101"),
         };
-        let mut m = c.last_data[i].clone().unwrap_or_else(|| switched.clone());
+        // Cite the last bytes when they came after the 101, else the 101 itself.
+        let mut m = c.last_data[i]
+            .clone()
+            .filter(|d| d.frame >= switched.frame)
+            .unwrap_or_else(|| switched.clone());
         m.what = what;
         m.dir = Some(if i == 0 { Dir::C2S } else { Dir::S2C });
         evidence.push(m);
