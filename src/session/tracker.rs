@@ -489,10 +489,13 @@ impl SessionTracker {
             ("upgrade", _) => {
                 s.upgrade = UpgradeState::Upgraded;
                 s.upgrade_mark = Some(mark(ev, "5 upgrade"));
-                s.transports.push(Transition {
-                    at: mark(ev, "upgraded to websocket"),
-                    transport: "websocket".into(),
-                });
+                // Both legs of a relay show the same upgrade: one transition.
+                if s.transports.last().is_none_or(|t| t.transport != "websocket") {
+                    s.transports.push(Transition {
+                        at: mark(ev, "upgraded to websocket"),
+                        transport: "websocket".into(),
+                    });
+                }
             }
             ("close", _) => {
                 s.eio_close
