@@ -65,6 +65,9 @@ pub struct Finding {
     pub sockets: Vec<SocketSummary>,
     /// Upgrade progress.
     pub upgrade: UpgradeState,
+    /// Where the upgrade got to (the `5` packet, or the step where it stalled).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade_at: Option<Mark>,
     /// Data sent after a close frame (never processed by the peer).
     pub lost: Vec<Mark>,
     /// Socket.IO events per direction (c2s, s2c).
@@ -977,6 +980,7 @@ pub fn explain(t: &SessionTracker) -> Explanation {
                     })
                     .collect(),
                 upgrade: s.upgrade,
+                upgrade_at: s.upgrade_mark.clone(),
                 lost: s.lost_after_close.clone(),
                 events: s.events,
                 end: classify(f),

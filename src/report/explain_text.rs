@@ -155,7 +155,16 @@ impl<W: Write> ExplainText<W> {
             .iter()
             .flat_map(|c| &c.links)
             .find(|l| l.to == f.sid);
-        let transports = f.transports.join(" → ");
+        let mut transports = f.transports.join(" → ");
+        match (&f.upgrade_at, f.upgrade) {
+            (Some(m), crate::session::UpgradeState::Upgraded) => {
+                transports.push_str(&format!(" at {}", self.rel(m.ts)))
+            }
+            (Some(m), state) if state != crate::session::UpgradeState::None => transports.push_str(
+                &format!(" (upgrade stalled after {:?} at {})", state, self.rel(m.ts)),
+            ),
+            _ => {}
+        }
         let sockets: Vec<String> = f
             .sockets
             .iter()

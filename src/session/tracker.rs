@@ -490,7 +490,10 @@ impl SessionTracker {
                 s.upgrade = UpgradeState::Upgraded;
                 s.upgrade_mark = Some(mark(ev, "5 upgrade"));
                 // Both legs of a relay show the same upgrade: one transition.
-                if s.transports.last().is_none_or(|t| t.transport != "websocket") {
+                if s.transports
+                    .last()
+                    .is_none_or(|t| t.transport != "websocket")
+                {
                     s.transports.push(Transition {
                         at: mark(ev, "upgraded to websocket"),
                         transport: "websocket".into(),
