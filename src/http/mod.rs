@@ -20,6 +20,23 @@
 //! into its path and decoded query parameters (`EIO`, `transport`, `sid`, `t`, `j`).
 
 mod decoder;
+
+/// How HTTP/1.1 requests begin: a method token and a space (RFC 9110 §9 methods). Used to tell
+/// which side of a connection is the client, and whether a connection carries HTTP at all.
+pub const REQUEST_STARTS: [&[u8]; 9] = [
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"HEAD ",
+    b"OPTIONS ",
+    b"DELETE ",
+    b"PATCH ",
+    b"CONNECT ",
+    b"TRACE ",
+];
+
+/// How HTTP/1.x responses begin.
+pub const RESPONSE_START: &[u8] = b"HTTP/1.";
 mod error;
 pub mod query;
 

@@ -133,20 +133,9 @@ impl Conn {
             return None;
         };
         let bytes = held[idx(dir)].as_slice();
-        const METHODS: [&[u8]; 9] = [
-            b"GET ",
-            b"POST ",
-            b"PUT ",
-            b"HEAD ",
-            b"OPTIONS ",
-            b"DELETE ",
-            b"PATCH ",
-            b"CONNECT ",
-            b"TRACE ",
-        ];
         let starts: &[&[u8]] = match dir {
-            Dir::C2S => &METHODS,
-            Dir::S2C => &[b"HTTP/1."],
+            Dir::C2S => &crate::http::REQUEST_STARTS,
+            Dir::S2C => &[crate::http::RESPONSE_START],
         };
         if starts.iter().any(|m| bytes.starts_with(m)) {
             return Some(Mode::Http);

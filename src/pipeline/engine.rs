@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{rule_name, Emit};
+use super::Emit;
 use crate::engineio::{self, Data, Packet, Version};
 use crate::event::{Body, Dir, EioInfo, Origin, SioInfo};
 use crate::http::query;
@@ -209,14 +209,7 @@ impl Sessions {
                         },
                     );
                 }
-                Err(e) => emit.anomaly(
-                    last,
-                    Some(Dir::S2C),
-                    "sio",
-                    rule_name("sio", &e),
-                    e.to_string(),
-                    Some(body),
-                ),
+                Err(e) => emit.error(last, Some(Dir::S2C), "sio", &e, Some(body)),
             }
             return;
         }
@@ -240,12 +233,11 @@ impl Sessions {
                 for frame in legacy::decode_frames(body) {
                     match frame.message {
                         Ok(m) => self.legacy_message(ctx, dir, m, first, last, emit),
-                        Err(e) => emit.anomaly(
+                        Err(e) => emit.error(
                             last,
                             Some(dir),
                             "sio",
-                            rule_name("sio", &e),
-                            e.to_string(),
+                            &e,
                             Some(body.get(frame.range.clone()).unwrap_or(body)),
                         ),
                     }
@@ -255,12 +247,11 @@ impl Sessions {
                 for item in engineio::decode_payload(v, body, binary) {
                     match item.packet {
                         Ok(p) => self.packet(ctx, v, dir, p, first, last, emit),
-                        Err(e) => emit.anomaly(
+                        Err(e) => emit.error(
                             last,
                             Some(dir),
                             "eio",
-                            rule_name("eio", &e),
-                            e.to_string(),
+                            &e,
                             Some(body.get(item.range.clone()).unwrap_or(body)),
                         ),
                     }
@@ -283,25 +274,11 @@ impl Sessions {
             Proto::Unknown => {}
             Proto::Legacy => match legacy::decode_message(text) {
                 Ok(m) => self.legacy_message(ctx, dir, m, first, last, emit),
-                Err(e) => emit.anomaly(
-                    last,
-                    Some(dir),
-                    "sio",
-                    rule_name("sio", &e),
-                    e.to_string(),
-                    Some(text.as_bytes()),
-                ),
+                Err(e) => emit.error(last, Some(dir), "sio", &e, Some(text.as_bytes())),
             },
             Proto::Eio(v) => match engineio::decode_text(v, text) {
                 Ok(p) => self.packet(ctx, v, dir, p, first, last, emit),
-                Err(e) => emit.anomaly(
-                    last,
-                    Some(dir),
-                    "eio",
-                    rule_name("eio", &e),
-                    e.to_string(),
-                    Some(text.as_bytes()),
-                ),
+                Err(e) => emit.error(last, Some(dir), "eio", &e, Some(text.as_bytes())),
             },
         }
     }
@@ -319,14 +296,7 @@ impl Sessions {
         if let Proto::Eio(v) = ctx.proto {
             match engineio::decode_binary(v, bytes) {
                 Ok(p) => self.packet(ctx, v, dir, p, first, last, emit),
-                Err(e) => emit.anomaly(
-                    last,
-                    Some(dir),
-                    "eio",
-                    rule_name("eio", &e),
-                    e.to_string(),
-                    Some(bytes),
-                ),
+                Err(e) => emit.error(last, Some(dir), "eio", &e, Some(bytes)),
             }
         }
     }
@@ -414,14 +384,7 @@ impl Sessions {
                 let mut info = Self::eio_info(ctx, "message");
                 info.text = Some(text.to_string());
                 emit.at(first, last, Some(dir), Body::Eio { eio: info });
-                emit.anomaly(
-                    last,
-                    Some(dir),
-                    "sio",
-                    rule_name("sio", &e),
-                    e.to_string(),
-                    Some(text.as_bytes()),
-                );
+                emit.error(last, Some(dir), "sio", &e, Some(text.as_bytes()));
             }
         }
     }
@@ -446,14 +409,7 @@ impl Sessions {
                     match done.json_view() {
                         Ok(view) => view,
                         Err(e) => {
-                            emit.anomaly(
-                                last,
-                                Some(dir),
-                                "sio",
-                                rule_name("sio", &e),
-                                e.to_string(),
-                                None,
-                            );
+                            emit.error(last, Some(dir), "sio", &e, None);
                             done.packet.data.clone()
                         }
                     }
@@ -469,14 +425,7 @@ impl Sessions {
                 );
             }
             Ok(Step::Waiting { .. }) => {}
-            Err(e) => emit.anomaly(
-                last,
-                Some(dir),
-                "sio",
-                rule_name("sio", &e),
-                e.to_string(),
-                None,
-            ),
+            Err(e) => emit.error(last, Some(dir), "sio", &e, None),
         }
     }
 
@@ -511,12 +460,11 @@ impl Sessions {
             ),
             Ok(LegacyPayload::None) => (None, None),
             Err(e) => {
-                emit.anomaly(
+                emit.error(
                     last,
                     Some(dir),
                     "sio",
-                    rule_name("sio", &e),
-                    e.to_string(),
+                    &e,
                     m.data.as_deref().map(str::as_bytes),
                 );
                 (None, m.data.clone().map(Value::String))

@@ -92,6 +92,28 @@ impl Emit<'_, '_> {
     }
 }
 
+impl Emit<'_, '_> {
+    /// Emits a decoder error as an anomaly: its rule name (`prefix` plus the variant in kebab
+    /// case), its message, and the offending bytes.
+    pub(crate) fn error<E: std::fmt::Display + std::fmt::Debug>(
+        &mut self,
+        origin: Origin,
+        dir: Option<Dir>,
+        at: &'static str,
+        error: &E,
+        bytes: Option<&[u8]>,
+    ) {
+        self.anomaly(
+            origin,
+            dir,
+            at,
+            rule_name(at, error),
+            error.to_string(),
+            bytes,
+        );
+    }
+}
+
 /// The first 64 bytes in hex, with an ellipsis when there are more.
 pub(crate) fn hex_preview(b: &[u8]) -> String {
     let mut s: String = b.iter().take(64).map(|x| format!("{x:02x}")).collect();

@@ -391,19 +391,13 @@ fn emit(
 /// Without a SYN: the side whose first bytes look like an HTTP request is the client, one that
 /// answers `HTTP/1.x` is the server; otherwise the lower port is taken as the server's.
 fn guess_src_is_client(seg: &TcpSegment<'_>) -> bool {
-    const METHODS: [&[u8]; 7] = [
-        b"GET ",
-        b"POST ",
-        b"PUT ",
-        b"HEAD ",
-        b"OPTIONS ",
-        b"DELETE ",
-        b"PATCH ",
-    ];
-    if METHODS.iter().any(|m| seg.payload.starts_with(m)) {
+    if crate::http::REQUEST_STARTS
+        .iter()
+        .any(|m| seg.payload.starts_with(m))
+    {
         return true;
     }
-    if seg.payload.starts_with(b"HTTP/1.") {
+    if seg.payload.starts_with(crate::http::RESPONSE_START) {
         return false;
     }
     seg.src.port() > seg.dst.port()
