@@ -3,6 +3,7 @@
 mod common;
 mod decode;
 mod explain;
+mod proxy;
 
 use std::io;
 use std::process::ExitCode;
@@ -32,6 +33,14 @@ enum Command {
     /// Exit code 0 when every session ended cleanly or is still open, 1 when any ended
     /// abnormally, 2 on error.
     Explain(explain::ExplainArgs),
+    /// Relay a live app (client → proxy → server), print its Socket.IO traffic as it flows,
+    /// record it as pcapng, and inject faults on purpose.
+    ///
+    /// Examples:
+    ///   sioscope proxy --listen 127.0.0.1:8080 --upstream 127.0.0.1:3000
+    ///   sioscope proxy --upstream example.com:443 --upstream-tls --record app.pcapng
+    ///   sioscope proxy --upstream 127.0.0.1:3000 --fault corrupt-deflate --format ndjson
+    Proxy(proxy::ProxyArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Proxy(args) => proxy::run(args),
     };
     match result {
         Ok(code) => code,
