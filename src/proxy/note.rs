@@ -109,6 +109,19 @@ impl Note {
         !matches!(self, Note::Data { .. })
     }
 
+    /// The connection number, for notes of a relayed connection (not `Failed`).
+    pub fn conn_mut(&mut self) -> Option<&mut u64> {
+        match self {
+            Note::Open { conn, .. }
+            | Note::Data { conn, .. }
+            | Note::Injected { conn, .. }
+            | Note::Fin { conn, .. }
+            | Note::Rst { conn, .. }
+            | Note::Close { conn, .. } => Some(conn),
+            Note::Failed { .. } => None,
+        }
+    }
+
     /// Payload bytes carried.
     pub fn len(&self) -> usize {
         match self {

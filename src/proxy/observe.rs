@@ -45,7 +45,8 @@ pub trait LiveSink: Send {
     fn event(&mut self, ev: &Event);
     /// A session ended: how and why.
     fn finding(&mut self, f: &Finding);
-    /// Something the proxy itself has to say about a connection (upstream unreachable, ...).
+    /// Something the proxy itself has to say about a client connection (upstream unreachable,
+    /// ...); `conn` is the accept number.
     fn message(&mut self, conn: u64, text: &str);
     /// Nothing is waiting: a good moment to flush.
     fn idle(&mut self);
@@ -103,8 +104,25 @@ pub fn front<W: Write>(
 ) -> io::Result<u64> {
     let mut chunk_no = 0u64;
     let mut write_err: Option<io::Error> = None;
+    // Connections are numbered in the order their Open notes arrive here, which is the order of
+    // their first packets in the recording: `decode` of the recording numbers them the same.
+    let mut ids: HashMap<u64, u64> = HashMap::new();
+    let mut next_id = 0u64;
     // Ends when every relay task has dropped its sender.
-    while let Some(note) = rx.blocking_recv() {
+    while let Some(mut note) = rx.blocking_recv() {
+        let is_open = matches!(note, Note::Open { .. });
+        let is_close = matches!(note, Note::Close { .. });
+        if let Some(c) = note.conn_mut() {
+            if is_open {
+                next_id += 1;
+                ids.insert(*c, next_id);
+            }
+            let relay_id = *c;
+            *c = ids.get(&relay_id).copied().unwrap_or(0);
+            if is_close {
+                ids.remove(&relay_id);
+            }
+        }
         let frames = match (&mut recorder, &write_err) {
             (Some(r), None) => match r.note(&note) {
                 Ok(f) => f,

@@ -205,7 +205,9 @@ impl Pump<'_> {
                 _ = stop.changed() => break End::Shutdown,
                 _ = cut_rx.changed() => break End::Cut,
                 _ = sleep_opt(deadline) => {
-                    if self.dir == Dir::C2S {
+                    // Whichever direction notices first reports the cut, once.
+                    let first = self.cut.send_if_modified(|v| !std::mem::replace(v, true));
+                    if first {
                         self.ctx.lifecycle(Note::Injected {
                             conn: self.conn,
                             dir: self.dir,
@@ -217,7 +219,6 @@ impl Pump<'_> {
                             ),
                         }).await;
                     }
-                    let _ = self.cut.send(true);
                     break End::Cut;
                 }
                 r = r.read(&mut buf) => r,
@@ -364,6 +365,7 @@ async fn connection(
         Ok(x) => x,
         Err(error) => {
             ctx.stats.failed.fetch_add(1, Ordering::Relaxed);
+            let error = format!("client {client_addr}: {error}; closed the client connection");
             ctx.lifecycle(Note::Failed {
                 conn,
                 client: client_addr,

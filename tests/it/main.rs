@@ -4,5 +4,6 @@ mod bad_input;
 mod common;
 mod explain_truth;
 mod fixtures_truth;
+mod proxy;
 mod rechunk;
 mod tshark;

@@ -175,8 +175,8 @@ impl LiveSink for Printer {
         self.check(r);
     }
 
-    fn message(&mut self, conn: u64, text: &str) {
-        eprintln!("sioscope: c{conn}: {text} (client connection closed)");
+    fn message(&mut self, _conn: u64, text: &str) {
+        eprintln!("sioscope: {text}");
     }
 
     fn idle(&mut self) {
