@@ -48,9 +48,9 @@ use crate::explain::Explanation;
 use crate::pipeline::PipelineOptions;
 
 /// Notes waiting between the relay and the front thread.
-const NOTE_CHANNEL: usize = 1024;
+const NOTE_CHANNEL: usize = 4096;
 /// Numbered notes waiting for the decoder thread.
-const DECODE_CHANNEL: usize = 1024;
+const DECODE_CHANNEL: usize = 4096;
 
 /// Why the proxy could not run or finish.
 #[derive(Debug, thiserror::Error)]

@@ -122,16 +122,11 @@ impl Note {
         }
     }
 
-    /// Payload bytes carried.
-    pub fn len(&self) -> usize {
+    /// Memory held by the payload (its allocation, which may exceed its length).
+    pub fn weight(&self) -> usize {
         match self {
-            Note::Data { bytes, .. } => bytes.len(),
+            Note::Data { bytes, .. } => bytes.capacity(),
             _ => 0,
         }
-    }
-
-    /// True when no payload bytes are carried.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }

@@ -21,7 +21,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,9 +54,18 @@ pub trait LiveSink: Send {
     fn finish(&mut self) {}
 }
 
-/// Counters shared by the relay and the observers.
+/// Read buffers kept for reuse.
+const POOL: usize = 64;
+
+/// Counters shared by the relay and the observers, and the pool of read buffers.
+///
+/// Large chunks are handed to the observers without a copy: the relay gives away the buffer it
+/// read into and takes a recycled one (the decoder gives buffers back), so a busy relay neither
+/// copies nor allocates per chunk.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// Recycled read buffers.
+    pool: std::sync::Mutex<Vec<Vec<u8>>>,
     /// Data chunks not decoded because the printer was behind.
     pub undecoded: AtomicU64,
     /// Bytes of those chunks.
@@ -79,10 +88,61 @@ impl Counters {
     pub fn release(&self, n: usize) {
         self.inflight.fetch_sub(n, Ordering::AcqRel);
     }
+    /// An empty buffer with at least `size` bytes of capacity, recycled when one is free.
+    pub fn take_buffer(&self, size: usize) -> Vec<u8> {
+        let recycled = self.pool.lock().ok().and_then(|mut p| p.pop());
+        match recycled {
+            Some(mut v) if v.capacity() >= size => {
+                v.clear();
+                v
+            }
+            _ => Vec::with_capacity(size),
+        }
+    }
+
+    /// Gives a buffer back for reuse (small ones and extras are freed).
+    pub fn give_back(&self, v: Vec<u8>) {
+        if v.capacity() < 64 * 1024 {
+            return;
+        }
+        if let Ok(mut p) = self.pool.lock() {
+            if p.len() < POOL {
+                p.push(v);
+            }
+        }
+    }
+
     /// Counts a chunk that will not be decoded.
     pub fn dropped(&self, n: usize) {
         self.undecoded.fetch_add(1, Ordering::Relaxed);
         self.undecoded_bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// How the observer threads wait for work: they poll their channel and nap when it is empty,
+/// 1 ms after recent work, doubling to [`Nap::MAX`] when idle. A thread parked on a channel would
+/// make every send on the relay's path a wake-up system call; a napping one costs the relay
+/// nothing, and live output is at most [`Nap::MAX`] late.
+#[derive(Debug)]
+struct Nap(Duration);
+
+impl Default for Nap {
+    fn default() -> Self {
+        Nap(Nap::MIN)
+    }
+}
+
+impl Nap {
+    const MIN: Duration = Duration::from_millis(1);
+    const MAX: Duration = Duration::from_millis(8);
+
+    fn busy(&mut self) {
+        self.0 = Nap::MIN;
+    }
+
+    fn sleep(&mut self) {
+        std::thread::sleep(self.0);
+        self.0 = (self.0 * 2).min(Nap::MAX);
     }
 }
 
@@ -108,8 +168,25 @@ pub fn front<W: Write>(
     // their first packets in the recording: `decode` of the recording numbers them the same.
     let mut ids: HashMap<u64, u64> = HashMap::new();
     let mut next_id = 0u64;
+    let mut nap = Nap::default();
     // Ends when every relay task has dropped its sender.
-    while let Some(mut note) = rx.blocking_recv() {
+    loop {
+        let mut note = match rx.try_recv() {
+            Ok(n) => {
+                nap.busy();
+                n
+            }
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                if let Some(r) = &mut recorder {
+                    if let Err(e) = r.flush() {
+                        write_err.get_or_insert(e);
+                    }
+                }
+                nap.sleep();
+                continue;
+            }
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => break,
+        };
         let is_open = matches!(note, Note::Open { .. });
         let is_close = matches!(note, Note::Close { .. });
         if let Some(c) = note.conn_mut() {
@@ -139,14 +216,7 @@ pub fn front<W: Write>(
                 }
             }
         };
-        if rx.is_empty() {
-            if let Some(r) = &mut recorder {
-                if let Err(e) = r.flush() {
-                    write_err.get_or_insert(e);
-                }
-            }
-        }
-        let len = note.len();
+        let len = note.weight();
         let lifecycle = note.is_lifecycle();
         let msg = Numbered { note, frames };
         if lifecycle {
@@ -191,6 +261,7 @@ pub struct DecodeOutcome {
 }
 
 struct Decoder<'s> {
+    recycle: &'s Counters,
     pipe: Pipeline,
     tracker: SessionTracker,
     sink: &'s mut dyn LiveSink,
@@ -340,6 +411,7 @@ impl Decoder<'_> {
                         origin: Origin { frame, ts },
                     });
                 }
+                self.recycle.give_back(bytes);
             }
             Note::Injected {
                 conn,
@@ -397,6 +469,7 @@ pub fn decode(
     counters: &Counters,
 ) -> DecodeOutcome {
     let mut d = Decoder {
+        recycle: counters,
         pipe: Pipeline::new(opts),
         tracker: SessionTracker::new(),
         sink,
@@ -407,22 +480,22 @@ pub fn decode(
         failed: 0,
         injected: 0,
     };
+    let mut nap = Nap::default();
     loop {
         let msg = match rx.try_recv() {
-            Ok(m) => m,
-            Err(_) => {
-                d.sink.idle();
-                match rx.recv_timeout(Duration::from_millis(200)) {
-                    Ok(m) => m,
-                    Err(RecvTimeoutError::Timeout) => {
-                        d.tick();
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
+            Ok(m) => {
+                nap.busy();
+                m
             }
+            Err(TryRecvError::Empty) => {
+                d.sink.idle();
+                d.tick();
+                nap.sleep();
+                continue;
+            }
+            Err(TryRecvError::Disconnected) => break,
         };
-        counters.release(msg.note.len());
+        counters.release(msg.note.weight());
         d.note(msg);
         d.tick();
     }

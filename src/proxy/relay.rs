@@ -99,27 +99,36 @@ impl Ctx {
         let _ = self.notes.send(n).await;
     }
 
-    /// Offers a copy of forwarded bytes to the observers.
-    async fn data(&self, conn: u64, dir: Dir, offset: u64, bytes: &[u8], comment: Option<String>) {
+    /// Offers forwarded bytes to the observers: a copy or, for large chunks, the read buffer
+    /// itself (the reader gets a recycled one).
+    async fn data(
+        &self,
+        conn: u64,
+        dir: Dir,
+        offset: u64,
+        bytes: Chunk<'_>,
+        comment: Option<String>,
+    ) {
         let ts = now();
         if self.cfg.lossless {
+            let bytes = bytes.into_vec(&self.counters, self.cfg.buffer_size);
+            self.counters
+                .inflight
+                .fetch_add(bytes.capacity(), Ordering::AcqRel);
             let note = Note::Data {
                 conn,
                 dir,
                 offset,
-                bytes: bytes.to_vec(),
+                bytes,
                 ts,
                 comment,
             };
-            self.counters
-                .inflight
-                .fetch_add(bytes.len(), Ordering::AcqRel);
             let _ = self.notes.send(note).await;
             return;
         }
         // Never await here: no room means the chunk is counted, not decoded.
         let permit = match self.notes.try_reserve() {
-            Ok(p) if self.counters.reserve(bytes.len()) => p,
+            Ok(p) if self.counters.reserve(bytes.weight()) => p,
             _ => {
                 self.counters.dropped(bytes.len());
                 if comment.is_some() {
@@ -136,14 +145,47 @@ impl Ctx {
                 return;
             }
         };
+        let bytes = bytes.into_vec(&self.counters, self.cfg.buffer_size);
         permit.send(Note::Data {
             conn,
             dir,
             offset,
-            bytes: bytes.to_vec(),
+            bytes,
             ts,
             comment,
         });
+    }
+}
+
+/// Chunks at least this large are handed over by swapping buffers instead of copying.
+const SWAP_MIN: usize = 16 * 1024;
+
+/// Bytes to hand to the observers.
+enum Chunk<'a> {
+    /// Copy these.
+    Copy(&'a [u8]),
+    /// Take this read buffer (its content is the chunk); the reader gets a recycled one.
+    Swap(&'a mut Vec<u8>),
+}
+
+impl Chunk<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Chunk::Copy(b) => b.len(),
+            Chunk::Swap(v) => v.len(),
+        }
+    }
+    fn weight(&self) -> usize {
+        match self {
+            Chunk::Copy(b) => b.len(),
+            Chunk::Swap(v) => v.capacity(),
+        }
+    }
+    fn into_vec(self, pool: &Counters, size: usize) -> Vec<u8> {
+        match self {
+            Chunk::Copy(b) => b.to_vec(),
+            Chunk::Swap(v) => std::mem::replace(v, pool.take_buffer(size)),
+        }
     }
 }
 
@@ -196,7 +238,8 @@ impl Pump<'_> {
             Dir::S2C => Shaper::S2c(S2cShaper::default()),
         };
         let mut cut_rx = self.cut.subscribe();
-        let mut buf = vec![0u8; self.ctx.cfg.buffer_size.max(1024)];
+        let size = self.ctx.cfg.buffer_size.max(1024);
+        let mut buf = self.ctx.counters.take_buffer(size);
         let mut offset = 0u64;
         let end = loop {
             let deadline = self.deadline;
@@ -221,7 +264,10 @@ impl Pump<'_> {
                     }
                     break End::Cut;
                 }
-                r = r.read(&mut buf) => r,
+                r = {
+                    buf.clear();
+                    r.read_buf(&mut buf)
+                } => r,
             };
             let n = match read {
                 Ok(0) => {
@@ -283,10 +329,17 @@ impl Pump<'_> {
                         .collect::<Vec<_>>()
                         .join("; ")
                 });
+                let len = out.len() as u64;
+                let chunk = if !inspect && out.len() >= SWAP_MIN {
+                    buf.truncate(n);
+                    Chunk::Swap(&mut buf)
+                } else {
+                    Chunk::Copy(out)
+                };
                 self.ctx
-                    .data(self.conn, self.dir, offset, out, comment)
+                    .data(self.conn, self.dir, offset, chunk, comment)
                     .await;
-                offset += out.len() as u64;
+                offset += len;
             }
             if cut {
                 let _ = self.cut.send(true);

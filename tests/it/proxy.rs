@@ -437,3 +437,287 @@ fn unreachable_upstream_taken_port_and_bad_flags_are_clear() {
         );
     }
 }
+
+struct Collect(
+    Arc<std::sync::Mutex<Vec<Event>>>,
+    Arc<std::sync::Mutex<Vec<String>>>,
+);
+
+impl LiveSink for Collect {
+    fn event(&mut self, ev: &Event) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(ev.clone());
+        }
+    }
+    fn finding(&mut self, _: &Finding) {}
+    fn message(&mut self, _: u64, text: &str) {
+        if let Ok(mut v) = self.1.lock() {
+            v.push(text.to_string());
+        }
+    }
+    fn idle(&mut self) {}
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A TLS server (self-signed certificate for `localhost`) answering one Engine.IO handshake.
+async fn tls_engineio_server() -> SocketAddr {
+    use tokio_rustls::rustls::crypto::ring;
+    use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio_rustls::rustls::ServerConfig;
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+    let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(s).await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = r#"0{"sid":"tlsSID","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(resp.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn upstream_tls_shows_the_plaintext_and_refuses_unknown_certificates() {
+    use sioscope::proxy::{tls, TlsUpstream, UpstreamTls};
+    runtime().block_on(async {
+        let up = tls_engineio_server().await;
+        for insecure in [true, false] {
+            let (connector, name) = tls::connector(
+                &UpstreamTls {
+                    sni: Some("localhost".into()),
+                    insecure,
+                },
+                "127.0.0.1",
+            )
+            .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let events = Arc::new(std::sync::Mutex::new(vec![]));
+            let msgs = Arc::new(std::sync::Mutex::new(vec![]));
+            let cfg = ProxyConfig {
+                upstream: up.to_string(),
+                max_connections: Some(1),
+                ..ProxyConfig::default()
+            };
+            let proxy = tokio::spawn(serve::<Vec<u8>, _>(
+                listener,
+                cfg,
+                Some(TlsUpstream { connector, name }),
+                None,
+                PipelineOptions::default(),
+                Box::new(Collect(events.clone(), msgs.clone())),
+                tokio::time::sleep(Duration::from_secs(10)),
+            ));
+            let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            c.write_all(
+                b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            )
+            .await
+            .unwrap();
+            let mut answer = Vec::new();
+            tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut answer))
+                .await
+                .expect("bounded")
+                .ok();
+            drop(c);
+            let summary = tokio::time::timeout(Duration::from_secs(10), proxy)
+                .await
+                .expect("proxy ends")
+                .unwrap()
+                .unwrap();
+            let text = String::from_utf8_lossy(&answer).to_string();
+            if insecure {
+                assert!(text.contains("tlsSID"), "{text}");
+                let evs = events.lock().unwrap();
+                let json: Vec<Value> = evs
+                    .iter()
+                    .map(|e| serde_json::to_value(e).unwrap())
+                    .collect();
+                assert!(
+                    json.iter()
+                        .any(|e| e["layer"] == "eio" && e["eio"]["sid"] == "tlsSID"),
+                    "{json:#?}"
+                );
+                assert_eq!(summary.failed_upstream, 0);
+            } else {
+                assert!(answer.is_empty(), "{text}");
+                assert_eq!(summary.failed_upstream, 1);
+                let m = msgs.lock().unwrap();
+                assert!(m.iter().any(|m| m.contains("TLS handshake")), "{m:?}");
+            }
+        }
+    });
+}
+
+/// A printer stuck for 5 s on its first event (a terminal nobody reads, a paused pager).
+struct Stuck(bool);
+
+impl LiveSink for Stuck {
+    fn event(&mut self, _: &Event) {
+        if !self.0 {
+            self.0 = true;
+            std::thread::sleep(Duration::from_secs(5));
+        }
+    }
+    fn finding(&mut self, _: &Finding) {}
+    fn message(&mut self, _: u64, _: &str) {}
+    fn idle(&mut self) {}
+}
+
+#[test]
+fn a_stuck_printer_drops_chunks_to_counting_and_never_slows_the_relay() {
+    runtime().block_on(async {
+        // A sink server: reads everything, answers how many bytes it got.
+        let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sink_addr = sink.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = sink.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65536];
+                    let mut n = 0u64;
+                    while let Ok(k) = s.read(&mut buf).await {
+                        if k == 0 {
+                            break;
+                        }
+                        n += k as u64;
+                    }
+                    let _ = s.write_all(&n.to_be_bytes()).await;
+                });
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cfg = ProxyConfig {
+            upstream: sink_addr.to_string(),
+            max_connections: Some(4),
+            buffer_size: 4096,
+            ..ProxyConfig::default()
+        };
+        let proxy = tokio::spawn(serve::<Vec<u8>, _>(
+            listener,
+            cfg,
+            None,
+            None,
+            PipelineOptions::default(),
+            Box::new(Stuck(false)),
+            tokio::time::sleep(Duration::from_secs(60)),
+        ));
+        let t = std::time::Instant::now();
+        let mut conns = vec![];
+        for i in 0..4u64 {
+            conns.push(tokio::spawn(async move {
+                let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let data = noise(i + 7, 16 << 20);
+                s.write_all(&data).await.unwrap();
+                s.shutdown().await.unwrap();
+                let mut n = [0u8; 8];
+                s.read_exact(&mut n).await.unwrap();
+                u64::from_be_bytes(n)
+            }));
+        }
+        for c in conns {
+            let n = tokio::time::timeout(Duration::from_secs(30), c)
+                .await
+                .expect("bounded")
+                .unwrap();
+            assert_eq!(n, 16 << 20);
+        }
+        // 16 000+ chunks of 4 KiB, more than both channels hold, while the printer is stuck:
+        // the relay finished without waiting for it.
+        assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+        let summary = tokio::time::timeout(Duration::from_secs(30), proxy)
+            .await
+            .expect("proxy ends")
+            .unwrap()
+            .unwrap();
+        assert!(summary.undecoded.0 > 0, "{summary:?}");
+        assert_eq!(summary.bytes[0], 4 * (16 << 20));
+    });
+}
+
+#[test]
+fn a_reader_that_never_reads_stalls_its_writer_instead_of_filling_the_proxy() {
+    runtime().block_on(async {
+        // A server that writes as fast as it can and counts what the kernel took.
+        let fire = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let fire_addr = fire.local_addr().unwrap();
+        let written = Arc::new(AtomicU64::new(0));
+        let w2 = written.clone();
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = fire.accept().await {
+                let chunk = vec![1u8; 65536];
+                while s.write_all(&chunk).await.is_ok() {
+                    w2.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cfg = ProxyConfig {
+            upstream: fire_addr.to_string(),
+            ..ProxyConfig::default()
+        };
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let proxy = tokio::spawn(serve::<Vec<u8>, _>(
+            listener,
+            cfg,
+            None,
+            None,
+            PipelineOptions::default(),
+            Box::new(Count(Arc::new(AtomicU64::new(0)))),
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        let client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let a = written.load(Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let b = written.load(Ordering::Relaxed);
+        assert_eq!(a, b, "the writer still makes progress: nothing pushes back");
+        // Kernel socket buffers on both legs (autotuned up to tcp_rmem max) plus one 128 KiB relay
+        // buffer, nothing more.
+        assert!(b < 128 << 20, "{b} bytes accepted from the writer");
+        drop(client);
+        let _ = stop_tx.send(());
+        tokio::time::timeout(Duration::from_secs(10), proxy)
+            .await
+            .expect("proxy ends")
+            .unwrap()
+            .unwrap();
+    });
+}
