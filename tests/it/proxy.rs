@@ -721,3 +721,77 @@ fn a_reader_that_never_reads_stalls_its_writer_instead_of_filling_the_proxy() {
             .unwrap();
     });
 }
+
+#[test]
+fn delay_holds_chunks_and_drop_after_bytes_cuts_at_the_byte() {
+    use sioscope::proxy::{Fault, FaultPlan};
+    runtime().block_on(async {
+        let echo = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let echo_addr = echo.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = echo.accept().await {
+                tokio::spawn(async move {
+                    let (mut r, mut w) = s.split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
+        for (fault, expect_len, min_rtt) in [
+            (
+                Fault::Delay(Duration::from_millis(200)),
+                64usize,
+                Duration::from_millis(400),
+            ),
+            (Fault::DropAfterBytes(1000), 500, Duration::ZERO),
+        ] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let cfg = ProxyConfig {
+                upstream: echo_addr.to_string(),
+                faults: FaultPlan::new(std::slice::from_ref(&fault)),
+                max_connections: Some(1),
+                ..ProxyConfig::default()
+            };
+            let proxy = tokio::spawn(serve::<Vec<u8>, _>(
+                listener,
+                cfg,
+                None,
+                None,
+                PipelineOptions::default(),
+                Box::new(Count(Arc::new(AtomicU64::new(0)))),
+                tokio::time::sleep(Duration::from_secs(10)),
+            ));
+            let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let t = std::time::Instant::now();
+            // delay:200ms: 64 bytes out and back wait 200 ms each way. drop-after:1000 counts
+            // both directions together: 500 out and 500 echoed back reach the budget, and the
+            // proxy cuts the connection after forwarding the echo.
+            let n = if expect_len == 64 { 64 } else { 500 };
+            c.write_all(&vec![b'x'; n]).await.unwrap();
+            let mut got = vec![0u8; n];
+            tokio::time::timeout(Duration::from_secs(5), c.read_exact(&mut got))
+                .await
+                .expect("bounded")
+                .unwrap();
+            assert!(t.elapsed() >= min_rtt, "{fault}: {:?}", t.elapsed());
+            if expect_len == 500 {
+                let _ = c.write_all(b"y").await;
+                let mut rest = Vec::new();
+                let r = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut rest))
+                    .await
+                    .expect("cut within the bound");
+                assert!(r.is_err() || rest.is_empty(), "{rest:?}");
+            } else {
+                drop(c);
+            }
+            let summary = tokio::time::timeout(Duration::from_secs(10), proxy)
+                .await
+                .expect("proxy ends")
+                .unwrap()
+                .unwrap();
+            let injected = u64::from(expect_len == 500);
+            assert_eq!(summary.injected, injected, "{fault}");
+            assert!(summary.bytes[0] + summary.bytes[1] <= 1000, "{summary:?}");
+        }
+    });
+}
