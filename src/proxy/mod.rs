@@ -18,7 +18,8 @@
 //! ```
 //!
 //! * [`relay`]: the tokio relay (accept loop, per-connection tasks, upstream TLS, shutdown);
-//! * [`fault`]: `--fault` parsing and the stream-aware shapers that inject them;
+//! * [`fault`]: `--fault` parsing;
+//! * [`shaper`]: the stream-aware shapers that inject them;
 //! * [`note`]: what the relay tells the observers;
 //! * [`record`]: `--record` as a pcapng with synthesized Ethernet/IP/TCP packets;
 //! * [`observe`]: the front and decoder threads, and the [`LiveSink`] the CLI implements;
@@ -32,6 +33,7 @@ pub mod note;
 pub mod observe;
 pub mod record;
 pub mod relay;
+pub mod shaper;
 pub mod tls;
 
 use std::io::Write;

@@ -25,9 +25,10 @@ use tokio::time::{timeout, Instant};
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
-use super::fault::{C2sShaper, ConnFaultState, FaultPlan, S2cShaper, Shaped};
+use super::fault::FaultPlan;
 use super::note::{now, Note};
 use super::observe::Counters;
+use super::shaper::{C2sShaper, ConnFaultState, S2cShaper, Shaped};
 use crate::event::Dir;
 
 /// Settings of the relay.
