@@ -375,6 +375,20 @@ impl Pump<'_> {
     }
 }
 
+/// Both addresses in one family: a v4 address beside a v6 one becomes v4-mapped v6
+/// (`::ffff:a.b.c.d`), so that the recording's packets of both directions belong to one flow.
+fn same_family(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+    let mapped = |x: SocketAddr| match x {
+        SocketAddr::V4(v4) => SocketAddr::from((v4.ip().to_ipv6_mapped(), v4.port())),
+        v6 => v6,
+    };
+    if a.is_ipv4() == b.is_ipv4() {
+        (a, b)
+    } else {
+        (mapped(a), mapped(b))
+    }
+}
+
 async fn sleep_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
@@ -433,6 +447,7 @@ async fn connection(
     };
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
+    let (client_addr, server_addr) = same_family(client_addr, server_addr);
     let faults = ConnFaultState::default();
     let (cut, _) = watch::channel(false);
     let deadline = ctx.cfg.faults.drop_after_time.map(|d| Instant::now() + d);
@@ -573,4 +588,20 @@ where
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixed_families_become_v4_mapped_v6() {
+        let c: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let s: SocketAddr = "[::1]:3000".parse().unwrap();
+        let (a, b) = same_family(c, s);
+        assert_eq!(a, "[::ffff:127.0.0.1]:5000".parse::<SocketAddr>().unwrap());
+        assert_eq!(b, s);
+        let s4: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        assert_eq!(same_family(c, s4), (c, s4));
+    }
 }
