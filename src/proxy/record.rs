@@ -31,6 +31,8 @@ struct RecConn {
     next: [u64; 2],
     /// FIN sent per direction.
     fin: [bool; 2],
+    /// The last packet written for this connection.
+    last: u64,
 }
 
 fn di(d: Dir) -> usize {
@@ -93,9 +95,18 @@ impl<W: Write> Recorder<W> {
         self.frame
     }
 
-    fn put(&mut self, ts: Timestamp, pkt: &[u8], comment: Option<&str>) -> io::Result<u64> {
+    fn put(
+        &mut self,
+        conn: u64,
+        ts: Timestamp,
+        pkt: &[u8],
+        comment: Option<&str>,
+    ) -> io::Result<u64> {
         self.out.packet(ts, pkt, comment)?;
         self.frame += 1;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.last = self.frame;
+        }
         Ok(self.frame)
     }
 
@@ -128,6 +139,7 @@ impl<W: Write> Recorder<W> {
                     ],
                     next: [0, 0],
                     fin: [false, false],
+                    last: 0,
                 };
                 let [ic, is] = rc.isn;
                 let syn = synth_packet(
@@ -155,9 +167,9 @@ impl<W: Write> Recorder<W> {
                     b"",
                 );
                 self.conns.insert(*conn, rc);
-                let first = self.put(*ts, &syn, None)?;
-                self.put(*ts, &synack, None)?;
-                self.put(*ts, &ack, None)?;
+                let first = self.put(*conn, *ts, &syn, None)?;
+                self.put(*conn, *ts, &synack, None)?;
+                self.put(*conn, *ts, &ack, None)?;
                 Ok(Frames::One(first))
             }
             Note::Data {
@@ -173,11 +185,13 @@ impl<W: Write> Recorder<W> {
                 };
                 let (src, dst) = rc.ends(*dir);
                 let ack = rc.ack(*dir);
+                let first_seq = rc.seq(*dir, *offset);
                 let mut pieces = vec![];
                 let mut at = 0usize;
                 // Bounded: each turn writes at least one byte (bytes is not empty) or stops.
                 for piece in bytes.chunks(MAX_SEGMENT) {
-                    let seq = rc.seq(*dir, offset + at as u64);
+                    // Sequence numbers are modulo 2^32 (RFC 9293 §3.4).
+                    let seq = first_seq.wrapping_add(at as u32);
                     let pkt = synth_packet(
                         src,
                         dst,
@@ -187,9 +201,8 @@ impl<W: Write> Recorder<W> {
                         piece,
                     );
                     let c = if at == 0 { comment.as_deref() } else { None };
-                    self.out.packet(*ts, &pkt, c)?;
-                    self.frame += 1;
-                    pieces.push((self.frame, at));
+                    let frame = self.put(*conn, *ts, &pkt, c)?;
+                    pieces.push((frame, at));
                     at += piece.len();
                 }
                 if let Some(rc) = self.conns.get_mut(conn) {
@@ -218,7 +231,7 @@ impl<W: Write> Recorder<W> {
                     Self::flags(false, false, false),
                     b"",
                 );
-                Ok(Frames::One(self.put(*ts, &pkt, Some(comment))?))
+                Ok(Frames::One(self.put(*conn, *ts, &pkt, Some(comment))?))
             }
             Note::Fin {
                 conn,
@@ -246,11 +259,14 @@ impl<W: Write> Recorder<W> {
                 }
                 let pkt =
                     synth_packet(src, dst, seq, Some(ack), Self::flags(false, !rst, rst), b"");
-                Ok(Frames::One(self.put(*ts, &pkt, None)?))
+                Ok(Frames::One(self.put(*conn, *ts, &pkt, None)?))
             }
             Note::Close { conn, .. } => {
-                self.conns.remove(conn);
-                Ok(Frames::None)
+                // Like capture replay: a connection closes at its last packet.
+                Ok(self
+                    .conns
+                    .remove(conn)
+                    .map_or(Frames::None, |c| Frames::One(c.last)))
             }
             Note::Failed { .. } => Ok(Frames::None),
         }
@@ -333,6 +349,8 @@ mod tests {
             Frames::Pieces(vec![(6, 0), (7, 65_000), (8, 130_000)])
         );
         assert_eq!(r.frames(), 10);
+        // A connection closes at its last packet, as in capture replay.
+        assert_eq!(frames[6], Frames::One(10));
         r.flush().unwrap();
         let bytes = r.out.into_inner();
         let mut evs = vec![];

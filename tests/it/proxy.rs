@@ -194,8 +194,18 @@ fn live_view_of_the_real_app_matches_the_recording_and_tshark() {
     assert!(live.iter().any(|e| e["layer"] == "finding"));
     let out = sioscope(&["decode", rec_s, "--format", "ndjson"]);
     assert!(out.status.success());
-    let recorded = sio_events(&json_lines(&String::from_utf8_lossy(&out.stdout)));
+    let recorded_all = json_lines(&String::from_utf8_lossy(&out.stdout));
+    let recorded = sio_events(&recorded_all);
     assert_eq!(live_sio, recorded, "live view and recording differ");
+    // Every other layer too, down to HTTP and WebSocket (TCP closes differ only in whether the
+    // run's end closed them).
+    let above_tcp = |v: &[Value]| -> Vec<Value> {
+        v.iter()
+            .filter(|e| e["layer"] != "tcp" && e["layer"] != "finding")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(above_tcp(&live), above_tcp(&recorded_all));
     let ws_conn = live_sio
         .iter()
         .find(|e| e["eio"]["transport"] == "websocket")
