@@ -223,6 +223,8 @@ struct Pump<'a> {
     dir: Dir,
     faults: &'a ConnFaultState,
     cut: &'a watch::Sender<bool>,
+    /// Subscribed before either direction runs, so that a cut is never missed.
+    cut_rx: watch::Receiver<bool>,
     deadline: Option<Instant>,
 }
 
@@ -238,7 +240,7 @@ impl Pump<'_> {
             Dir::C2S => Shaper::C2s(C2sShaper::default()),
             Dir::S2C => Shaper::S2c(S2cShaper::default()),
         };
-        let mut cut_rx = self.cut.subscribe();
+        let mut cut_rx = self.cut_rx.clone();
         let size = self.ctx.cfg.buffer_size.max(1024);
         let mut buf = self.ctx.counters.take_buffer(size);
         let mut offset = 0u64;
@@ -457,6 +459,7 @@ async fn connection(
         dir,
         faults: &faults,
         cut: &cut,
+        cut_rx: cut.subscribe(),
         deadline,
     };
     let (cr, cw) = client.into_split();
