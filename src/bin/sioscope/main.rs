@@ -40,6 +40,7 @@ enum Command {
     ///   sioscope proxy --listen 127.0.0.1:8080 --upstream 127.0.0.1:3000
     ///   sioscope proxy --upstream example.com:443 --upstream-tls --record app.pcapng
     ///   sioscope proxy --upstream 127.0.0.1:3000 --fault corrupt-deflate --format ndjson
+    #[command(verbatim_doc_comment)]
     Proxy(proxy::ProxyArgs),
 }
 
