@@ -26,6 +26,7 @@ pub mod event;
 pub mod explain;
 pub mod http;
 pub mod pipeline;
+pub mod proxy;
 pub mod report;
 pub mod session;
 pub mod socketio;

@@ -35,6 +35,8 @@ pub struct Packet<'a> {
     pub data: &'a [u8],
     /// The length of the packet on the wire.
     pub orig_len: u32,
+    /// The pcapng packet comment (`opt_comment`), if any (the proxy marks injected faults so).
+    pub comment: Option<String>,
 }
 
 /// Per-interface facts from a pcapng Interface Description Block.
@@ -202,6 +204,7 @@ impl<R: Read> CaptureReader<R> {
                                     Timestamp::from_parts(u64::from(b.ts_sec), frac),
                                     *linktype,
                                     b.origlen,
+                                    None,
                                 ))
                             }
                             PcapBlockOwned::NG(_) => None,
@@ -235,7 +238,19 @@ impl<R: Read> CaptureReader<R> {
                                         let len = (epb.caplen as usize).min(epb.data.len());
                                         self.buf
                                             .extend_from_slice(epb.data.get(..len).unwrap_or(&[]));
-                                        Some((ng_ts(units, ifc), ifc.linktype, epb.origlen))
+                                        // pcapng: "opt_comment" (code 1), a UTF-8 string.
+                                        let comment = epb
+                                            .options
+                                            .iter()
+                                            .find(|o| o.code.0 == 1)
+                                            .and_then(|o| o.as_str().ok())
+                                            .map(|c| c.chars().take(4096).collect::<String>());
+                                        Some((
+                                            ng_ts(units, ifc),
+                                            ifc.linktype,
+                                            epb.origlen,
+                                            comment,
+                                        ))
                                     }
                                     None => {
                                         self.orphan_packets += 1;
@@ -248,7 +263,7 @@ impl<R: Read> CaptureReader<R> {
                                     Some(ifc) => {
                                         self.buf.clear();
                                         self.buf.extend_from_slice(spb.data);
-                                        Some((Timestamp(0), ifc.linktype, spb.origlen))
+                                        Some((Timestamp(0), ifc.linktype, spb.origlen, None))
                                     }
                                     None => {
                                         self.orphan_packets += 1;
@@ -265,7 +280,7 @@ impl<R: Read> CaptureReader<R> {
                 },
             };
             match step {
-                Step::Block(Some((ts, linktype, orig_len))) => {
+                Step::Block(Some((ts, linktype, orig_len, comment))) => {
                     self.frame += 1;
                     return Ok(Some(Packet {
                         frame: self.frame,
@@ -273,6 +288,7 @@ impl<R: Read> CaptureReader<R> {
                         linktype,
                         data: &self.buf,
                         orig_len,
+                        comment,
                     }));
                 }
                 Step::Block(None) => {
@@ -315,7 +331,7 @@ impl<R: Read> CaptureReader<R> {
 }
 
 enum Step {
-    Block(Option<(Timestamp, i32, u32)>),
+    Block(Option<(Timestamp, i32, u32, Option<String>)>),
     Err(Failure),
 }
 

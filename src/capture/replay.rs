@@ -4,7 +4,7 @@ use std::io::Read;
 
 use super::link::{self, NotTcp};
 use super::{CaptureError, CaptureReader};
-use crate::event::{AnomalyInfo, Body, ConnId, Event, Origin};
+use crate::event::{AnomalyInfo, Body, ConnId, Dir, Event, Origin};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::tcp::{Reassembler, ReassemblyLimits};
 
@@ -61,6 +61,21 @@ pub fn replay<R: Read>(
         match link::parse_tcp(&pkt) {
             Ok(seg) => {
                 stats.tcp_segments += 1;
+                if let Some(c) = &pkt.comment {
+                    // A packet comment marks a fault injected by `sioscope proxy`: tie it to its
+                    // connection so that explain can say the end was injected.
+                    let info = tcp.conn_of(seg.src, seg.dst);
+                    let mut ev = capture_anomaly(origin, "injected-fault", c);
+                    if let Some(i) = info {
+                        ev.conn = i.id;
+                        ev.dir = Some(if seg.src == i.client {
+                            Dir::C2S
+                        } else {
+                            Dir::S2C
+                        });
+                    }
+                    sink(ev);
+                }
                 tcp.segment(&seg, origin, &mut |ev| pipe.tcp(ev, sink));
             }
             Err(NotTcp::Other) => stats.other += 1,

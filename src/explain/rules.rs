@@ -72,6 +72,9 @@ pub struct Finding {
     pub lost: Vec<Mark>,
     /// Socket.IO events per direction (c2s, s2c).
     pub events: [u64; 2],
+    /// Faults injected by `sioscope proxy` on the session's connections (pcapng packet comments).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub injected: Vec<Mark>,
     /// The end.
     pub end: FindingEnd,
     /// Other things worth knowing about the session, beside its end.
@@ -982,6 +985,12 @@ pub fn explain(t: &SessionTracker) -> Explanation {
                 upgrade: s.upgrade,
                 upgrade_at: s.upgrade_mark.clone(),
                 lost: s.lost_after_close.clone(),
+                injected: s
+                    .anomalies
+                    .iter()
+                    .filter(|m| m.what.starts_with("injected-fault:"))
+                    .cloned()
+                    .collect(),
                 events: s.events,
                 end: classify(f),
                 notes: vec![],

@@ -265,6 +265,17 @@ impl<W: Write> ExplainText<W> {
         for m in &e.evidence {
             writeln!(self.out, "      {}", self.mark(m))?;
         }
+        // Faults injected on purpose by `sioscope proxy --fault` (recorded as packet comments).
+        for m in &f.injected {
+            let what = m.what.trim_start_matches("injected-fault: ");
+            writeln!(
+                self.out,
+                "      {} {}  {}",
+                self.paint("⚡ injected", Style::new().magenta().bold()),
+                self.paint(&format!("frame {}", m.frame), Style::new().cyan()),
+                what
+            )?;
+        }
         for line in wrap(&e.explanation, 92) {
             writeln!(self.out, "      {line}")?;
         }

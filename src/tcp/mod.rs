@@ -19,4 +19,4 @@
 mod reassembly;
 mod stream;
 
-pub use reassembly::{ConnInfo, Reassembler, ReassemblyLimits, TcpEvent};
+pub use reassembly::{ConnInfo, GapReason, Reassembler, ReassemblyLimits, TcpEvent};

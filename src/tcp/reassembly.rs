@@ -182,6 +182,11 @@ impl Reassembler {
         self.conns.len()
     }
 
+    /// The connection currently tracked between two endpoints (either order), if any.
+    pub fn conn_of(&self, a: SocketAddr, b: SocketAddr) -> Option<ConnInfo> {
+        self.conns.get(&key(a, b)).map(|c| c.info)
+    }
+
     /// Takes one segment (in capture order) and reports what it completes.
     pub fn segment(
         &mut self,

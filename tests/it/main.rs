@@ -5,6 +5,7 @@ mod common;
 mod explain_truth;
 mod fixtures_truth;
 mod linktypes;
+mod proxy;
 mod rechunk;
 mod sessions;
 mod tshark;

@@ -4,6 +4,7 @@ mod common;
 mod decode;
 mod explain;
 mod sessions;
+mod proxy;
 
 use std::io;
 use std::process::ExitCode;
@@ -36,6 +37,15 @@ enum Command {
     /// List the Engine.IO sessions of a capture, how they chain across reconnects and which
     /// socket ids changed; `--diff A B` compares two sessions.
     Sessions(sessions::SessionsArgs),
+    /// Relay a live app (client → proxy → server), print its Socket.IO traffic as it flows,
+    /// record it as pcapng, and inject faults on purpose.
+    ///
+    /// Examples:
+    ///   sioscope proxy --listen 127.0.0.1:8080 --upstream 127.0.0.1:3000
+    ///   sioscope proxy --upstream example.com:443 --upstream-tls --record app.pcapng
+    ///   sioscope proxy --upstream 127.0.0.1:3000 --fault corrupt-deflate --format ndjson
+    #[command(verbatim_doc_comment)]
+    Proxy(proxy::ProxyArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +54,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Sessions(args) => sessions::run(args),
+        Command::Proxy(args) => proxy::run(args),
     };
     match result {
         Ok(code) => code,
