@@ -1,5 +1,6 @@
 //! The `sioscope` command line: a thin layer over the library, one file per subcommand.
 
+mod check;
 mod common;
 mod decode;
 mod explain;
@@ -32,6 +33,17 @@ enum Command {
     /// Exit code 0 when every session ended cleanly or is still open, 1 when any ended
     /// abnormally, 2 on error.
     Explain(explain::ExplainArgs),
+    /// Run the protocol conformance suite (the official engine.io-protocol and
+    /// socket.io-protocol cases, plus compression, maxPayload and recovery) against a live
+    /// server that runs the reference app (docs/check-cases.md).
+    ///
+    /// Exit code 0 when every case passed (or was skipped), 1 when any failed, 2 when the
+    /// suite could not run.
+    ///
+    /// Examples:
+    ///   sioscope check http://127.0.0.1:3000
+    ///   sioscope check http://127.0.0.1:3000 --eio 3 --sio 4 --junit check.xml
+    Check(check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(code) => code,
