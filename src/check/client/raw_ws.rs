@@ -288,8 +288,8 @@ fn client_frame(opcode: u8, rsv1: bool, payload: &[u8]) -> Vec<u8> {
         f.push(0x80 | 127);
         f.extend_from_slice(&(len as u64).to_be_bytes());
     }
-    let key = random_u64().to_be_bytes();
-    let key = [key[0], key[1], key[2], key[3]];
+    let [k0, k1, k2, k3, ..] = random_u64().to_be_bytes();
+    let key = [k0, k1, k2, k3];
     f.extend_from_slice(&key);
     f.extend(payload.iter().zip(key.iter().cycle()).map(|(b, k)| b ^ k));
     f
