@@ -106,12 +106,23 @@ impl Wire {
     }
 }
 
-/// Printable form of bytes: UTF-8 text with control bytes escaped (`\x1e`), or hex for binary.
+/// Printable form of bytes: UTF-8 text (the record separator and line breaks escaped), or hex
+/// when the bytes are not UTF-8 or hold other control characters.
 pub fn escape(bytes: &[u8]) -> String {
     let shown = bytes.get(..MAX_SHOWN).unwrap_or(bytes);
+    let texty = |s: &str| {
+        s.chars()
+            .all(|c| !c.is_control() || matches!(c, '\x1e' | '\n' | '\r' | '\t'))
+    };
     let mut out = match std::str::from_utf8(shown) {
-        Ok(s) => s.chars().flat_map(char::escape_debug).collect::<String>(),
-        Err(e) if e.valid_up_to() + 4 > shown.len() && shown.len() == MAX_SHOWN => {
+        Ok(s) if texty(s) => s.chars().flat_map(char::escape_debug).collect::<String>(),
+        Err(e)
+            if e.valid_up_to() + 4 > shown.len()
+                && shown.len() == MAX_SHOWN
+                && texty(&String::from_utf8_lossy(
+                    shown.get(..e.valid_up_to()).unwrap_or_default(),
+                )) =>
+        {
             // Text cut in the middle of a character by the truncation.
             let ok = shown.get(..e.valid_up_to()).unwrap_or_default();
             String::from_utf8_lossy(ok)
@@ -119,7 +130,7 @@ pub fn escape(bytes: &[u8]) -> String {
                 .flat_map(char::escape_debug)
                 .collect()
         }
-        Err(_) => {
+        _ => {
             let hex: Vec<String> = shown.iter().map(|b| format!("{b:02x}")).collect();
             format!("<binary {} bytes> {}", bytes.len(), hex.join(" "))
         }
