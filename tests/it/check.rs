@@ -162,7 +162,7 @@ fn check_node_v2_passes_every_case_as_eio3_sio4() {
     assert_eq!(out.status.code(), Some(0));
 }
 
-/// python-socketio 5.14 / python-engineio 4.12: the deviations documented in
+/// python-socketio 5.14 / python-engineio 4.15.1: the deviations documented in
 /// docs/check-cases.md, observed case by case.
 #[test]
 fn check_python_socketio_deviations() {
