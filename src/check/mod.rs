@@ -27,6 +27,7 @@
 
 pub mod case;
 pub mod cases_eio;
+pub mod cases_eio_session;
 pub mod cases_extra;
 pub mod cases_sio;
 pub mod client;
