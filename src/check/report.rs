@@ -208,3 +208,52 @@ pub fn junit(r: &SuiteReport) -> String {
     out.push_str("</testsuites>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(id: &'static str, suite: Suite, outcome: Outcome) -> CaseReport {
+        CaseReport {
+            id,
+            suite,
+            mirrors: "m",
+            outcome,
+            millis: 12,
+            wire: Vec::new(),
+            wire_dropped: 0,
+        }
+    }
+
+    #[test]
+    fn junit_counts_and_escapes() {
+        let r = SuiteReport {
+            url: "http://127.0.0.1:1".into(),
+            eio: 4,
+            sio: 5,
+            cases: vec![
+                case("a", Suite::EngineIo, Outcome::Pass),
+                case(
+                    "b",
+                    Suite::EngineIo,
+                    Outcome::Fail("got \"<4\u{1e}x>\" & more".into()),
+                ),
+                case("c", Suite::Extra, Outcome::Skip("n/a".into())),
+            ],
+            millis: 36,
+        };
+        let x = junit(&r);
+        assert!(x.contains(r#"<testsuites name="sioscope check" tests="3" failures="1" skipped="1" errors="0" time="0.036">"#), "{x}");
+        assert!(
+            x.contains(r#"<testsuite name="engine.io" tests="2" failures="1" skipped="0""#),
+            "{x}"
+        );
+        assert!(
+            x.contains(r#"message="got &quot;&lt;4\u{1e}x&gt;&quot; &amp; more""#),
+            "{x}"
+        );
+        assert!(!x.contains("socket.io\""), "empty suites are left out: {x}");
+        let t = text(&r);
+        assert!(t.contains("1 passed, 1 failed, 1 skipped"), "{t}");
+    }
+}
