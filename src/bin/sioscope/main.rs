@@ -1,5 +1,6 @@
 //! The `sioscope` command line: a thin layer over the library, one file per subcommand.
 
+mod check;
 mod common;
 mod decode;
 mod explain;
@@ -46,6 +47,17 @@ enum Command {
     ///   sioscope proxy --upstream 127.0.0.1:3000 --fault corrupt-deflate --format ndjson
     #[command(verbatim_doc_comment)]
     Proxy(proxy::ProxyArgs),
+    /// Run the protocol conformance suite (the official engine.io-protocol and
+    /// socket.io-protocol cases, plus compression, maxPayload and recovery) against a live
+    /// server that runs the reference app (docs/check-cases.md).
+    ///
+    /// Exit code 0 when every case passed (or was skipped), 1 when any failed, 2 when the
+    /// suite could not run.
+    ///
+    /// Examples:
+    ///   sioscope check http://127.0.0.1:3000
+    ///   sioscope check http://127.0.0.1:3000 --eio 3 --sio 4 --junit check.xml
+    Check(check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +67,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(args),
         Command::Sessions(args) => sessions::run(args),
         Command::Proxy(args) => proxy::run(args),
+        Command::Check(args) => check::run(args),
     };
     match result {
         Ok(code) => code,

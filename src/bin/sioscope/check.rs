@@ -1,0 +1,120 @@
+//! `sioscope check <url>`: the protocol conformance suite against a live server.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+
+use sioscope::check::client::Endpoint;
+use sioscope::check::{self, report, DetectError, Limits, Profile};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A table of cases, then every failure with the bytes exchanged.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The server, e.g. http://127.0.0.1:3000 (a path, if given, is the Socket.IO path).
+    url: String,
+    /// Engine.IO revision to test (3 or 4); detected when absent.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(3..=4))]
+    eio: Option<u8>,
+    /// Socket.IO protocol revision to test (4 or 5); follows --eio when absent.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(4..=5))]
+    sio: Option<u8>,
+    /// Path of the bare Engine.IO echo endpoint.
+    #[arg(long, default_value = "/engine.io/")]
+    engineio_path: String,
+    /// Path of the Socket.IO endpoint [default: the URL's path, else /socket.io/].
+    #[arg(long)]
+    socketio_path: Option<String>,
+    /// Path of a Socket.IO endpoint with connection state recovery [default: the Socket.IO path].
+    #[arg(long)]
+    recovery_path: Option<String>,
+    /// Run only the cases whose id starts with one of these prefixes (e.g. eio.heartbeat).
+    #[arg(long = "case", value_name = "PREFIX")]
+    cases: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    format: CheckFormat,
+    /// Also write a JUnit XML report to this file.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<std::path::PathBuf>,
+    /// Time limit for one expected reply, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    step_ms: u64,
+    /// Time limit for the whole suite, in seconds.
+    #[arg(long, default_value_t = 180)]
+    timeout: u64,
+}
+
+pub fn run(args: CheckArgs) -> Result<ExitCode> {
+    let endpoint = Endpoint::parse(&args.url)?;
+    let sio_path = args.socketio_path.clone().unwrap_or_else(|| {
+        if endpoint.path == "/" {
+            "/socket.io/".into()
+        } else {
+            endpoint.path.clone()
+        }
+    });
+    let step = Duration::from_millis(args.step_ms.max(50));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let cases: Vec<_> = check::all_cases()
+        .into_iter()
+        .filter(|c| {
+            args.cases.is_empty() || args.cases.iter().any(|p| c.id.starts_with(p.as_str()))
+        })
+        .collect();
+    if cases.is_empty() {
+        bail!("no case id starts with {:?}", args.cases);
+    }
+    let report = runtime.block_on(async {
+        let (eio, sio) = match check::detect(&endpoint, &sio_path, args.eio, args.sio, step).await {
+            Ok(v) => v,
+            Err(DetectError::Unreachable(e)) => bail!("cannot reach {}: {e}", args.url),
+            Err(e) => bail!("{}: {e}", args.url),
+        };
+        let profile = Profile {
+            eio,
+            sio,
+            eio_path: args.engineio_path.clone(),
+            recovery_path: args
+                .recovery_path
+                .clone()
+                .unwrap_or_else(|| sio_path.clone()),
+            sio_path: sio_path.clone(),
+            step,
+        };
+        let limits = Limits {
+            case: Duration::from_secs(20),
+            suite: Duration::from_secs(args.timeout.max(1)),
+        };
+        Ok(check::run(&args.url, &endpoint, profile, &cases, limits).await)
+    })?;
+    // The runtime may hold sockets of cases that timed out: do not wait for them.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report::junit(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let out = match args.format {
+        CheckFormat::Table => report::text(&report),
+        CheckFormat::Json => report::json(&report) + "\n",
+    };
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,183 @@
+//! sioscope's own cases, for what the official suites leave out:
+//!
+//! * `permessage-deflate` (RFC 7692): negotiation and a compressed round trip, with
+//!   [`RawWs`] (tungstenite has no compression). Compression is optional for a server, so a
+//!   server that does not agree to it skips the case.
+//! * `maxPayload` enforcement: a polling body or a WebSocket message one byte over the limit
+//!   the handshake announced (1e6 for the reference app) must be refused.
+//! * Connection state recovery (socket.io ≥ 4.6, protocol v5): a socket that lost its
+//!   transport gets its id back when it reconnects with `{"pid","offset"}`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::case::{ensure, expect_eq, CaseDef, CaseResult, Ctx, Stop, Suite};
+use super::cases_sio::Conn;
+use super::client::{ClientError, RawMessage, RawWs, WsFrame};
+use super::profile::MAX_PAYLOAD;
+use crate::socketio::Version;
+
+/// Size of the compressed test message: above the 1024-byte threshold servers commonly use.
+const DEFLATE_TEXT: usize = 4096;
+
+/// permessage-deflate negotiated, a compressed message accepted and echoed.
+pub async fn permessage_deflate(ctx: Ctx) -> CaseResult {
+    let target = ctx.target(&ctx.profile.eio_path, "websocket", "");
+    let mut ws = RawWs::connect(
+        &ctx.endpoint,
+        &target,
+        Some("permessage-deflate"),
+        ctx.step(),
+        &ctx.wire,
+    )
+    .await?;
+    if !ws.deflate_agreed() {
+        return Err(Stop::Skip(format!(
+            "the server did not agree to permessage-deflate (optional; answer: {:?})",
+            ws.extensions
+        )));
+    }
+    match ws.recv(ctx.step()).await? {
+        RawMessage::Data {
+            text: true, bytes, ..
+        } if bytes.first() == Some(&b'0') => {}
+        other => {
+            return Err(Stop::Fail(format!(
+                "expected the open packet, got {other:?}"
+            )))
+        }
+    }
+    let body: String = "compressed hello ".repeat(DEFLATE_TEXT / 17 + 1);
+    let sent = format!("4{body}");
+    ws.send(true, sent.as_bytes(), true).await?;
+    match ws.recv(ctx.step()).await? {
+        RawMessage::Data {
+            text: true, bytes, ..
+        } => {
+            ensure!(
+                bytes == sent.as_bytes(),
+                "echo of the compressed message differs ({} bytes back, {} sent)",
+                bytes.len(),
+                sent.len()
+            );
+            Ok(())
+        }
+        other => Err(Stop::Fail(format!(
+            "expected the echo of the compressed message, got {other:?}"
+        ))),
+    }
+}
+
+/// A polling body over `maxPayload` is refused.
+pub async fn max_payload_polling(ctx: Ctx) -> CaseResult {
+    let path = ctx.profile.eio_path.clone();
+    let sid = ctx.open_polling(&path, false).await?;
+    let t = ctx.sid_target(&path, &sid);
+    let big = "a".repeat(usize::try_from(MAX_PAYLOAD).unwrap_or(1_000_000) + 1);
+    let body = ctx.payload(&[super::case::msg(&big)]);
+    match ctx.http.post(&t, &body, ctx.step()).await {
+        Ok(r) => ensure!(r.status == 413 || r.status == 400,
+            "a {}-byte POST (maxPayload {MAX_PAYLOAD}) was answered HTTP {} {:?}, expected 413 (or 400)", body.len(), r.status, r.text()),
+        Err(ClientError::Closed(_)) | Err(ClientError::Io(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// A WebSocket message over `maxPayload` closes the connection.
+pub async fn max_payload_ws(ctx: Ctx) -> CaseResult {
+    let mut ws = ctx.ws(&ctx.profile.eio_path, "").await?;
+    ctx.ws_open(&mut ws).await?;
+    let big = format!(
+        "4{}",
+        "a".repeat(usize::try_from(MAX_PAYLOAD).unwrap_or(1_000_000) + 1)
+    );
+    if let Err(e) = ws.send_text(&big).await {
+        // A server that closes while the message is in flight has refused it.
+        return match e {
+            ClientError::Io(_) | ClientError::Ws(_) => Ok(()),
+            other => Err(other.into()),
+        };
+    }
+    let limit = ctx.step();
+    match ws.recv(limit).await {
+        Ok(WsFrame::Closed(_)) => Ok(()),
+        Ok(WsFrame::Text(t)) if t.len() > 1000 => Err(Stop::Fail(format!(
+            "a {}-byte message (maxPayload {MAX_PAYLOAD}) was accepted and echoed", big.len()
+        ))),
+        Ok(_) => ctx.expect_close(&mut ws, limit).await,
+        Err(ClientError::Timeout(..)) => Err(Stop::Fail(format!(
+            "a {}-byte message (maxPayload {MAX_PAYLOAD}) neither closed the connection nor got an answer", big.len()
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Connection state recovery: same socket id after a transport loss.
+pub async fn recovery(ctx: Ctx) -> CaseResult {
+    if ctx.profile.sio != Version::V5 {
+        return Err(Stop::Skip("protocol v5 only (socket.io ≥ 4.6)".into()));
+    }
+    let path = ctx.profile.recovery_path.clone();
+    let mut c = Conn::open_at(&ctx, &path, "").await?;
+    c.send("0").await?;
+    let answer = c.next_text().await?;
+    let json: Value = answer
+        .strip_prefix('0')
+        .and_then(|j| serde_json::from_str(j).ok())
+        .ok_or_else(|| Stop::Fail(format!("CONNECT answer: expected 40{{…}}, got 4{answer}")))?;
+    let (Some(sid), Some(pid)) = (
+        json.get("sid").and_then(Value::as_str),
+        json.get("pid").and_then(Value::as_str),
+    ) else {
+        return Err(Stop::Skip(format!(
+            "the server at {path} does not offer connection state recovery (no \"pid\" in 40{json}); see --recovery-path"
+        )));
+    };
+    let (sid, pid) = (sid.to_string(), pid.to_string());
+    // Events carry the offset as their last argument: `42["auth",{},"<offset>"]`.
+    let event = c.next_text().await?;
+    let offset = crate::socketio::decode(&event)
+        .ok()
+        .and_then(|p| p.args().last().and_then(Value::as_str).map(str::to_string))
+        .ok_or_else(|| {
+            Stop::Fail(format!(
+                "expected an event whose last argument is the offset, got 4{event}"
+            ))
+        })?;
+    c.ws.drop_abruptly();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut c = Conn::open_at(&ctx, &path, "").await?;
+    c.send(&format!(r#"0{{"pid":"{pid}","offset":"{offset}"}}"#))
+        .await?;
+    let answer = c.next_text().await?;
+    let got = answer
+        .strip_prefix('0')
+        .and_then(|j| serde_json::from_str::<Value>(j).ok())
+        .and_then(|v| v.get("sid").and_then(Value::as_str).map(str::to_string));
+    expect_eq("socket id after recovery", got, Some(sid))?;
+    c.ws.close().await;
+    Ok(())
+}
+
+macro_rules! case {
+    ($id:literal, $mirrors:literal, $f:path) => {
+        CaseDef {
+            id: $id,
+            suite: Suite::Extra,
+            mirrors: $mirrors,
+            run: |ctx| Box::pin($f(ctx)),
+        }
+    };
+}
+
+/// The extra cases.
+pub fn cases() -> Vec<CaseDef> {
+    vec![
+        case!("extra.permessage-deflate", "RFC 7692: permessage-deflate agreed, a compressed message echoed (skipped if not agreed)", permessage_deflate),
+        case!("extra.max-payload.polling", "maxPayload: a polling body one byte over the limit is refused (413)", max_payload_polling),
+        case!("extra.max-payload.ws", "maxPayload: a WebSocket message one byte over the limit closes the connection", max_payload_ws),
+        case!("extra.recovery", "connection state recovery: the same socket id after a transport loss (v5)", recovery),
+    ]
+}

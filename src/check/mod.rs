@@ -1,0 +1,48 @@
+//! `sioscope check`: a protocol conformance suite run against a live Engine.IO / Socket.IO
+//! server.
+//!
+//! # What it checks
+//!
+//! Every case of the official suites — engine.io-protocol `test-suite/` (Engine.IO v4), the
+//! socket.io monorepo's `docs/engine.io-protocol/v3-test-suite` (v3) and socket.io-protocol
+//! `test-suite/` (Socket.IO v5, with its protocol v4 derivation) — plus what they leave out:
+//! permessage-deflate, `maxPayload` enforcement and connection state recovery. The table of
+//! cases and the official test each mirrors is in `docs/check-cases.md`.
+//!
+//! # The server under test
+//!
+//! It runs the app the official suites expect (pingInterval 300 ms, pingTimeout 200 ms,
+//! maxPayload 1e6, connectTimeout 1000 ms; a bare Engine.IO echo endpoint at `/engine.io/`;
+//! Socket.IO at `/socket.io/` emitting `auth` with the handshake auth on connection, echoing
+//! `message` as `message-back`, acknowledging `message-with-ack` with its arguments, and a
+//! `/custom` namespace). Ready copies live in `fixtures/lab/suite/`.
+//!
+//! # How
+//!
+//! Each case is an async function over a [`Ctx`] (server, [`Profile`], transcript) that
+//! drives the server with [`client`] and the project's codecs (`crate::engineio`,
+//! `crate::socketio`) and returns pass, fail (what differed) or skip (why it does not
+//! apply). [`runner::run`] runs them one at a time, each within a time limit and the whole
+//! suite within another; [`report`] renders the result as a table, JSON or JUnit XML.
+
+pub mod case;
+pub mod cases_eio;
+pub mod cases_eio_session;
+pub mod cases_extra;
+pub mod cases_sio;
+pub mod client;
+pub mod profile;
+pub mod report;
+pub mod runner;
+
+pub use case::{CaseDef, Ctx, Stop, Suite};
+pub use profile::{detect, DetectError, Profile};
+pub use runner::{run, CaseReport, Limits, Outcome, SuiteReport};
+
+/// Every case, in order: Engine.IO suite, Socket.IO suite, extras.
+pub fn all_cases() -> Vec<CaseDef> {
+    let mut v = cases_eio::cases();
+    v.extend(cases_sio::cases());
+    v.extend(cases_extra::cases());
+    v
+}

@@ -1,0 +1,551 @@
+//! `sioscope check` against real servers started here on 127.0.0.1 (the reference apps in
+//! fixtures/lab/suite/), against deliberately broken ones, and its JUnit output.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::root;
+
+/// A child process killed (and reaped) when dropped, even when the test fails.
+struct CheckServer {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for CheckServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a reference server (`program args… 0`) and waits for its `listening <port>` line.
+fn check_server(program: &str, script: &str) -> CheckServer {
+    let mut child = Command::new(program)
+        .arg(script)
+        .arg("0")
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} {script}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(p) = line.strip_prefix("listening ") {
+                let _ = tx.send(p.trim().parse::<u16>().ok());
+            }
+        }
+    });
+    let mut server = CheckServer { child, port: 0 };
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(Some(port)) => server.port = port,
+        other => panic!("{script} did not print `listening <port>` in 20 s: {other:?}"),
+    }
+    server
+}
+
+/// Runs `sioscope check` with a hard deadline (the suite is bounded by --timeout too).
+fn check_run(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sioscope"))
+        .arg("check")
+        .args(args)
+        .args(["--timeout", "90"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sioscope");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("sioscope check ran for more than 120 s");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The outcome of every case from `--format json`.
+fn check_outcomes(out: &Output) -> BTreeMap<String, String> {
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    v["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap_or_default().to_string(),
+                c["outcome"]["status"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+fn with_status<'a>(o: &'a BTreeMap<String, String>, status: &str) -> Vec<&'a str> {
+    o.iter()
+        .filter(|(_, s)| *s == status)
+        .map(|(k, _)| k.as_str())
+        .collect()
+}
+
+fn node() -> &'static str {
+    "node"
+}
+
+#[test]
+fn check_node_v4_passes_every_case() {
+    let s = check_server(node(), "fixtures/lab/suite/node-v4.js");
+    let url = format!("http://127.0.0.1:{}", s.port);
+    let out = check_run(&[&url, "--recovery-path", "/recovery/", "--format", "json"]);
+    let o = check_outcomes(&out);
+    assert_eq!(
+        with_status(&o, "fail"),
+        Vec::<&str>::new(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        with_status(&o, "skip"),
+        vec!["eio.message.polling.binary-framing"]
+    );
+    assert!(o.len() >= 60, "{} cases", o.len());
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn check_node_v2_passes_every_case_as_eio3_sio4() {
+    let s = check_server(node(), "fixtures/lab/suite/node-v2.js");
+    let url = format!("http://127.0.0.1:{}", s.port);
+    let out = check_run(&[&url, "--eio", "3", "--sio", "4", "--format", "json"]);
+    let o = check_outcomes(&out);
+    assert_eq!(
+        with_status(&o, "fail"),
+        Vec::<&str>::new(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Every skip is a case that does not exist in Engine.IO v3 / Socket.IO protocol v4.
+    assert_eq!(
+        with_status(&o, "skip"),
+        vec![
+            "eio.handshake.polling.invalid-eio",
+            "eio.handshake.ws.invalid-eio",
+            "extra.recovery",
+            "sio.connect.no-handshake-timeout",
+            "sio.eio.handshake.polling.invalid-eio",
+            "sio.eio.handshake.ws.invalid-eio",
+        ]
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// python-socketio 5.14 / python-engineio 4.15.1: the deviations documented in
+/// docs/check-cases.md, observed case by case.
+#[test]
+fn check_python_socketio_deviations() {
+    let s = check_server(
+        "fixtures/lab/python/.venv/bin/python",
+        "fixtures/lab/suite/python.py",
+    );
+    let url = format!("http://127.0.0.1:{}", s.port);
+    let out = check_run(&[&url, "--format", "json"]);
+    let o = check_outcomes(&out);
+    let failed = with_status(&o, "fail");
+    let always = [
+        "eio.close.polling",
+        "eio.handshake.polling.invalid-method",
+        "eio.handshake.polling.invalid-transport",
+        "eio.handshake.polling.open",
+        "eio.handshake.ws.open",
+        "eio.message.polling.duplicate-poll",
+        "eio.message.polling.invalid-packet",
+        "eio.message.polling.one-text",
+        "eio.message.polling.several-text",
+        "eio.message.polling.text-and-binary",
+        "eio.upgrade",
+        "eio.upgrade.ignores-polling",
+        "eio.upgrade.ignores-ws",
+        "extra.max-payload.polling",
+        "sio.connect.no-handshake-timeout",
+        "sio.connect.unknown-namespace",
+        "sio.eio.close.polling",
+        "sio.eio.handshake.polling.invalid-method",
+        "sio.eio.handshake.polling.invalid-transport",
+        "sio.eio.handshake.polling.open",
+        "sio.eio.handshake.ws.open",
+    ];
+    // python-engineio ends an unanswered polling session some time after
+    // pingInterval + pingTimeout: whether the poll at +550 ms sees it depends on scheduling.
+    let timing = [
+        "eio.heartbeat.polling.ping-timeout",
+        "sio.eio.heartbeat.polling.ping-timeout",
+    ];
+    for case in always {
+        assert!(
+            failed.contains(&case),
+            "{case} passed against python-socketio: {o:?}"
+        );
+    }
+    for case in &failed {
+        assert!(
+            always.contains(case) || timing.contains(case),
+            "{case} failed unexpectedly: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    assert_eq!(
+        with_status(&o, "skip"),
+        vec!["eio.message.polling.binary-framing", "extra.recovery"]
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// A misbehaving Engine.IO server: answers 200 with an open packet to any GET, whatever its
+/// EIO, and pings WebSocket clients every 1.5 s although it announces 300 ms.
+struct CheckFake {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for CheckFake {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+const FAKE_OPEN: &str = r#"0{"sid":"fake","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#;
+
+fn check_fake() -> CheckFake {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            if flag.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(conn) = conn else { continue };
+            let flag = flag.clone();
+            thread::spawn(move || fake_conn(conn, &flag));
+        }
+    });
+    CheckFake { port, stop }
+}
+
+fn fake_conn(mut conn: TcpStream, stop: &AtomicBool) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut head = [0u8; 4096];
+    let n = conn.peek(&mut head).unwrap_or(0);
+    let text = String::from_utf8_lossy(&head[..n]).to_ascii_lowercase();
+    if text.contains("upgrade: websocket") {
+        let Ok(mut ws) = tokio_tungstenite::tungstenite::accept(conn) else {
+            return;
+        };
+        let _ = ws.send(tokio_tungstenite::tungstenite::Message::text(
+            FAKE_OPEN.replace(r#"["websocket"]"#, "[]"),
+        ));
+        for _ in 0..3 {
+            thread::sleep(Duration::from_millis(1500));
+            if stop.load(Ordering::SeqCst)
+                || ws
+                    .send(tokio_tungstenite::tungstenite::Message::text("2"))
+                    .is_err()
+            {
+                return;
+            }
+        }
+        return;
+    }
+    // Read the request head, answer every request with an open packet.
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        if buf.len() > 65536 {
+            return;
+        }
+    }
+    let resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{FAKE_OPEN}",
+        FAKE_OPEN.len()
+    );
+    let _ = conn.write_all(resp.as_bytes());
+}
+
+#[test]
+fn check_broken_server_fails_the_named_cases() {
+    let fake = check_fake();
+    let url = format!("http://127.0.0.1:{}", fake.port);
+    let out = check_run(&[
+        &url,
+        "--eio",
+        "4",
+        "--case",
+        "eio.handshake",
+        "--case",
+        "eio.heartbeat.ws",
+        "--format",
+        "json",
+    ]);
+    let o = check_outcomes(&out);
+    assert_eq!(o["eio.handshake.polling.open"], "pass", "{o:?}");
+    assert_eq!(o["eio.handshake.polling.invalid-eio"], "fail", "{o:?}");
+    assert_eq!(
+        o["eio.handshake.polling.invalid-transport"], "fail",
+        "{o:?}"
+    );
+    assert_eq!(o["eio.heartbeat.ws.ping-pong"], "fail", "{o:?}");
+    assert_eq!(out.status.code(), Some(1));
+    // Each failure carries the bytes exchanged.
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let case = v["cases"]
+        .as_array()
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| c["id"] == "eio.handshake.polling.invalid-eio")
+        })
+        .expect("case");
+    let wire = case["wire"].as_array().expect("wire");
+    assert!(
+        wire.iter()
+            .any(|e| e["dir"] == "received"
+                && e["text"].as_str().is_some_and(|t| t.contains("fake"))),
+        "{case}"
+    );
+}
+
+/// A relay in front of the node reference server that renames the `sid` key of every answer.
+fn check_sid_dropping_relay(upstream: u16) -> CheckFake {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            if flag.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(client) = conn else { continue };
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (
+                client.try_clone().expect("clone"),
+                server.try_clone().expect("clone"),
+            );
+            let (mut client, mut server) = (client, server);
+            thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(std::net::Shutdown::Write);
+            });
+            thread::spawn(move || {
+                let mut buf = [0u8; 16384];
+                loop {
+                    match server.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            let mut data = buf[..n].to_vec();
+                            // Same length, so Content-Length and frame lengths stay right.
+                            for i in 0..data.len().saturating_sub(4) {
+                                if &data[i..i + 5] == b"\"sid\"" {
+                                    data[i + 1] = b'x';
+                                }
+                            }
+                            if client.write_all(&data).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let _ = client.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    CheckFake { port, stop }
+}
+
+#[test]
+fn check_relay_without_sid_fails_the_handshakes() {
+    let s = check_server(node(), "fixtures/lab/suite/node-v4.js");
+    let relay = check_sid_dropping_relay(s.port);
+    let url = format!("http://127.0.0.1:{}", relay.port);
+    let out = check_run(&[
+        &url,
+        "--eio",
+        "4",
+        "--case",
+        "eio.handshake.polling.open",
+        "--case",
+        "eio.handshake.ws.open",
+        "--case",
+        "sio.connect.main",
+        "--case",
+        "eio.message.ws.text",
+        "--format",
+        "json",
+    ]);
+    let o = check_outcomes(&out);
+    assert_eq!(o["eio.handshake.polling.open"], "fail", "{o:?}");
+    assert_eq!(o["eio.handshake.ws.open"], "fail", "{o:?}");
+    assert_eq!(o["sio.connect.main"], "fail", "{o:?}");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("xid"),
+        "the failure shows the bytes received: {text}"
+    );
+}
+
+#[test]
+fn check_junit_is_consistent() {
+    let fake = check_fake();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("check.xml");
+    let url = format!("http://127.0.0.1:{}", fake.port);
+    let out = check_run(&[
+        &url,
+        "--eio",
+        "4",
+        "--case",
+        "eio.handshake.polling",
+        "--case",
+        "eio.message.polling.binary-framing",
+        "--junit",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = std::fs::read_to_string(&path).expect("junit written");
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let attr = |e: &quick_xml::events::BytesStart, name: &str| -> Option<String> {
+        e.attributes()
+            .filter_map(Result::ok)
+            .find(|a| a.key.as_ref() == name.as_bytes())
+            .map(|a| a.unescape_value().expect("attribute").into_owned())
+    };
+    let mut stack: Vec<String> = Vec::new();
+    let (mut root_counts, mut suites) = (None, Vec::new());
+    let (mut cases, mut failures, mut skipped) = (0usize, 0usize, 0usize);
+    let mut per_suite = (0usize, 0usize, 0usize);
+    loop {
+        let ev = reader.read_event().expect("well-formed XML");
+        let (start, empty) = match &ev {
+            Event::Start(e) => (Some(e.clone()), false),
+            Event::Empty(e) => (Some(e.clone()), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+            let parent = stack.last().cloned().unwrap_or_default();
+            match name.as_str() {
+                "testsuites" => {
+                    assert!(parent.is_empty());
+                    root_counts =
+                        Some((attr(&e, "tests"), attr(&e, "failures"), attr(&e, "skipped")));
+                }
+                "testsuite" => {
+                    assert_eq!(parent, "testsuites");
+                    per_suite = (0, 0, 0);
+                    suites.push((attr(&e, "tests"), attr(&e, "failures"), attr(&e, "skipped")));
+                }
+                "testcase" => {
+                    assert_eq!(parent, "testsuite");
+                    assert!(
+                        attr(&e, "name").is_some()
+                            && attr(&e, "classname").is_some()
+                            && attr(&e, "time").is_some()
+                    );
+                    cases += 1;
+                    per_suite.0 += 1;
+                }
+                "failure" => {
+                    assert_eq!(parent, "testcase");
+                    assert!(attr(&e, "message").is_some());
+                    failures += 1;
+                    per_suite.1 += 1;
+                }
+                "skipped" => {
+                    assert_eq!(parent, "testcase");
+                    skipped += 1;
+                    per_suite.2 += 1;
+                }
+                other => panic!("unexpected element {other}"),
+            }
+            if !empty {
+                stack.push(name);
+            }
+        }
+        match ev {
+            Event::End(e) => {
+                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                assert_eq!(stack.pop().as_deref(), Some(name.as_str()));
+                if name == "testsuite" {
+                    let last = suites.last().cloned().expect("suite");
+                    assert_eq!(
+                        last,
+                        (
+                            Some(per_suite.0.to_string()),
+                            Some(per_suite.1.to_string()),
+                            Some(per_suite.2.to_string())
+                        )
+                    );
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        root_counts,
+        Some((
+            Some(cases.to_string()),
+            Some(failures.to_string()),
+            Some(skipped.to_string())
+        ))
+    );
+    assert_eq!(cases, 5, "{xml}");
+    assert!(failures >= 2 && skipped == 1, "{xml}");
+}
+
+#[test]
+fn check_unreachable_server_exits_2_with_one_line() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let out = check_run(&[&format!("http://127.0.0.1:{port}")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("cannot reach"), "{err}");
+    let bad = check_run(&["https://127.0.0.1:1"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
