@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod conformance;
 pub mod deflate;
 pub mod engineio;
 pub mod event;

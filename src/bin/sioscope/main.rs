@@ -1,5 +1,6 @@
 //! The `sioscope` command line: a thin layer over the library, one file per subcommand.
 
+mod check_capture;
 mod common;
 mod decode;
 mod explain;
@@ -32,6 +33,11 @@ enum Command {
     /// Exit code 0 when every session ended cleanly or is still open, 1 when any ended
     /// abnormally, 2 on error.
     Explain(explain::ExplainArgs),
+    /// Check that the recorded traffic of both peers follows Engine.IO, Socket.IO, RFC 6455 and
+    /// RFC 7692, and deny session ends by cause (`--deny abnormal`).
+    ///
+    /// Exit code 0 when clean, 1 on any violation or denied cause, 2 on error.
+    Conform(check_capture::CheckCaptureArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +45,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Conform(args) => check_capture::run(args),
     };
     match result {
         Ok(code) => code,
