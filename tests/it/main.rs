@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod common;
+mod conformance;
 mod explain_truth;
 mod fixtures_truth;
 mod rechunk;
