@@ -22,6 +22,7 @@
 pub mod capture;
 pub mod conformance;
 pub mod deflate;
+pub mod doctor;
 pub mod engineio;
 pub mod event;
 pub mod explain;

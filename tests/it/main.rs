@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod conformance;
+mod doctor;
 mod explain_truth;
 mod fixtures_truth;
 mod rechunk;

@@ -3,6 +3,7 @@
 mod check_capture;
 mod common;
 mod decode;
+mod doctor;
 mod explain;
 
 use std::io;
@@ -38,6 +39,16 @@ enum Command {
     ///
     /// Exit code 0 when clean, 1 on any violation or denied cause, 2 on error.
     Conform(check_capture::CheckCaptureArgs),
+    /// Probe a live Socket.IO server: polling, WebSocket, the upgrade, with and without
+    /// permessage-deflate; say what works, what is blocked, the server's settings, what to change.
+    ///
+    /// Exit code 0 when all is well, 1 when a problem was found (a server that is down is one),
+    /// 2 when doctor could not run (bad URL).
+    ///
+    /// Examples:
+    ///   sioscope doctor http://127.0.0.1:3000
+    ///   sioscope doctor https://chat.example.com/ --path /ws/ --timeout 2
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +57,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => decode::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Conform(args) => check_capture::run(args),
+        Command::Doctor(args) => doctor::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,258 @@
+//! Running the probes in order and turning what they found into a verdict: findings in plain
+//! words, the server's settings and versions, and what to change.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::client::{Conn, Failure};
+use super::probes::{self, ProbeReport, ServerFacts, Status};
+use super::target::Target;
+
+/// Settings of a run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where.
+    pub target: Target,
+    /// The timeout of every step.
+    pub timeout: Duration,
+}
+
+/// Everything doctor found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnosis {
+    /// The URL as probed.
+    pub target: String,
+    /// A TCP connection could be made.
+    pub reachable: bool,
+    /// How long the TCP (and TLS) connection took, in ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_ms: Option<f64>,
+    /// What the server said about itself.
+    pub server: ServerFacts,
+    /// The probes, in the order they ran.
+    pub probes: Vec<ProbeReport>,
+    /// Problems, one sentence each.
+    pub problems: Vec<String>,
+    /// Remarks that are not problems (a transport disabled on purpose, compression declined).
+    pub notes: Vec<String>,
+    /// What to change.
+    pub advice: Vec<String>,
+    /// True when nothing is wrong.
+    pub ok: bool,
+}
+
+fn add(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+/// Runs every probe against the target.
+pub async fn diagnose(opts: &Options) -> Diagnosis {
+    let t = &opts.target;
+    let mut d = Diagnosis {
+        target: t.display(),
+        reachable: false,
+        connect_ms: None,
+        server: ServerFacts::default(),
+        probes: vec![],
+        problems: vec![],
+        notes: vec![],
+        advice: vec![],
+        ok: false,
+    };
+    let t0 = Instant::now();
+    match Conn::open(t, Instant::now() + opts.timeout).await {
+        Ok(_) => {
+            d.reachable = true;
+            d.connect_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        Err(f) => {
+            let secs = opts.timeout.as_secs_f64();
+            let (problem, advice) = match &f {
+                Failure::Refused => (
+                    format!("nothing accepts connections on {}: the server is down, or listens on another port or address", t.authority()),
+                    "start the server, or check the host and port (a server bound to 127.0.0.1 is not reachable from elsewhere)".to_string(),
+                ),
+                Failure::Timeout { .. } => (
+                    format!("no answer from {} within {secs} s: a firewall drops the connection, or the host is unreachable", t.authority()),
+                    "check firewalls and security groups between you and the server".to_string(),
+                ),
+                Failure::Resolve(e) => (
+                    format!("the name {} does not resolve ({e})", t.host),
+                    "check the host name".to_string(),
+                ),
+                other => (
+                    format!("cannot connect to {}: {other}", t.authority()),
+                    "check the URL, and for https the certificate".to_string(),
+                ),
+            };
+            d.problems.push(problem);
+            d.advice.push(advice);
+            return d;
+        }
+    }
+    let polling = probes::polling(t, opts.timeout, &mut d.server).await;
+    let polling_ok = polling.status == Status::Ok;
+    d.probes.push(polling);
+    // The revision that answered polling; 4 when polling told nothing.
+    let eio = d.server.eio.unwrap_or(4);
+    d.probes
+        .push(probes::websocket(t, opts.timeout, eio, false, &mut d.server).await);
+    d.probes
+        .push(probes::websocket(t, opts.timeout, eio, true, &mut d.server).await);
+    let offers_upgrade = d
+        .server
+        .upgrades
+        .as_ref()
+        .is_some_and(|u| u.iter().any(|x| x == "websocket"));
+    for deflate in [false, true] {
+        if polling_ok && offers_upgrade {
+            d.probes
+                .push(probes::upgrade(t, opts.timeout, eio, deflate).await);
+        } else {
+            d.probes.push(ProbeReport {
+                name: if deflate {
+                    "upgrade+deflate"
+                } else {
+                    "upgrade"
+                },
+                status: Status::Skipped,
+                summary: if polling_ok {
+                    "the server offers no upgrade to WebSocket".into()
+                } else {
+                    "no polling session to upgrade".into()
+                },
+                steps: vec![],
+                advice: None,
+                extensions: None,
+                blocked: false,
+            });
+        }
+    }
+    conclude(&mut d);
+    d
+}
+
+/// Problems, notes and advice from the probes and facts.
+fn conclude(d: &mut Diagnosis) {
+    for p in &d.probes {
+        match p.status {
+            Status::Problem => {
+                add(&mut d.problems, format!("{}: {}", p.name, p.summary));
+                if let Some(a) = &p.advice {
+                    add(&mut d.advice, a.clone());
+                }
+            }
+            Status::Disabled => add(&mut d.notes, format!("{}: {}", p.name, p.summary)),
+            Status::Ok if p.name == "websocket+deflate" && p.extensions.is_none() => add(
+                &mut d.notes,
+                "the server declines permessage-deflate: messages are not compressed (the socket.io 4 default; fine)".into(),
+            ),
+            _ => {}
+        }
+    }
+    let poll_ok = d
+        .probes
+        .iter()
+        .any(|p| p.name == "polling" && p.status == Status::Ok);
+    let blocked = d.probes.iter().any(|p| p.blocked);
+    if blocked && poll_ok {
+        add(
+            &mut d.advice,
+            "clients with default transports keep working over polling (slower, more requests); clients with transports: ['websocket'] cannot connect at all".into(),
+        );
+    }
+    let deflate_ok = d
+        .probes
+        .iter()
+        .any(|p| p.name == "websocket+deflate" && p.status == Status::Ok && p.extensions.is_some());
+    let deflate_bad = d
+        .probes
+        .iter()
+        .any(|p| p.name.ends_with("+deflate") && p.status == Status::Problem)
+        && d.probes
+            .iter()
+            .any(|p| p.name == "websocket" && p.status == Status::Ok);
+    if deflate_bad {
+        add(
+            &mut d.advice,
+            "WebSocket works without compression but not with it: set perMessageDeflate: false on the server".into(),
+        );
+    }
+    if deflate_ok {
+        add(
+            &mut d.notes,
+            "permessage-deflate is on: large messages are compressed (CPU and memory per connection on the server)".into(),
+        );
+    }
+    if d.server.accepts_eio3 == Some(false) && d.server.eio == Some(4) {
+        add(
+            &mut d.notes,
+            "the server refuses Engine.IO 3: socket.io 2.x clients cannot connect (allowEIO3: true would let them)".into(),
+        );
+    }
+    if let (Some(i), Some(t)) = (d.server.ping_interval, d.server.ping_timeout) {
+        if i + t >= 60_000 {
+            add(
+                &mut d.advice,
+                format!("pingInterval + pingTimeout is {} s: a proxy or load balancer with a 60 s idle timeout may cut quiet connections; lower pingInterval", (i + t) / 1000),
+            );
+        }
+    }
+    d.ok = d.problems.is_empty();
+}
+
+impl Diagnosis {
+    /// The server's settings and versions in one line each.
+    pub fn settings_lines(&self) -> Vec<String> {
+        let s = &self.server;
+        let mut out = vec![];
+        if let Some(e) = s.eio {
+            let gen = match (e, s.sio) {
+                (4, _) => "socket.io 3.x/4.x",
+                (3, Some(4)) | (3, None) => "socket.io 1.x/2.x",
+                _ => "engine.io",
+            };
+            let mut line = format!("Engine.IO {e} ({gen})");
+            if let Some(v) = s.sio {
+                line.push_str(&format!(", Socket.IO protocol {v}"));
+            }
+            match s.accepts_eio3 {
+                Some(true) if e == 4 => {
+                    line.push_str(", also accepts Engine.IO 3 clients (allowEIO3)")
+                }
+                Some(false) if e == 4 => line.push_str(", refuses Engine.IO 3 clients"),
+                _ => {}
+            }
+            out.push(line);
+        }
+        if s.ping_interval.is_some() || s.ping_timeout.is_some() {
+            let ms = |v: Option<u64>| v.map_or("?".to_string(), |v| format!("{v} ms"));
+            out.push(format!(
+                "pingInterval {}, pingTimeout {}{}",
+                ms(s.ping_interval),
+                ms(s.ping_timeout),
+                s.max_payload
+                    .map(|m| format!(", maxPayload {m} bytes"))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(u) = &s.upgrades {
+            out.push(format!(
+                "upgrades offered: {}",
+                if u.is_empty() {
+                    "none".to_string()
+                } else {
+                    u.join(", ")
+                }
+            ));
+        }
+        out.push(format!(
+            "Server header: {}",
+            s.server_header.as_deref().unwrap_or("(none sent)")
+        ));
+        out
+    }
+}

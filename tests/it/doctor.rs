@@ -1,0 +1,274 @@
+//! `sioscope doctor` against a real socket.io 4.8.4 server (fixtures/lab/node-v4/server.js):
+//! all good with the settings printed; through a relay that swallows every byte after `101`,
+//! the blocked WebSocket named; with the server down, the clear sentence. Every process is
+//! killed by a Drop guard, every wait is bounded.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::root;
+
+/// Kills the child when dropped, whatever happened.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Starts the real server and waits (at most 15 s) for its `listening <port>` line.
+fn server(opts: &str) -> (Guard, u16) {
+    let dir = root().join("fixtures/lab/node-v4");
+    assert!(
+        dir.join("node_modules/socket.io").is_dir(),
+        "run `npm ci` in {} first (.ci/run does)",
+        dir.display()
+    );
+    let port = free_port();
+    let mut child = Command::new("node")
+        .arg("server.js")
+        .arg(port.to_string())
+        .env("SIO_OPTS", opts)
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("node must be installed to run the doctor tests");
+    let stdout = child.stdout.take().expect("stdout");
+    let guard = Guard(child);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Drain to the end: a closed pipe would kill the server at its next log line.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if l.starts_with("listening") => return (guard, port),
+            Ok(_) => {}
+            Err(e) => panic!("the node server did not start: {e}"),
+        }
+    }
+}
+
+/// Runs the binary with a hard deadline; returns (exit code, stdout).
+fn doctor(args: &[&str], limit: Duration) -> (Option<i32>, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_sioscope"))
+        .current_dir(root())
+        .arg("doctor")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sioscope");
+    let mut g = Guard(child);
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = g.0.try_wait().expect("wait") {
+            let mut out = String::new();
+            if let Some(mut s) = g.0.stdout.take() {
+                std::io::Read::read_to_string(&mut s, &mut out).ok();
+            }
+            let mut err = String::new();
+            if let Some(mut s) = g.0.stderr.take() {
+                std::io::Read::read_to_string(&mut s, &mut err).ok();
+            }
+            return (status.code(), out + &err);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "doctor ran longer than {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn all_good_prints_the_settings_and_exits_0() {
+    let (_srv, port) = server(
+        r#"{"pingInterval":1500,"pingTimeout":1200,"maxHttpBufferSize":50000,"perMessageDeflate":{"threshold":0}}"#,
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out) = doctor(
+        &[&url, "--timeout", "3", "--color", "never"],
+        Duration::from_secs(40),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    for want in [
+        "ok      polling",
+        "ok      websocket          WebSocket works",
+        "ok      websocket+deflate  WebSocket with permessage-deflate works",
+        "negotiated: permessage-deflate",
+        "ok      upgrade            the upgrade from polling to WebSocket completes",
+        "ok      upgrade+deflate    the upgrade from polling to WebSocket completes, with permessage-deflate",
+        "Engine.IO 4 (socket.io 3.x/4.x), Socket.IO protocol 5, refuses Engine.IO 3 clients",
+        "pingInterval 1500 ms, pingTimeout 1200 ms, maxPayload 50000 bytes",
+        "Server header: (none sent)",
+        "all good",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    let (code, out) = doctor(
+        &[&url, "--format", "json", "--timeout", "3"],
+        Duration::from_secs(40),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["server"]["eio"], 4);
+    assert_eq!(v["server"]["sio"], 5);
+    assert_eq!(v["server"]["ping_interval"], 1500);
+    assert_eq!(v["probes"].as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn eio3_acceptance_and_default_compression_are_reported() {
+    let (_srv, port) = server(r#"{"allowEIO3":true}"#);
+    let url = format!("127.0.0.1:{port}");
+    let (code, out) = doctor(
+        &[&url, "--timeout", "3", "--color", "never"],
+        Duration::from_secs(40),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("also accepts Engine.IO 3 clients (allowEIO3)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the server declined permessage-deflate"),
+        "{out}"
+    );
+    assert!(
+        out.contains("pingInterval 25000 ms, pingTimeout 20000 ms"),
+        "{out}"
+    );
+}
+
+/// A relay on 127.0.0.1 that passes HTTP but swallows every byte after a `101` response head
+/// (in both directions), keeping the connections open: what some security software does.
+async fn swallowing_relay(listener: tokio::net::TcpListener, upstream: SocketAddr) {
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            return;
+        };
+        tokio::spawn(async move {
+            let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                return;
+            };
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            let switched = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let sw_flag = switched.clone();
+            let up = tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 << 10];
+                while let Ok(n) = cr.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if sw_flag.load(std::sync::atomic::Ordering::SeqCst) {
+                        continue; // swallowed
+                    }
+                    if sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut buf = vec![0u8; 16 << 10];
+            let mut head = Vec::new();
+            while let Ok(n) = sr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                if switched.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // swallowed
+                }
+                head.extend_from_slice(&buf[..n]);
+                if head.starts_with(b"HTTP/1.1 101") {
+                    if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                        switched.store(true, std::sync::atomic::Ordering::SeqCst);
+                        if cw.write_all(&head[..end + 4]).await.is_err() {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                head.clear();
+                if cw.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+            up.abort();
+        });
+    }
+}
+
+#[test]
+fn a_path_that_swallows_frames_after_101_is_named() {
+    let (_srv, port) = server("{}");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind relay");
+    let relay_port = listener.local_addr().expect("addr").port();
+    let upstream: SocketAddr = ([127, 0, 0, 1], port).into();
+    rt.spawn(swallowing_relay(listener, upstream));
+    let url = format!("http://127.0.0.1:{relay_port}/socket.io/");
+    let (code, out) = doctor(
+        &[&url, "--timeout", "1", "--color", "never"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("ok      polling"), "{out}");
+    assert!(
+        out.contains("websocket: 101 received, then no frame in 1 s: something between you and the server swallows WebSocket frames"),
+        "{out}"
+    );
+    assert!(
+        out.contains("upgrade: 101 received, then no frame in 1 s: something between you and the server swallows WebSocket frames; the upgrade never completes"),
+        "{out}"
+    );
+    assert!(out.contains("use wss:// on port 443"), "{out}");
+    assert!(
+        out.contains("clients with default transports keep working over polling"),
+        "{out}"
+    );
+    rt.shutdown_timeout(Duration::from_secs(1));
+}
+
+#[test]
+fn a_server_that_is_down_gets_one_clear_sentence() {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out) = doctor(&[&url, "--color", "never"], Duration::from_secs(20));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!("nothing accepts connections on 127.0.0.1:{port}: the server is down, or listens on another port or address")),
+        "{out}"
+    );
+    let (code, out) = doctor(&["ftp://127.0.0.1/"], Duration::from_secs(20));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("the scheme must be http, https, ws or wss"),
+        "{out}"
+    );
+}
