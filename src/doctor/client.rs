@@ -229,13 +229,13 @@ impl Conn {
                     }
                 };
             }
-            let n = self.read(&mut buf, "an HTTP response").await?;
+            let n = self.read(&mut buf, "the HTTP response").await?;
             if n == 0 {
                 if let Some(HttpOutput::Message(m)) = dec.finish() {
                     return Ok((m, vec![]));
                 }
                 return Err(Failure::Closed {
-                    waiting_for: "an HTTP response".into(),
+                    waiting_for: "the HTTP response".into(),
                     reset: false,
                 });
             }

@@ -148,7 +148,7 @@ fn conclude(d: &mut Diagnosis) {
             Status::Disabled => add(&mut d.notes, format!("{}: {}", p.name, p.summary)),
             Status::Ok if p.name == "websocket+deflate" && p.extensions.is_none() => add(
                 &mut d.notes,
-                "the server declines permessage-deflate: messages are not compressed (the socket.io 4 default; fine)".into(),
+                "the server declines permessage-deflate: messages are not compressed (the default since socket.io 3; fine)".into(),
             ),
             _ => {}
         }

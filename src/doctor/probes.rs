@@ -176,13 +176,15 @@ fn packets(eio: u8, body: &[u8]) -> Vec<Packet> {
         .collect()
 }
 
-/// The Engine.IO handshake over polling; `Err` carries the finished report.
+/// The Engine.IO handshake over polling, asking for revision `eio`; `Ok(Err)` carries a refusal.
+/// The answer tells the revision the server really speaks: an engine.io 3 server ignores
+/// `EIO=4` and answers with a v3 payload (`97:0{…}`), so the body is read both ways.
 async fn handshake(
     run: &mut Run,
     target: &Target,
     eio: u8,
     facts: &mut ServerFacts,
-) -> Result<Result<Handshake, HttpMessage>, Failure> {
+) -> Result<Result<(Handshake, u8), HttpMessage>, Failure> {
     let m = poll(
         run,
         target,
@@ -198,14 +200,35 @@ async fn handshake(
         run.step(format!("EIO={eio} handshake: {}", http_trouble(&m)));
         return Ok(Err(m));
     }
-    let open = packets(eio, &m.body).into_iter().find_map(|p| match p {
-        Packet::Open(h) => Some(h),
-        _ => None,
+    let other = if eio >= 4 { 3 } else { 4 };
+    let open = [eio, other].into_iter().find_map(|v| {
+        let ps = packets(v, &m.body);
+        // Engine.IO 3 servers (socket.io 2.x) put the Socket.IO CONNECT of `/` right after it.
+        let connect = ps.iter().find_map(|p| match p {
+            Packet::Message(Data::Text(t)) if t.starts_with('0') => Some(t.clone()),
+            _ => None,
+        });
+        ps.into_iter().find_map(|p| match p {
+            Packet::Open(h) => Some((h, v, connect.clone())),
+            _ => None,
+        })
     });
     match open {
-        Some(h) => {
-            run.step(format!("EIO={eio} handshake: open packet, sid {}", h.sid));
-            Ok(Ok(h))
+        Some((h, v, connect)) => {
+            if let Some(t) = connect {
+                facts
+                    .sio
+                    .get_or_insert(if t.starts_with("0{") { 5 } else { 4 });
+            }
+            if v == eio {
+                run.step(format!("EIO={eio} handshake: open packet, sid {}", h.sid));
+            } else {
+                run.step(format!(
+                    "EIO={eio} handshake: answered in Engine.IO {v} framing (the server ignores EIO={eio}), sid {}",
+                    h.sid
+                ));
+            }
+            Ok(Ok((h, v)))
         }
         None => {
             run.step(format!(
@@ -239,13 +262,11 @@ fn close_body(eio: u8) -> &'static [u8] {
 /// and a clean close. Returns the report and the revision that answered.
 pub async fn polling(target: &Target, timeout: Duration, facts: &mut ServerFacts) -> ProbeReport {
     let mut run = Run::new("polling", timeout);
-    let mut eio = 4u8;
-    let hs = match handshake(&mut run, target, 4, facts).await {
-        Ok(Ok(h)) => h,
+    let (hs, eio) = match handshake(&mut run, target, 4, facts).await {
+        Ok(Ok(x)) => x,
         Ok(Err(m)) if server_code(&m) == Some(ServerErrorCode::UnsupportedProtocolVersion) => {
-            eio = 3;
             match handshake(&mut run, target, 3, facts).await {
-                Ok(Ok(h)) => h,
+                Ok(Ok(x)) => x,
                 Ok(Err(m)) => return refused(&mut run, &m),
                 Err(f) => return failed(&mut run, &f, "the EIO=3 handshake"),
             }
@@ -272,8 +293,35 @@ pub async fn polling(target: &Target, timeout: Duration, facts: &mut ServerFacts
             Err(f) => return failed(&mut run, &f, "the POST of the CONNECT packet"),
         }
     }
+    if eio < 4 {
+        // Engine.IO 3: the client pings; the pong comes back on the next GET.
+        let q = query(target, eio, "polling", Some(&sid));
+        match poll(&mut run, target, "POST", &q, b"1:2").await {
+            Ok(m) if m.status() == Some(200) => run.step("POST 2 (ping): ok"),
+            Ok(m) => {
+                let t = http_trouble(&m);
+                run.step(format!("POST 2: {t}"));
+                return run.end(
+                    Status::Problem,
+                    format!("the handshake worked but the first POST was refused ({t})"),
+                    Some("several server processes without sticky sessions answer this way: enable sticky sessions (session affinity) in the load balancer".into()),
+                );
+            }
+            Err(f) => return failed(&mut run, &f, "the POST of a ping"),
+        }
+    }
     let q = query(target, eio, "polling", Some(&sid));
     match poll(&mut run, target, "GET", &q, b"").await {
+        Ok(m) if m.status() == Some(200) && eio < 4 => {
+            let pong = packets(eio, &m.body)
+                .iter()
+                .any(|p| matches!(p, Packet::Pong(_)));
+            run.step(if pong {
+                "GET: pong received".to_string()
+            } else {
+                format!("GET: {}", cut(&String::from_utf8_lossy(&m.body), 60))
+            });
+        }
         Ok(m) if m.status() == Some(200) => {
             let sio = packets(eio, &m.body).into_iter().find_map(|p| match p {
                 Packet::Message(Data::Text(t)) if t.starts_with('0') => Some(t),
@@ -313,7 +361,7 @@ pub async fn polling(target: &Target, timeout: Duration, facts: &mut ServerFacts
         let mut side = Run::new("eio3", timeout);
         let mut scratch = ServerFacts::default();
         match handshake(&mut side, target, 3, &mut scratch).await {
-            Ok(Ok(h)) => {
+            Ok(Ok((h, _))) => {
                 facts.accepts_eio3 = Some(true);
                 let q = query(target, 3, "polling", Some(&h.sid));
                 let _ = poll(&mut side, target, "POST", &q, close_body(3)).await;
@@ -621,7 +669,7 @@ pub async fn websocket(
     let summary = match (deflate, compressed) {
         (false, _) => "WebSocket works (101, open packet, messages both ways)".to_string(),
         (true, true) => "WebSocket with permessage-deflate works (negotiated; our compressed message was understood)".to_string(),
-        (true, false) => "WebSocket works; the server declined permessage-deflate (socket.io 4 disables it by default)".to_string(),
+        (true, false) => "WebSocket works; the server declined permessage-deflate (off by default since socket.io 3)".to_string(),
     };
     let mut r = run.end(Status::Ok, summary, None);
     r.extensions = ext;
@@ -639,7 +687,7 @@ pub async fn upgrade(target: &Target, timeout: Duration, eio: u8, deflate: bool)
     let mut run = Run::new(name, timeout);
     let mut scratch = ServerFacts::default();
     let hs = match handshake(&mut run, target, eio, &mut scratch).await {
-        Ok(Ok(h)) => h,
+        Ok(Ok((h, _))) => h,
         Ok(Err(m)) => return refused(&mut run, &m),
         Err(f) => return failed(&mut run, &f, "the polling handshake"),
     };

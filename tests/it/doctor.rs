@@ -28,9 +28,15 @@ fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-/// Starts the real server and waits (at most 15 s) for its `listening <port>` line.
+/// Starts the real socket.io 4.8.4 server and waits for it.
 fn server(opts: &str) -> (Guard, u16) {
-    let dir = root().join("fixtures/lab/node-v4");
+    lab_server("node-v4", opts)
+}
+
+/// Starts a real server of `fixtures/lab/<line>` and waits (at most 15 s) for its
+/// `listening <port>` line.
+fn lab_server(line: &str, opts: &str) -> (Guard, u16) {
+    let dir = root().join("fixtures/lab").join(line);
     assert!(
         dir.join("node_modules/socket.io").is_dir(),
         "run `npm ci` in {} first (.ci/run does)",
@@ -158,6 +164,27 @@ fn eio3_acceptance_and_default_compression_are_reported() {
         out.contains("pingInterval 25000 ms, pingTimeout 20000 ms"),
         "{out}"
     );
+}
+
+#[test]
+fn an_engine_io_3_server_is_recognised_from_what_answers() {
+    // socket.io 2.5.1 ignores EIO=4 and answers in Engine.IO 3 framing; its client pings.
+    let (_srv, port) = lab_server("node-v2", "{}");
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out) = doctor(
+        &[&url, "--timeout", "3", "--color", "never", "-v"],
+        Duration::from_secs(40),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    for want in [
+        "answered in Engine.IO 3 framing (the server ignores EIO=4)",
+        "GET: pong received",
+        "ok      upgrade            the upgrade from polling to WebSocket completes",
+        "Engine.IO 3 (socket.io 1.x/2.x), Socket.IO protocol 4",
+        "all good",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
 }
 
 /// A relay on 127.0.0.1 that passes HTTP but swallows every byte after a `101` response head
