@@ -61,8 +61,8 @@ struct SessionState {
     ended: bool,
     /// Outstanding pings: sequence numbers per direction of the ping.
     ping_seq: u64,
-    /// (sequence, direction of the ping, conn it travelled on).
-    unanswered: VecDeque<(u64, Dir, u64)>,
+    /// (sequence, direction of the ping, conn it travelled on, its frame).
+    unanswered: VecDeque<(u64, Dir, u64, u64)>,
     nsps: HashMap<String, NspSides>,
     /// Event ids awaiting an ack, per sender [client, server].
     acks: [HashSet<(String, u64)>; 2],
@@ -78,8 +78,6 @@ struct ConnState {
     frames: [u64; 2],
     /// Requests awaiting a response: (method, polling sid).
     pending: VecDeque<(String, Option<String>)>,
-    /// The request that asked for the WebSocket, when one did.
-    ws_request: Option<HttpInfo>,
     /// 101 seen: the connection carries WebSocket frames.
     websocket: bool,
     /// The session the WebSocket carries and whether it is an upgrade of a polling session.
@@ -208,7 +206,7 @@ impl Checker {
             let Some(pos) = s.unanswered.iter().position(|p| p.0 == seq) else {
                 continue; // answered in time
             };
-            let Some((_, dir, conn)) = s.unanswered.remove(pos) else {
+            let Some((_, dir, conn, _)) = s.unanswered.remove(pos) else {
                 continue;
             };
             if s.ended {
@@ -246,6 +244,40 @@ impl Checker {
                 &deadline_ev,
                 Some(&sid),
                 format!("ping of frame #{frame} not answered within pingTimeout ({timeout} ms)"),
+            );
+        }
+    }
+
+    /// Before a WebSocket's state is dropped: its outstanding pings whose answering side never
+    /// sent a frame on it become notes (see [`Checker::expire_pings`]).
+    fn settle_silent_pings(&mut self, conn: u64) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let Some(sid) = c.ws_sid.clone().filter(|_| c.websocket) else {
+            return;
+        };
+        let frames = c.frames;
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        let mut settled = vec![];
+        s.unanswered.retain(|&(_, dir, on, frame)| {
+            let silent = on == conn && frames[si(Side::of(dir.flip()))] == 0;
+            if silent {
+                settled.push((frame, dir));
+            }
+            !silent
+        });
+        for (frame, dir) in settled {
+            self.note(
+                frame,
+                conn,
+                "ping-over-silent-websocket",
+                format!(
+                    "ping of frame #{frame} unanswered, but the {} never sent a frame on this WebSocket: the path, not the peer, is suspect",
+                    Side::of(dir.flip()).as_str()
+                ),
             );
         }
     }
@@ -290,6 +322,10 @@ impl Checker {
                         self.end_session(&sid);
                     }
                 }
+                if matches!(t, TcpInfo::Close { .. }) {
+                    self.settle_silent_pings(ev.conn.0);
+                    self.conns.remove(&ev.conn.0);
+                }
             }
             TcpInfo::Gap { .. } => {}
         }
@@ -327,7 +363,6 @@ impl Checker {
                 .map(|s| self.key(ev.conn.0, s));
             if is_eio && transport == "websocket" {
                 if let Some(c) = self.conns.get_mut(&ev.conn.0) {
-                    c.ws_request = Some(h.clone());
                     c.upgrade = qsid.is_some();
                     c.ws_sid = qsid.clone();
                 }
@@ -578,7 +613,7 @@ impl Checker {
         if s.unanswered.len() >= 64 {
             s.unanswered.pop_front();
         }
-        s.unanswered.push_back((seq, dir, ev.conn.0));
+        s.unanswered.push_back((seq, dir, ev.conn.0, ev.frame));
         let deadline = Timestamp(ev.ts.0.saturating_add(timeout.saturating_mul(1_000_000)));
         self.deadlines
             .push(Reverse((deadline, sid.to_string(), seq, ev.frame)));
