@@ -61,7 +61,7 @@ impl std::fmt::Display for Failure {
             Failure::Timeout { waiting_for, got } => {
                 write!(
                     f,
-                    "no {waiting_for} before the timeout ({got} bytes received)"
+                    "timed out waiting for {waiting_for} ({got} bytes received on this connection)"
                 )
             }
             Failure::Closed { waiting_for, reset } => write!(

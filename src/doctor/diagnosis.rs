@@ -98,41 +98,64 @@ pub async fn diagnose(opts: &Options) -> Diagnosis {
     d.probes.push(polling);
     // The revision that answered polling; 4 when polling told nothing.
     let eio = d.server.eio.unwrap_or(4);
-    d.probes
-        .push(probes::websocket(t, opts.timeout, eio, false, &mut d.server).await);
-    d.probes
-        .push(probes::websocket(t, opts.timeout, eio, true, &mut d.server).await);
     let offers_upgrade = d
         .server
         .upgrades
         .as_ref()
         .is_some_and(|u| u.iter().any(|x| x == "websocket"));
-    for deflate in [false, true] {
-        if polling_ok && offers_upgrade {
-            d.probes
-                .push(probes::upgrade(t, opts.timeout, eio, deflate).await);
+    let can_upgrade = polling_ok && offers_upgrade;
+    // The WebSocket probes are independent: run together, the whole run takes about one
+    // timeout even when every one of them waits for frames that never come.
+    let (mut f1, mut f2) = (d.server.clone(), d.server.clone());
+    let skipped = |deflate: bool| ProbeReport {
+        name: if deflate {
+            "upgrade+deflate"
         } else {
-            d.probes.push(ProbeReport {
-                name: if deflate {
-                    "upgrade+deflate"
-                } else {
-                    "upgrade"
-                },
-                status: Status::Skipped,
-                summary: if polling_ok {
-                    "the server offers no upgrade to WebSocket".into()
-                } else {
-                    "no polling session to upgrade".into()
-                },
-                steps: vec![],
-                advice: None,
-                extensions: None,
-                blocked: false,
-            });
+            "upgrade"
+        },
+        status: Status::Skipped,
+        summary: if polling_ok {
+            "the server offers no upgrade to WebSocket".into()
+        } else {
+            "no polling session to upgrade".into()
+        },
+        steps: vec![],
+        advice: None,
+        extensions: None,
+        blocked: false,
+    };
+    let upgrade = |deflate: bool| async move {
+        if can_upgrade {
+            probes::upgrade(t, opts.timeout, eio, deflate).await
+        } else {
+            skipped(deflate)
         }
+    };
+    let (ws, wsd, up, upd) = tokio::join!(
+        probes::websocket(t, opts.timeout, eio, false, &mut f1),
+        probes::websocket(t, opts.timeout, eio, true, &mut f2),
+        upgrade(false),
+        upgrade(true),
+    );
+    for f in [f1, f2] {
+        merge(&mut d.server, f);
     }
+    d.probes.extend([ws, wsd, up, upd]);
     conclude(&mut d);
     d
+}
+
+/// Fills what `into` does not know yet from `from`.
+fn merge(into: &mut ServerFacts, from: ServerFacts) {
+    if into.eio.is_none() {
+        into.eio = from.eio;
+        into.ping_interval = from.ping_interval;
+        into.ping_timeout = from.ping_timeout;
+        into.max_payload = from.max_payload;
+        into.upgrades = from.upgrades;
+    }
+    into.sio = into.sio.or(from.sio);
+    into.server_header = into.server_header.take().or(from.server_header);
 }
 
 /// Problems, notes and advice from the probes and facts.
