@@ -299,3 +299,50 @@ fn a_server_that_is_down_gets_one_clear_sentence() {
         "{out}"
     );
 }
+
+#[test]
+fn an_untrusted_certificate_is_named() {
+    use std::sync::Arc;
+    use tokio_rustls::rustls::{self, pki_types::PrivateKeyDer, pki_types::PrivatePkcs8KeyDer};
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("cert");
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
+    let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![ck.cert.der().clone()], key)
+    .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    rt.spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            let a = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = a.accept(s).await;
+            });
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}");
+    let (code, out) = doctor(
+        &[&url, "--timeout", "2", "--color", "never"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "cannot connect to 127.0.0.1:{port}: TLS: invalid peer certificate"
+        )),
+        "{out}"
+    );
+    rt.shutdown_timeout(Duration::from_secs(1));
+}
