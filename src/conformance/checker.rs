@@ -3,8 +3,9 @@
 //! rule was checked and how many times it was broken.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 
+use super::namespace::SioState;
 use super::rule::{rule_of_anomaly, Rule, Side, ALL_RULES};
 use super::{Note, RuleResult, Violation};
 use crate::event::{Body, Dir, EioInfo, Event, HttpInfo, SioInfo, TcpInfo, Timestamp, WsInfo};
@@ -13,8 +14,6 @@ use crate::event::{Body, Dir, EioInfo, Event, HttpInfo, SioInfo, TcpInfo, Timest
 pub const MAX_EXAMPLES: usize = 5;
 /// Notes about the capture kept.
 const MAX_NOTES: usize = 32;
-/// Outstanding event ids remembered per session and direction (ack matching stops beyond).
-const MAX_PENDING_ACKS: usize = 4096;
 /// Sessions whose per-namespace state is kept; more are checked for framing only.
 const MAX_SESSIONS: usize = 100_000;
 
@@ -23,26 +22,6 @@ struct Tally {
     checked: u64,
     violations: u64,
     first: Vec<Violation>,
-}
-
-/// A namespace's state as one side sees its own sending rights.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-enum NspState {
-    /// Never connected.
-    #[default]
-    Never,
-    /// Connected: events may flow.
-    Open,
-    /// This side closed it (DISCONNECT): it must not send more.
-    ClosedBySelf,
-    /// The other side closed it: what was in flight is a race, not a fault.
-    ClosedByPeer,
-}
-
-#[derive(Default)]
-struct NspSides {
-    /// [client, server].
-    state: [NspState; 2],
 }
 
 #[derive(Default)]
@@ -63,10 +42,8 @@ struct SessionState {
     ping_seq: u64,
     /// (sequence, direction of the ping, conn it travelled on, its frame).
     unanswered: VecDeque<(u64, Dir, u64, u64)>,
-    nsps: HashMap<String, NspSides>,
-    /// Event ids awaiting an ack, per sender [client, server].
-    acks: [HashSet<(String, u64)>; 2],
-    ack_overflow: bool,
+    /// Namespaces and acks.
+    sio: SioState,
 }
 
 #[derive(Default)]
@@ -630,104 +607,10 @@ impl Checker {
     }
 
     fn sio(&mut self, ev: &Event, side: Side, sid: &str, sio: &SioInfo) {
-        let v5 = sio.version >= 5;
         let Some(s) = self.session(sid) else {
             return;
         };
-        let nsp = s.nsps.entry(sio.nsp.clone()).or_default();
-        if !v5 && sio.nsp == "/" && nsp.state == [NspState::Never; 2] {
-            // Protocol v4 (socket.io 2.x): the server connects `/` implicitly.
-            nsp.state = [NspState::Open; 2];
-        }
-        let me = si(side);
-        let peer = 1 - me;
-        let mine = nsp.state[me];
-        let theirs = nsp.state[peer];
-        let kind = sio.kind.as_str();
-        let mut verdicts: Vec<(Rule, Result<(), String>)> = vec![];
-        match kind {
-            "CONNECT" => {
-                // socket.io-protocol: "the client MUST send a CONNECT packet"; the server
-                // answers it, never the other way round.
-                let ok = if side == Side::Server && v5 && theirs != NspState::Open {
-                    Err(format!(
-                        "server CONNECT for {} without a client CONNECT",
-                        sio.nsp
-                    ))
-                } else {
-                    Ok(())
-                };
-                verdicts.push((Rule::ConnectFirst, ok));
-                nsp.state[me] = NspState::Open;
-                if side == Side::Client {
-                    // A new CONNECT opens a new exchange; the server's reply decides.
-                    nsp.state[peer] = match theirs {
-                        NspState::Open => NspState::Open,
-                        _ => NspState::Never,
-                    };
-                }
-            }
-            "CONNECT_ERROR" | "ERROR" => {
-                nsp.state[me] = NspState::ClosedBySelf;
-                nsp.state[peer] = NspState::ClosedByPeer;
-            }
-            "DISCONNECT" => {
-                let ok = if mine == NspState::ClosedBySelf {
-                    Err(format!("DISCONNECT on {} sent twice", sio.nsp))
-                } else {
-                    Ok(())
-                };
-                verdicts.push((Rule::NothingAfterClose, ok));
-                nsp.state[me] = NspState::ClosedBySelf;
-                nsp.state[peer] = NspState::ClosedByPeer;
-            }
-            _ => {
-                let ok = match mine {
-                    NspState::Open | NspState::ClosedByPeer => Ok(()),
-                    NspState::Never => Err(format!("{kind} on {} before CONNECT", sio.nsp)),
-                    NspState::ClosedBySelf => {
-                        verdicts.push((
-                            Rule::NothingAfterClose,
-                            Err(format!(
-                                "{kind} on {} after this side's DISCONNECT",
-                                sio.nsp
-                            )),
-                        ));
-                        Ok(())
-                    }
-                };
-                verdicts.push((Rule::ConnectFirst, ok));
-                let key = (sio.nsp.clone(), sio.id.unwrap_or(0));
-                match (kind, sio.id) {
-                    ("EVENT" | "BINARY_EVENT", Some(_)) => {
-                        if s.acks[me].len() < MAX_PENDING_ACKS {
-                            s.acks[me].insert(key);
-                        } else {
-                            s.ack_overflow = true;
-                        }
-                    }
-                    ("ACK" | "BINARY_ACK", id) => {
-                        // socket.io-protocol: "The receiver MUST respond with an ACK packet with
-                        // the same event ID".
-                        let ok = match id {
-                            _ if s.ack_overflow => Ok(()),
-                            None => Err("ACK without an id".to_string()),
-                            Some(n) if s.acks[peer].remove(&key) => {
-                                let _ = n;
-                                Ok(())
-                            }
-                            Some(n) => Err(format!(
-                                "ACK {n} on {} answers no event id the other side sent (or answers it twice)",
-                                sio.nsp
-                            )),
-                        };
-                        verdicts.push((Rule::AckIds, ok));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        for (rule, ok) in verdicts {
+        for (rule, ok) in s.sio.packet(side, sio) {
             self.verdict(side, rule, ev, Some(sid), ok);
         }
     }

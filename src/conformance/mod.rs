@@ -31,6 +31,7 @@
 mod checker;
 mod deny;
 pub mod junit;
+mod namespace;
 mod rule;
 #[cfg(test)]
 mod tests;
