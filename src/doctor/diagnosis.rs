@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::client::{Conn, Failure};
-use super::probes::{self, ProbeReport, ServerFacts, Status};
+use super::probes::{ProbeReport, ServerFacts, Status};
 use super::target::Target;
+use super::{polling, websocket};
 
 /// Settings of a run.
 #[derive(Debug, Clone)]
@@ -93,7 +94,7 @@ pub async fn diagnose(opts: &Options) -> Diagnosis {
             return d;
         }
     }
-    let polling = probes::polling(t, opts.timeout, &mut d.server).await;
+    let polling = polling::polling(t, opts.timeout, &mut d.server).await;
     let polling_ok = polling.status == Status::Ok;
     d.probes.push(polling);
     // The revision that answered polling; 4 when polling told nothing.
@@ -126,14 +127,14 @@ pub async fn diagnose(opts: &Options) -> Diagnosis {
     };
     let upgrade = |deflate: bool| async move {
         if can_upgrade {
-            probes::upgrade(t, opts.timeout, eio, deflate).await
+            websocket::upgrade(t, opts.timeout, eio, deflate).await
         } else {
             skipped(deflate)
         }
     };
     let (ws, wsd, up, upd) = tokio::join!(
-        probes::websocket(t, opts.timeout, eio, false, &mut f1),
-        probes::websocket(t, opts.timeout, eio, true, &mut f2),
+        websocket::websocket(t, opts.timeout, eio, false, &mut f1),
+        websocket::websocket(t, opts.timeout, eio, true, &mut f2),
         upgrade(false),
         upgrade(true),
     );

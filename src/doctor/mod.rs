@@ -30,8 +30,10 @@
 
 mod client;
 mod diagnosis;
+mod polling;
 mod probes;
 mod target;
+mod websocket;
 
 pub use client::Failure;
 pub use diagnosis::{diagnose, Diagnosis, Options};

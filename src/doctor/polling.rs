@@ -1,0 +1,130 @@
+//! The polling probe (engine.io-protocol "HTTP long-polling"): the handshake, one exchange in
+//! each direction, a clean close, and whether Engine.IO 3 clients are accepted too.
+
+use std::time::Duration;
+
+use super::probes::{
+    close_body, cut, failed, handshake, http_trouble, packets, poll, query, record, refused,
+    server_code, ProbeReport, Run, ServerFacts, Status,
+};
+use super::target::Target;
+use crate::engineio::{Data, Packet, ServerErrorCode};
+
+/// Polling: handshake (EIO=4, then EIO=3 when 4 is refused), the Socket.IO CONNECT round trip,
+/// and a clean close. Returns the report and the revision that answered.
+pub async fn polling(target: &Target, timeout: Duration, facts: &mut ServerFacts) -> ProbeReport {
+    let mut run = Run::new("polling", timeout);
+    let (hs, eio) = match handshake(&mut run, target, 4, facts).await {
+        Ok(Ok(x)) => x,
+        Ok(Err(m)) if server_code(&m) == Some(ServerErrorCode::UnsupportedProtocolVersion) => {
+            match handshake(&mut run, target, 3, facts).await {
+                Ok(Ok(x)) => x,
+                Ok(Err(m)) => return refused(&mut run, &m),
+                Err(f) => return failed(&mut run, &f, "the EIO=3 handshake"),
+            }
+        }
+        Ok(Err(m)) => return refused(&mut run, &m),
+        Err(f) => return failed(&mut run, &f, "the polling handshake"),
+    };
+    record(facts, eio, &hs);
+    let sid = hs.sid.clone();
+    // Socket.IO: v5 needs a CONNECT from the client; v4 (EIO=3) connects `/` by itself.
+    if eio >= 4 {
+        let q = query(target, eio, "polling", Some(&sid));
+        match poll(&mut run, target, "POST", &q, b"40").await {
+            Ok(m) if m.status() == Some(200) => run.step("POST 40 (Socket.IO CONNECT): ok"),
+            Ok(m) => {
+                let t = http_trouble(&m);
+                run.step(format!("POST 40: {t}"));
+                return run.end(
+                    Status::Problem,
+                    format!("the handshake worked but the first POST was refused ({t})"),
+                    Some("several server processes without sticky sessions answer this way (\"Session ID unknown\"): enable sticky sessions in the load balancer, or use transports: ['websocket']".into()),
+                );
+            }
+            Err(f) => return failed(&mut run, &f, "the POST of the CONNECT packet"),
+        }
+    }
+    if eio < 4 {
+        // Engine.IO 3: the client pings; the pong comes back on the next GET.
+        let q = query(target, eio, "polling", Some(&sid));
+        match poll(&mut run, target, "POST", &q, b"1:2").await {
+            Ok(m) if m.status() == Some(200) => run.step("POST 2 (ping): ok"),
+            Ok(m) => {
+                let t = http_trouble(&m);
+                run.step(format!("POST 2: {t}"));
+                return run.end(
+                    Status::Problem,
+                    format!("the handshake worked but the first POST was refused ({t})"),
+                    Some("several server processes without sticky sessions answer this way: enable sticky sessions (session affinity) in the load balancer".into()),
+                );
+            }
+            Err(f) => return failed(&mut run, &f, "the POST of a ping"),
+        }
+    }
+    let q = query(target, eio, "polling", Some(&sid));
+    match poll(&mut run, target, "GET", &q, b"").await {
+        Ok(m) if m.status() == Some(200) && eio < 4 => {
+            let pong = packets(eio, &m.body)
+                .iter()
+                .any(|p| matches!(p, Packet::Pong(_)));
+            run.step(if pong {
+                "GET: pong received".to_string()
+            } else {
+                format!("GET: {}", cut(&String::from_utf8_lossy(&m.body), 60))
+            });
+        }
+        Ok(m) if m.status() == Some(200) => {
+            let sio = packets(eio, &m.body).into_iter().find_map(|p| match p {
+                Packet::Message(Data::Text(t)) if t.starts_with('0') => Some(t),
+                _ => None,
+            });
+            match sio {
+                Some(t) => {
+                    let v = if t.starts_with("0{") { 5 } else { 4 };
+                    facts.sio = Some(v);
+                    run.step(format!(
+                        "GET: Socket.IO CONNECT answered ({})",
+                        cut(&format!("4{t}"), 60)
+                    ));
+                }
+                None => run.step(format!(
+                    "GET: {} (no Socket.IO CONNECT answer: Engine.IO without Socket.IO?)",
+                    cut(&String::from_utf8_lossy(&m.body), 60)
+                )),
+            }
+        }
+        Ok(m) => {
+            let t = http_trouble(&m);
+            run.step(format!("GET: {t}"));
+            return run.end(
+                Status::Problem,
+                format!("the handshake worked but the next GET was refused ({t})"),
+                Some("several server processes without sticky sessions answer this way: enable sticky sessions (session affinity) in the load balancer".into()),
+            );
+        }
+        Err(f) => return failed(&mut run, &f, "the first polling GET"),
+    }
+    let q = query(target, eio, "polling", Some(&sid));
+    let _ = poll(&mut run, target, "POST", &q, close_body(eio)).await;
+    run.step("POST 41 and close: session closed");
+    if eio == 4 {
+        // Does it also take Engine.IO 3 (socket.io 2.x) clients?
+        let mut side = Run::new("eio3", timeout);
+        let mut scratch = ServerFacts::default();
+        match handshake(&mut side, target, 3, &mut scratch).await {
+            Ok(Ok((h, _))) => {
+                facts.accepts_eio3 = Some(true);
+                let q = query(target, 3, "polling", Some(&h.sid));
+                let _ = poll(&mut side, target, "POST", &q, close_body(3)).await;
+            }
+            Ok(Err(_)) => facts.accepts_eio3 = Some(false),
+            Err(_) => {}
+        }
+    }
+    let summary = format!(
+        "long-polling works (Engine.IO {eio}, handshake, send and receive in {:.0} ms)",
+        run.t0.elapsed().as_secs_f64() * 1000.0
+    );
+    run.end(Status::Ok, summary, None)
+}
