@@ -11,7 +11,7 @@ use super::target::Target;
 use crate::engineio::{
     decode_payload, parse_server_error, Data, Handshake, Packet, ServerErrorCode, Version,
 };
-use crate::http::HttpMessage;
+use crate::http::{HttpHead, HttpMessage};
 
 /// How a probe ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -139,12 +139,29 @@ pub(super) fn query(target: &Target, eio: u8, transport: &str, sid: Option<&str>
 }
 
 /// An HTTP answer that is not what Engine.IO sends, in words.
+/// Engine.IO error bodies are quoted whole; anything else (an HTML error page) is shown as its
+/// first words on one line.
 pub(super) fn http_trouble(m: &HttpMessage) -> String {
-    let body = String::from_utf8_lossy(m.body.get(..200).unwrap_or(&m.body)).into_owned();
-    let status = m.status().unwrap_or(0);
+    let (status, reason) = match &m.head {
+        HttpHead::Response { status, reason } => (*status, reason.as_str()),
+        HttpHead::Request { .. } => (0, ""),
+    };
+    let head = format!("HTTP {status} {reason}").trim_end().to_string();
     match parse_server_error(&m.body) {
-        Some(e) => format!("HTTP {status} {}", e.body),
-        None => format!("HTTP {status} {}", body.trim()),
+        Some(e) => format!("{head} {}", e.body),
+        None => {
+            let text = String::from_utf8_lossy(m.body.get(..400).unwrap_or(&m.body))
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            if text.is_empty() {
+                head
+            } else if text.starts_with('<') {
+                format!("{head}, an HTML page")
+            } else {
+                format!("{head}: {}", cut(&text, 60))
+            }
+        }
     }
 }
 

@@ -55,6 +55,11 @@ async fn open_ws(
                 format!("WebSocket is disabled on the server ({t})"),
                 None,
             ),
+            _ if m.status() == Some(404) => r.end(
+                Status::Problem,
+                format!("nothing answers Engine.IO at this path ({t})"),
+                Some("check the path: the server's `path` option and the client's must match (default /socket.io/); use --path".into()),
+            ),
             Some(ServerErrorCode::BadRequest) if m.status() == Some(400) => r.end(
                 Status::Problem,
                 format!("the server refused the WebSocket upgrade ({t})"),
