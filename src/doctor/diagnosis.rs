@@ -273,10 +273,13 @@ impl Diagnosis {
                 }
             ));
         }
-        out.push(format!(
-            "Server header: {}",
-            s.server_header.as_deref().unwrap_or("(none sent)")
-        ));
+        // Only when some HTTP answer came back: silence says nothing about the header.
+        if s.eio.is_some() || s.server_header.is_some() {
+            out.push(format!(
+                "Server header: {}",
+                s.server_header.as_deref().unwrap_or("(none sent)")
+            ));
+        }
         out
     }
 }

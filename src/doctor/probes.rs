@@ -309,7 +309,7 @@ pub(super) fn failed(run: &mut Run, f: &Failure, what: &str) -> ProbeReport {
     let (summary, advice) = match f {
         Failure::Timeout { .. } => (
             format!("no answer to {what} within {secs}"),
-            "the server or something in front of it holds the request: check proxies and the server's event loop",
+            "the server or something in front of it holds the request (check proxies and the server's event loop), or nothing handles this path (a node server leaves unknown paths unanswered: check --path)",
         ),
         Failure::Refused => (format!("{what}: connection refused"), "the server is not running on this port"),
         Failure::Closed { .. } => (

@@ -38,11 +38,7 @@ async fn open_ws(
     let (m, rest) = match conn.request(target, "GET", q, &headers, b"").await {
         Ok(x) => x,
         Err(f) => {
-            return Err(failed(
-                run,
-                &f,
-                "the answer to the WebSocket upgrade request",
-            ));
+            return Err(failed(run, &f, "the WebSocket upgrade request"));
         }
     };
     if m.status() != Some(101) {

@@ -346,3 +346,41 @@ fn an_untrusted_certificate_is_named() {
     );
     rt.shutdown_timeout(Duration::from_secs(1));
 }
+
+#[test]
+fn a_transport_disabled_on_purpose_is_a_note_and_a_wrong_path_a_problem() {
+    let (_srv, port) = server(r#"{"transports":["polling"]}"#);
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out) = doctor(
+        &[&url, "--timeout", "2", "--color", "never"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(r#"off     websocket          WebSocket is disabled on the server (HTTP 400 Bad Request {"code":0,"message":"Transport unknown"})"#),
+        "{out}"
+    );
+    assert!(
+        out.contains("skipped upgrade            the server offers no upgrade to WebSocket"),
+        "{out}"
+    );
+    // node's http server leaves paths nobody handles unanswered: a timeout, and the path named.
+    let (code, out) = doctor(
+        &[
+            &url,
+            "--path",
+            "/nope/",
+            "--timeout",
+            "0.5",
+            "--color",
+            "never",
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("polling: no answer to the polling handshake within 0.5 s"),
+        "{out}"
+    );
+    assert!(out.contains("check --path"), "{out}");
+}
