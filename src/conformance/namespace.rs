@@ -28,6 +28,10 @@ enum NspState {
     ClosedBySelf,
     /// The other side closed it: what was in flight is a race, not a fault.
     ClosedByPeer,
+    /// Server only: the client asked to recover a session (`pid` and `offset` in its CONNECT).
+    /// socket.io 4.8.4 replays the missed packets *before* its CONNECT answer (seen in the
+    /// `v4-recovery` capture) and socket.io-client buffers them, so events are allowed here.
+    Recovering,
 }
 
 fn si(side: Side) -> usize {
@@ -83,8 +87,13 @@ impl SioState {
                 state[me] = NspState::Open;
                 if side == Side::Client {
                     // A new CONNECT opens a new exchange; the server's reply decides.
+                    let recovery = sio.data.as_ref().is_some_and(|d| {
+                        d.get("pid").is_some_and(|v| v.is_string())
+                            && d.get("offset").is_some_and(|v| v.is_string())
+                    });
                     state[peer] = match theirs {
                         NspState::Open => NspState::Open,
+                        _ if recovery => NspState::Recovering,
                         _ => NspState::Never,
                     };
                 }
@@ -105,7 +114,7 @@ impl SioState {
             }
             _ => {
                 let ok = match mine {
-                    NspState::Open | NspState::ClosedByPeer => Ok(()),
+                    NspState::Open | NspState::ClosedByPeer | NspState::Recovering => Ok(()),
                     NspState::Never => Err(format!("{kind} on {} before CONNECT", sio.nsp)),
                     NspState::ClosedBySelf => {
                         verdicts.push((

@@ -289,3 +289,20 @@ fn upgrade_before_the_probe_answer_is_the_clients_fault() {
         .detail
         .contains("before the server answered 3probe"));
 }
+
+#[test]
+fn a_recovering_server_may_replay_events_before_its_connect_answer() {
+    // socket.io 4.8.4 with connection state recovery: the missed EVENT comes before `40{…}`.
+    let base = || conv(44000).c(0, WS_REQ).s(1, WS_101).s(2, &stext(OPEN));
+    let r = run(&[base()
+        .c(3, &ctext(r#"40{"pid":"P","offset":"O1"}"#))
+        .s(4, &stext(r#"42["news",1,"O2"]"#))
+        .s(5, &stext(r#"40{"sid":"K1","pid":"P"}"#))]);
+    assert_eq!(get(&r, Side::Server, Rule::ConnectFirst).violations, 0);
+    // Without recovery the same order is the server's fault.
+    let r = run(&[base()
+        .c(3, &ctext("40"))
+        .s(4, &stext(r#"42["news",1]"#))
+        .s(5, &stext(r#"40{"sid":"K1"}"#))]);
+    assert_eq!(get(&r, Side::Server, Rule::ConnectFirst).violations, 1);
+}
