@@ -16,6 +16,9 @@ pub const MAX_EXAMPLES: usize = 5;
 const MAX_NOTES: usize = 32;
 /// Sessions whose per-namespace state is kept; more are checked for framing only.
 const MAX_SESSIONS: usize = 100_000;
+/// An ended session's state is forgotten this long (capture time) after its end: long enough
+/// for packets in flight to be judged against it, short enough to keep memory flat.
+const FORGET_AFTER_NS: u64 = 120 * 1_000_000_000;
 
 #[derive(Default)]
 struct Tally {
@@ -79,6 +82,12 @@ pub struct Checker {
     tallies: BTreeMap<(Side, Rule), Tally>,
     conns: HashMap<u64, ConnState>,
     sessions: HashMap<String, SessionState>,
+    /// The session keys of each sid (one per server address it was seen on).
+    keys_of_sid: HashMap<String, Vec<String>>,
+    /// Ended sessions in order of their end: (when, key), forgotten after [`FORGET_AFTER_NS`].
+    ended: VecDeque<(Timestamp, String)>,
+    /// The time of the event being folded.
+    now: Timestamp,
     /// Ping deadlines: (deadline, sid, ping sequence number, frame of the ping).
     deadlines: BinaryHeap<Reverse<(Timestamp, String, u64, u64)>>,
     notes: Vec<Note>,
@@ -130,15 +139,26 @@ impl Checker {
     }
 
     fn session(&mut self, sid: &str) -> Option<&mut SessionState> {
-        if !self.sessions.contains_key(sid) && self.sessions.len() >= MAX_SESSIONS {
-            return None;
+        if !self.sessions.contains_key(sid) {
+            if self.sessions.len() >= MAX_SESSIONS {
+                return None;
+            }
+            let bare = sid.split('|').next().unwrap_or(sid).to_string();
+            let keys = self.keys_of_sid.entry(bare).or_default();
+            if keys.len() < 16 {
+                keys.push(sid.to_string());
+            }
         }
         Some(self.sessions.entry(sid.to_string()).or_default())
     }
 
     /// Takes one event.
     pub fn event(&mut self, ev: &Event) {
+        if ev.frame > 0 {
+            self.now = self.now.max(ev.ts);
+        }
         self.expire_pings(ev);
+        self.forget_ended();
         match &ev.body {
             Body::Tcp(t) => self.tcp(ev, t),
             Body::Http(h) => self.http(ev, h),
@@ -261,8 +281,34 @@ impl Checker {
 
     fn end_session(&mut self, sid: &str) {
         if let Some(s) = self.sessions.get_mut(sid) {
+            if !s.ended {
+                self.ended.push_back((self.now, sid.to_string()));
+            }
             s.ended = true;
             s.unanswered.clear();
+        }
+    }
+
+    /// Drops the state of sessions that ended long enough ago.
+    fn forget_ended(&mut self) {
+        while let Some((at, _)) = self.ended.front() {
+            if at.0.saturating_add(FORGET_AFTER_NS) >= self.now.0 {
+                break;
+            }
+            let Some((_, key)) = self.ended.pop_front() else {
+                break;
+            };
+            // Packets for it after this point start a fresh state (and, being after the
+            // session's end, are judged as such by nothing-after-close where they can be).
+            if self.sessions.remove(&key).is_some() {
+                let bare = key.split('|').next().unwrap_or(&key).to_string();
+                if let Some(keys) = self.keys_of_sid.get_mut(&bare) {
+                    keys.retain(|k| k != &key);
+                    if keys.is_empty() {
+                        self.keys_of_sid.remove(&bare);
+                    }
+                }
+            }
         }
     }
 
@@ -365,6 +411,15 @@ impl Checker {
                 self.release(&method, sid.as_deref());
                 if status >= 400 {
                     if let Some(sid) = sid {
+                        // An error answer ends the session for the client wherever it lives:
+                        // behind a balancer without sticky sessions, "Session ID unknown" from
+                        // one server makes the client drop the sid it holds on another, whose
+                        // pings it then never answers.
+                        let bare = sid.split('|').next().unwrap_or(&sid).to_string();
+                        let keys = self.keys_of_sid.get(&bare).cloned().unwrap_or_default();
+                        for k in keys {
+                            self.end_session(&k);
+                        }
                         self.end_session(&sid);
                     }
                 }
