@@ -105,6 +105,27 @@ pub async fn diagnose(opts: &Options) -> Diagnosis {
         .as_ref()
         .is_some_and(|u| u.iter().any(|x| x == "websocket"));
     let can_upgrade = polling_ok && offers_upgrade;
+    if d.server.legacy.is_some() {
+        // socket.io 0.9 has no Engine.IO WebSocket to probe.
+        for name in [
+            "websocket",
+            "websocket+deflate",
+            "upgrade",
+            "upgrade+deflate",
+        ] {
+            d.probes.push(ProbeReport {
+                name,
+                status: Status::Skipped,
+                summary: "not an Engine.IO server".into(),
+                steps: vec![],
+                advice: None,
+                extensions: None,
+                blocked: false,
+            });
+        }
+        conclude(&mut d);
+        return d;
+    }
     // The WebSocket probes are independent: run together, the whole run takes about one
     // timeout even when every one of them waits for frames that never come.
     let (mut f1, mut f2) = (d.server.clone(), d.server.clone());
@@ -233,6 +254,15 @@ impl Diagnosis {
     pub fn settings_lines(&self) -> Vec<String> {
         let s = &self.server;
         let mut out = vec![];
+        if let Some(l) = &s.legacy {
+            let secs = |v: Option<u64>| v.map_or("?".to_string(), |v| format!("{v} s"));
+            out.push(format!(
+                "socket.io 0.9 (protocol 1): heartbeat timeout {}, close timeout {}, transports {}",
+                secs(l.heartbeat_timeout),
+                secs(l.close_timeout),
+                l.transports.join(", ")
+            ));
+        }
         if let Some(e) = s.eio {
             let gen = match (e, s.sio) {
                 (4, _) => "socket.io 3.x/4.x",
@@ -274,7 +304,7 @@ impl Diagnosis {
             ));
         }
         // Only when some HTTP answer came back: silence says nothing about the header.
-        if s.eio.is_some() || s.server_header.is_some() {
+        if s.eio.is_some() || s.legacy.is_some() || s.server_header.is_some() {
             out.push(format!(
                 "Server header: {}",
                 s.server_header.as_deref().unwrap_or("(none sent)")

@@ -37,7 +37,7 @@ mod websocket;
 
 pub use client::Failure;
 pub use diagnosis::{diagnose, Diagnosis, Options};
-pub use probes::{ProbeReport, ServerFacts, Status};
+pub use probes::{LegacyFacts, ProbeReport, ServerFacts, Status};
 pub use target::Target;
 
 use thiserror::Error;

@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
+use super::client::cache_buster;
 use super::probes::{
     close_body, cut, failed, handshake, http_trouble, packets, poll, query, record, refused,
-    server_code, ProbeReport, Run, ServerFacts, Status,
+    server_code, LegacyFacts, ProbeReport, Run, ServerFacts, Status,
 };
 use super::target::Target;
 use crate::engineio::{Data, Packet, ServerErrorCode};
+use crate::socketio::legacy::parse_handshake;
 
 /// Polling: handshake (EIO=4, then EIO=3 when 4 is refused), the Socket.IO CONNECT round trip,
 /// and a clean close. Returns the report and the revision that answered.
@@ -22,6 +24,9 @@ pub async fn polling(target: &Target, timeout: Duration, facts: &mut ServerFacts
                 Ok(Err(m)) => return refused(&mut run, &m),
                 Err(f) => return failed(&mut run, &f, "the EIO=3 handshake"),
             }
+        }
+        Ok(Err(m)) if m.body.starts_with(LEGACY_WELCOME) => {
+            return legacy(&mut run, target, facts).await
         }
         Ok(Err(m)) => return refused(&mut run, &m),
         Err(f) => return failed(&mut run, &f, "the polling handshake"),
@@ -127,4 +132,44 @@ pub async fn polling(target: &Target, timeout: Duration, facts: &mut ServerFacts
         run.t0.elapsed().as_secs_f64() * 1000.0
     );
     run.end(Status::Ok, summary, None)
+}
+
+/// What a socket.io 0.9 server answers on its path root.
+const LEGACY_WELCOME: &[u8] = b"Welcome to socket.io.";
+
+/// A socket.io 0.9 server: confirm with its own handshake (`GET <path>1/`), report its settings,
+/// and say that Engine.IO clients (socket.io 1.0 and later) cannot talk to it.
+async fn legacy(run: &mut Run, target: &Target, facts: &mut ServerFacts) -> ProbeReport {
+    run.step("\"Welcome to socket.io.\": the signature of a socket.io 0.9 server");
+    let q = format!("{}1/?t={}", target.path, cache_buster());
+    let hs = match poll(run, target, "GET", &q, b"").await {
+        Ok(m) if m.status() == Some(200) => {
+            parse_handshake(String::from_utf8_lossy(&m.body).trim()).ok()
+        }
+        Ok(m) => {
+            run.step(format!("legacy handshake: {}", http_trouble(&m)));
+            None
+        }
+        Err(f) => {
+            run.step(format!("legacy handshake: {f}"));
+            None
+        }
+    };
+    if let Some(h) = &hs {
+        run.step(format!(
+            "legacy handshake: sid {}, transports {}",
+            h.sid,
+            h.transports.join(", ")
+        ));
+        facts.legacy = Some(LegacyFacts {
+            heartbeat_timeout: h.heartbeat_timeout,
+            close_timeout: h.close_timeout,
+            transports: h.transports.clone(),
+        });
+    }
+    run.end(
+        Status::Problem,
+        "this is a socket.io 0.9 server (protocol 1, before Engine.IO): socket.io 1.0+ clients cannot connect to it",
+        Some("use socket.io-client 0.9 with it, or upgrade the server (and clients) to socket.io 4".into()),
+    )
 }

@@ -67,6 +67,20 @@ pub struct ServerFacts {
     pub max_payload: Option<u64>,
     /// Upgrades offered in the open packet.
     pub upgrades: Option<Vec<String>>,
+    /// A socket.io 0.9 server (protocol 1, before Engine.IO): its handshake.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<LegacyFacts>,
+}
+
+/// What a socket.io 0.9 server said in its handshake (`sid:heartbeat:close:transports`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LegacyFacts {
+    /// Heartbeat timeout in seconds.
+    pub heartbeat_timeout: Option<u64>,
+    /// Close timeout in seconds.
+    pub close_timeout: Option<u64>,
+    /// Transports offered.
+    pub transports: Vec<String>,
 }
 
 /// A probe's running record.

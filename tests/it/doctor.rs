@@ -187,6 +187,25 @@ fn an_engine_io_3_server_is_recognised_from_what_answers() {
     }
 }
 
+#[test]
+fn a_socket_io_0_9_server_is_recognised() {
+    // socket.io 0.9.19 answers "Welcome to socket.io." on its path; its handshake is under 1/.
+    let (_srv, port) = lab_server("node-v09", "{}");
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out) = doctor(
+        &[&url, "--timeout", "2", "--color", "never"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    for want in [
+        "this is a socket.io 0.9 server (protocol 1, before Engine.IO): socket.io 1.0+ clients cannot connect to it",
+        "socket.io 0.9 (protocol 1): heartbeat timeout 60 s, close timeout 60 s, transports websocket",
+        "skipped websocket          not an Engine.IO server",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+}
+
 /// A relay on 127.0.0.1 that passes HTTP but swallows every byte after a `101` response head
 /// (in both directions), keeping the connections open: what some security software does.
 async fn swallowing_relay(listener: tokio::net::TcpListener, upstream: SocketAddr) {
