@@ -328,7 +328,9 @@ impl Checker {
                     return;
                 };
                 let ws_sid = c.websocket.then(|| c.ws_sid.clone()).flatten();
-                let drop_pending = !matches!(t, TcpInfo::Fin);
+                // A request is no longer in flight once its connection is reset or closed, or
+                // once the client closed its side (an aborted poll: the server drops it too).
+                let drop_pending = !matches!(t, TcpInfo::Fin) || ev.dir == Some(Dir::C2S);
                 let pending: Vec<_> = if drop_pending {
                     c.pending.drain(..).collect()
                 } else {
