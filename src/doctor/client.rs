@@ -25,13 +25,16 @@ use crate::ws::{Opcode, WsConfig, WsDecoder, WsOutput};
 const MAX_BODY: usize = 4 << 20;
 
 /// Why a step of a probe did not complete.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Failure {
     /// Nothing listens on the port (connection refused).
+    #[error("connection refused")]
     Refused,
     /// The name did not resolve.
+    #[error("name resolution failed: {0}")]
     Resolve(String),
     /// No answer within the timeout; `got` says what had arrived by then.
+    #[error("timed out waiting for {waiting_for} ({got} bytes received on this connection)")]
     Timeout {
         /// What was awaited.
         waiting_for: String,
@@ -39,6 +42,7 @@ pub enum Failure {
         got: u64,
     },
     /// The peer closed the connection (`reset` when it reset it).
+    #[error("connection {} while waiting for {waiting_for}", if *reset { "reset" } else { "closed" })]
     Closed {
         /// What was awaited.
         waiting_for: String,
@@ -46,34 +50,14 @@ pub enum Failure {
         reset: bool,
     },
     /// TLS failed.
+    #[error("TLS: {0}")]
     Tls(String),
     /// Any other I/O error.
+    #[error("{0}")]
     Io(String),
     /// The bytes broke HTTP or WebSocket framing.
+    #[error("{0}")]
     Protocol(String),
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Refused => write!(f, "connection refused"),
-            Failure::Resolve(e) => write!(f, "name resolution failed: {e}"),
-            Failure::Timeout { waiting_for, got } => {
-                write!(
-                    f,
-                    "timed out waiting for {waiting_for} ({got} bytes received on this connection)"
-                )
-            }
-            Failure::Closed { waiting_for, reset } => write!(
-                f,
-                "connection {} while waiting for {waiting_for}",
-                if *reset { "reset" } else { "closed" }
-            ),
-            Failure::Tls(e) => write!(f, "TLS: {e}"),
-            Failure::Io(e) => write!(f, "{e}"),
-            Failure::Protocol(e) => write!(f, "{e}"),
-        }
-    }
 }
 
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
