@@ -548,7 +548,9 @@ impl Checker {
         if eio.transport == "websocket" {
             self.upgrade_step(ev, side, &sid, eio);
         }
-        // Nothing after an Engine.IO close from the same side.
+        // Nothing after an Engine.IO close from the same side: the close packet ends the
+        // session (engine.io-protocol, packet type 1 "Used to indicate that a transport can be
+        // closed"); what the same side sends afterwards goes nowhere.
         let closed = self.sessions.get(&sid).is_some_and(|s| s.closed[si(side)]);
         let ok = if closed {
             Err(format!(
@@ -632,6 +634,9 @@ impl Checker {
         self.verdict(side, Rule::UpgradeSequence, ev, Some(sid), ok);
     }
 
+    /// engine.io-protocol "Heartbeat": the pinging side sends `ping` and the peer "has a few
+    /// seconds (the pingTimeout value) to send a pong packet back". v4: the server pings; v3:
+    /// the client does (either way the answer is due from the other direction).
     fn ping(&mut self, ev: &Event, dir: Dir, sid: &str) {
         let Some(s) = self.sessions.get_mut(sid) else {
             return;
