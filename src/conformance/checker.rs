@@ -37,6 +37,8 @@ struct SessionState {
     posts: u32,
     /// The client sent `5` (upgrade): polling is over.
     upgraded: bool,
+    /// WebSocket requests made for this session.
+    websockets: u32,
     /// Engine.IO close sent, per side [client, server].
     closed: [bool; 2],
     /// The session is over (no more pings owed).
@@ -390,6 +392,20 @@ impl Checker {
                 if let Some(c) = self.conns.get_mut(&ev.conn.0) {
                     c.upgrade = qsid.is_some();
                     c.ws_sid = qsid.clone();
+                }
+                if let Some(sid) = &qsid {
+                    // engine.io-protocol: "A client MUST NOT open more than one WebSocket
+                    // connection per session."
+                    let n = self.session(sid).map_or(0, |s| {
+                        s.websockets += 1;
+                        s.websockets
+                    });
+                    let ok = if n > 1 {
+                        Err(format!("WebSocket #{n} opened for the same session"))
+                    } else {
+                        Ok(())
+                    };
+                    self.verdict(Side::Client, Rule::UpgradeSequence, ev, Some(sid), ok);
                 }
             }
             let polling_sid = (is_eio && transport == "polling").then_some(qsid).flatten();

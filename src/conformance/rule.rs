@@ -144,7 +144,7 @@ impl Rule {
             Rule::AckIds => "socket.io-protocol: \"The receiver MUST respond with an ACK packet with the same event ID\"",
             Rule::PingAnswered => "engine.io-protocol: the peer \"has a few seconds (the pingTimeout value) to send a pong packet back\"",
             Rule::OnePollPerMethod => "engine.io-protocol: \"a client MUST NOT have more than one active GET request\" (and POST)",
-            Rule::UpgradeSequence => "engine.io-protocol: the client MUST \"send a ping packet with the string probe\", the server MUST \"respond with a pong packet with the string probe\", then \"the client MUST send a upgrade packet\"",
+            Rule::UpgradeSequence => "engine.io-protocol: the client MUST \"send a ping packet with the string probe\", the server MUST \"respond with a pong packet with the string probe\", then \"the client MUST send a upgrade packet\"; \"A client MUST NOT open more than one WebSocket connection per session\"",
             Rule::NothingAfterClose => "RFC 6455 §5.5.1: after sending a Close frame \"the endpoint MUST NOT send any more data frames\"",
             Rule::MaxPayload => "engine.io-protocol: maxPayload is \"the maximum number of bytes per chunk\"",
         }

@@ -306,3 +306,23 @@ fn a_recovering_server_may_replay_events_before_its_connect_answer() {
         .s(5, &stext(r#"40{"sid":"K1"}"#))]);
     assert_eq!(get(&r, Side::Server, Rule::ConnectFirst).violations, 1);
 }
+
+#[test]
+fn a_second_websocket_for_one_session_is_the_clients_fault() {
+    let open = r#"0{"sid":"P1","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000}"#;
+    let hs = conv(45000)
+        .c(
+            0,
+            b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n",
+        )
+        .s(1, &ok(open));
+    let req = b"GET /socket.io/?EIO=4&transport=websocket&sid=P1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let r = run(&[
+        hs,
+        conv(45001).c(2, req).s(3, WS_101),
+        conv(45002).c(4, req).s(5, WS_101),
+    ]);
+    let u = get(&r, Side::Client, Rule::UpgradeSequence);
+    assert_eq!(u.violations, 1, "{u:#?}");
+    assert!(u.first[0].detail.contains("WebSocket #2"));
+}
