@@ -177,6 +177,7 @@ fn merge(into: &mut ServerFacts, from: ServerFacts) {
         into.upgrades = from.upgrades;
     }
     into.sio = into.sio.or(from.sio);
+    into.connect_refused = into.connect_refused.take().or(from.connect_refused);
     into.server_header = into.server_header.take().or(from.server_header);
 }
 
@@ -230,6 +231,12 @@ fn conclude(d: &mut Diagnosis) {
         add(
             &mut d.notes,
             "permessage-deflate is on: large messages are compressed (CPU and memory per connection on the server)".into(),
+        );
+    }
+    if let Some(why) = &d.server.connect_refused {
+        add(
+            &mut d.notes,
+            format!("the server refuses a Socket.IO CONNECT to / without credentials (CONNECT_ERROR {why}): the transports were tested up to that answer; doctor sends no auth payload"),
         );
     }
     if d.server.accepts_eio3 == Some(false) && d.server.eio == Some(4) {

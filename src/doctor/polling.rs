@@ -81,10 +81,23 @@ pub async fn polling(target: &Target, timeout: Duration, facts: &mut ServerFacts
         }
         Ok(m) if m.status() == Some(200) => {
             let sio = packets(eio, &m.body).into_iter().find_map(|p| match p {
-                Packet::Message(Data::Text(t)) if t.starts_with('0') => Some(t),
+                Packet::Message(Data::Text(t)) if t.starts_with('0') || t.starts_with('4') => {
+                    Some(t)
+                }
                 _ => None,
             });
             match sio {
+                Some(t) if t.starts_with('4') => {
+                    run.step(format!(
+                        "GET: Socket.IO CONNECT refused ({})",
+                        cut(&format!("4{t}"), 80)
+                    ));
+                    facts.connect_refused = Some(cut(t.get(1..).unwrap_or(""), 120));
+                    // v5 carries an object (`44{"message":…}`), protocol 4 a string.
+                    facts
+                        .sio
+                        .get_or_insert(if t.starts_with("4{") { 5 } else { 4 });
+                }
                 Some(t) => {
                     let v = if t.starts_with("0{") { 5 } else { 4 };
                     facts.sio = Some(v);

@@ -67,6 +67,10 @@ pub struct ServerFacts {
     pub max_payload: Option<u64>,
     /// Upgrades offered in the open packet.
     pub upgrades: Option<Vec<String>>,
+    /// The server answered the Socket.IO CONNECT to `/` with CONNECT_ERROR (this text): an
+    /// auth middleware, most likely; doctor sends no credentials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_refused: Option<String>,
     /// A socket.io 0.9 server (protocol 1, before Engine.IO): its handshake.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legacy: Option<LegacyFacts>,

@@ -224,8 +224,17 @@ pub async fn websocket(
             "sent 40 (CONNECT)"
         });
     }
-    let is_connect = |p: &Packet| matches!(p, Packet::Message(Data::Text(t)) if t.starts_with('0'));
+    // The answer is CONNECT, or CONNECT_ERROR (an auth middleware refusing a client without
+    // credentials): either way the frames went both ways.
+    let is_connect = |p: &Packet| matches!(p, Packet::Message(Data::Text(t)) if t.starts_with('0') || t.starts_with('4'));
     match expect(&mut run, &mut ws, eio, "the CONNECT answer", is_connect).await {
+        Ok(Packet::Message(Data::Text(t))) if t.starts_with('4') => {
+            run.step(format!("CONNECT refused: {}", cut(&format!("4{t}"), 80)));
+            facts.connect_refused = Some(cut(t.get(1..).unwrap_or(""), 120));
+            facts
+                .sio
+                .get_or_insert(if t.starts_with("4{") { 5 } else { 4 });
+        }
         Ok(p) => {
             if let Packet::Message(Data::Text(t)) = &p {
                 facts
@@ -315,7 +324,7 @@ pub async fn upgrade(target: &Target, timeout: Duration, eio: u8, deflate: bool)
         return ws_failure(&mut run, &ws, &f, what, ext, ws.deflate);
     }
     let want = |p: &Packet| match p {
-        Packet::Message(Data::Text(t)) => t.starts_with('0'),
+        Packet::Message(Data::Text(t)) => t.starts_with('0') || t.starts_with('4'),
         Packet::Pong(_) => true,
         _ => false,
     };

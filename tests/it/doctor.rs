@@ -37,17 +37,27 @@ fn server(opts: &str) -> (Guard, u16) {
 /// `listening <port>` line.
 fn lab_server(line: &str, opts: &str) -> (Guard, u16) {
     let dir = root().join("fixtures/lab").join(line);
+    let mut cmd = Command::new("node");
+    cmd.arg("server.js").env("SIO_OPTS", opts).current_dir(&dir);
+    start(cmd, &dir.join("node_modules"))
+}
+
+/// Runs a node script with the modules of `node_modules`, as [`lab_server`] does.
+fn node_script(script: &std::path::Path, node_modules: std::path::PathBuf) -> (Guard, u16) {
+    let mut cmd = Command::new("node");
+    cmd.arg(script).env("NODE_PATH", &node_modules);
+    start(cmd, &node_modules)
+}
+
+fn start(mut cmd: Command, node_modules: &std::path::Path) -> (Guard, u16) {
     assert!(
-        dir.join("node_modules/socket.io").is_dir(),
+        node_modules.join("socket.io").is_dir(),
         "run `npm ci` in {} first (.ci/run does)",
-        dir.display()
+        node_modules.display()
     );
     let port = free_port();
-    let mut child = Command::new("node")
-        .arg("server.js")
+    let mut child = cmd
         .arg(port.to_string())
-        .env("SIO_OPTS", opts)
-        .current_dir(&dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -204,6 +214,36 @@ fn a_socket_io_0_9_server_is_recognised() {
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
+}
+
+#[test]
+fn an_auth_middleware_refusing_connect_is_a_note_not_a_blocked_path() {
+    // The real socket.io 4.8.4 with a middleware that refuses every CONNECT: the frames flow,
+    // the answer is CONNECT_ERROR; doctor must not read that as frames being dropped.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("auth.js");
+    std::fs::write(
+        &script,
+        "const http = require('http'); const { Server } = require('socket.io');\n\
+         const port = Number(process.argv[2]); const srv = http.createServer();\n\
+         const io = new Server(srv, {});\n\
+         io.use((socket, next) => next(new Error('not authorized')));\n\
+         srv.listen(port, '127.0.0.1', () => console.log('listening ' + port));\n",
+    )
+    .expect("write script");
+    let (_srv, port) = node_script(&script, root().join("fixtures/lab/node-v4/node_modules"));
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out) = doctor(
+        &[&url, "--timeout", "2", "--color", "never"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(r#"refuses a Socket.IO CONNECT to / without credentials (CONNECT_ERROR {"message":"not authorized"})"#), "{out}");
+    assert!(
+        out.contains("Engine.IO 4 (socket.io 3.x/4.x), Socket.IO protocol 5"),
+        "{out}"
+    );
+    assert!(!out.contains("drops client"), "{out}");
 }
 
 /// A relay on 127.0.0.1 that passes HTTP but swallows every byte after a `101` response head
