@@ -246,6 +246,44 @@ fn an_auth_middleware_refusing_connect_is_a_note_not_a_blocked_path() {
     assert!(!out.contains("drops client"), "{out}");
 }
 
+#[test]
+fn a_web_server_without_socket_io_is_told_apart_with_its_server_header() {
+    // Python's stdlib HTTP server: 404 on /socket.io/, and a Server header.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 must be installed");
+    let _g = Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "python http.server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("http://127.0.0.1:{port}");
+    let (code, out) = doctor(
+        &[&url, "--timeout", "2", "--color", "never"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("polling: nothing answers Engine.IO at this path (HTTP 404 File not found, an HTML page)"), "{out}");
+    assert!(out.contains("Server header: SimpleHTTP/"), "{out}");
+    assert!(out.contains("use --path"), "{out}");
+}
+
 /// A relay on 127.0.0.1 that passes HTTP but swallows every byte after a `101` response head
 /// (in both directions), keeping the connections open: what some security software does.
 async fn swallowing_relay(listener: tokio::net::TcpListener, upstream: SocketAddr) {
