@@ -21,7 +21,9 @@
 
 pub mod capture;
 pub mod check;
+pub mod conformance;
 pub mod deflate;
+pub mod doctor;
 pub mod engineio;
 pub mod event;
 pub mod explain;

@@ -12,6 +12,6 @@ mod cause;
 mod chains;
 mod rules;
 
-pub use cause::{Cause, Initiator};
+pub use cause::{Cause, Initiator, ALL as ALL_CAUSES};
 pub use chains::{Chain, Link, SocketChange};
 pub use rules::{explain, Explanation, Finding, FindingEnd, Note, SocketSummary};

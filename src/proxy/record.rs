@@ -346,7 +346,8 @@ mod tests {
         }
         assert_eq!(
             frames[3],
-            Frames::Pieces(vec![(6, 0), (7, 65_000), (8, 130_000)])
+            // one packet per MAX_SEGMENT (65 495) bytes
+            Frames::Pieces(vec![(6, 0), (7, 65_495), (8, 130_990)])
         );
         assert_eq!(r.frames(), 10);
         // A connection closes at its last packet, as in capture replay.

@@ -3,6 +3,8 @@
 mod bad_input;
 mod check;
 mod common;
+mod conformance;
+mod doctor;
 mod explain_truth;
 mod fixtures_truth;
 mod linktypes;

@@ -21,7 +21,30 @@ pub enum CheckFormat {
 #[derive(Args, Debug)]
 pub struct CheckArgs {
     /// The server, e.g. http://127.0.0.1:3000 (a path, if given, is the Socket.IO path).
-    url: String,
+    #[arg(required_unless_present = "capture")]
+    url: Option<String>,
+    /// Check a recorded capture (pcap/pcapng, `-` for stdin) instead of a live server: every
+    /// packet well-formed, every sequence legal, for the server and for the client.
+    #[arg(long, value_name = "FILE", conflicts_with = "url")]
+    capture: Option<std::path::PathBuf>,
+    /// With --capture: fail when a session ended with this cause (`deflate-error`, ...),
+    /// `abnormal` for any abnormal end, `handshake-refused` for refused handshakes.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "CAUSE",
+        requires = "capture"
+    )]
+    deny: Vec<String>,
+    /// With --capture: largest message or body kept after decompression, in bytes.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    max_message: usize,
+    /// With --capture: out-of-order bytes held per TCP direction, in bytes.
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    max_buffer: usize,
+    /// With --capture: colors in table output.
+    #[arg(long, value_enum, default_value_t = crate::common::ColorChoice::Auto)]
+    color: crate::common::ColorChoice,
     /// Engine.IO revision to test (3 or 4); detected when absent.
     #[arg(long, value_parser = clap::value_parser!(u8).range(3..=4))]
     eio: Option<u8>,
@@ -55,7 +78,25 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
-    let endpoint = Endpoint::parse(&args.url)?;
+    if let Some(capture) = args.capture {
+        return crate::check_capture::run(crate::check_capture::CheckCaptureArgs {
+            input: crate::common::InputArgs {
+                capture,
+                eio: args.eio,
+                max_message: args.max_message,
+                max_buffer: args.max_buffer,
+            },
+            deny: args.deny,
+            format: match args.format {
+                CheckFormat::Table => crate::check_capture::CheckFormat::Table,
+                CheckFormat::Json => crate::check_capture::CheckFormat::Json,
+            },
+            junit: args.junit,
+            color: args.color,
+        });
+    }
+    let url = args.url.clone().unwrap_or_default();
+    let endpoint = Endpoint::parse(&url)?;
     let sio_path = args.socketio_path.clone().unwrap_or_else(|| {
         if endpoint.path == "/" {
             "/socket.io/".into()
@@ -81,8 +122,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let report = runtime.block_on(async {
         let (eio, sio) = match check::detect(&endpoint, &sio_path, args.eio, args.sio, step).await {
             Ok(v) => v,
-            Err(DetectError::Unreachable(e)) => bail!("cannot reach {}: {e}", args.url),
-            Err(e) => bail!("{}: {e}", args.url),
+            Err(DetectError::Unreachable(e)) => bail!("cannot reach {}: {e}", url),
+            Err(e) => bail!("{}: {e}", url),
         };
         let profile = Profile {
             eio,
@@ -99,7 +140,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             case: Duration::from_secs(20),
             suite: Duration::from_secs(args.timeout.max(1)),
         };
-        Ok(check::run(&args.url, &endpoint, profile, &cases, limits).await)
+        Ok(check::run(&url, &endpoint, profile, &cases, limits).await)
     })?;
     // The runtime may hold sockets of cases that timed out: do not wait for them.
     runtime.shutdown_timeout(Duration::from_millis(100));

@@ -1,11 +1,13 @@
 //! The `sioscope` command line: a thin layer over the library, one file per subcommand.
 
 mod check;
+mod check_capture;
 mod common;
 mod decode;
+mod doctor;
 mod explain;
-mod sessions;
 mod proxy;
+mod sessions;
 
 use std::io;
 use std::process::ExitCode;
@@ -58,6 +60,16 @@ enum Command {
     ///   sioscope check http://127.0.0.1:3000
     ///   sioscope check http://127.0.0.1:3000 --eio 3 --sio 4 --junit check.xml
     Check(check::CheckArgs),
+    /// Probe a live Socket.IO server: polling, WebSocket, the upgrade, with and without
+    /// permessage-deflate; say what works, what is blocked, the server's settings, what to change.
+    ///
+    /// Exit code 0 when all is well, 1 when a problem was found (a server that is down is one),
+    /// 2 when doctor could not run (bad URL).
+    ///
+    /// Examples:
+    ///   sioscope doctor http://127.0.0.1:3000
+    ///   sioscope doctor https://chat.example.com/ --path /ws/ --timeout 2
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +80,7 @@ fn main() -> ExitCode {
         Command::Sessions(args) => sessions::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::Check(args) => check::run(args),
+        Command::Doctor(args) => doctor::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,209 @@
+//! `sioscope conform <capture>` (to become `sioscope check --capture <capture>`): does the recorded
+//! traffic of both peers follow the protocols, and did any session end in a denied way?
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use owo_colors::OwoColorize;
+use tabled::settings::Style;
+use tabled::{Table, Tabled};
+
+use sioscope::capture::replay;
+use sioscope::conformance::{junit, Checker, Deny, Report};
+use sioscope::event::Event;
+use sioscope::session::SessionTracker;
+
+use crate::common::{open_input, replay_options, use_color, ColorChoice, InputArgs};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A table of rules per side, then denied causes.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckCaptureArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Fail when a session ended with this cause (`deflate-error`, `ping-timeout`, ...),
+    /// `abnormal` for any abnormal end, `handshake-refused` for refused handshakes.
+    /// Repeat or separate with commas.
+    #[arg(long, value_delimiter = ',', value_name = "CAUSE")]
+    pub deny: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
+    /// Also write JUnit XML here (one testsuite per side, one testcase per rule).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Colors in table output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Tabled)]
+struct Row {
+    side: &'static str,
+    rule: &'static str,
+    result: String,
+    checked: u64,
+    violations: u64,
+    #[tabled(rename = "first offending frames")]
+    first: String,
+}
+
+pub fn run(args: CheckCaptureArgs) -> Result<ExitCode> {
+    let deny = args
+        .deny
+        .iter()
+        .map(|d| Deny::parse(d.trim()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let input = open_input(&args.input.capture)?;
+    let mut checker = Checker::new();
+    let mut tracker = SessionTracker::new();
+    replay(input, &replay_options(&args.input), &mut |ev: Event| {
+        checker.event(&ev);
+        tracker.event(&ev);
+    })
+    .map_err(|e| anyhow::Error::new(e).context(format!("{}", args.input.capture.display())))?;
+    let x = sioscope::explain::explain(&tracker);
+    let name = args.input.capture.display().to_string();
+    let report = Report::build(&name, checker, &x, &deny);
+
+    if let Some(path) = &args.junit {
+        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut w = BufWriter::new(f);
+        junit::write_junit(&report, &mut w)
+            .and_then(|()| w.flush())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let stdout = io::stdout().lock();
+    let mut out = BufWriter::new(stdout);
+    match args.format {
+        CheckFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).context("writing output")?;
+            writeln!(out).context("writing output")?;
+        }
+        CheckFormat::Table => {
+            write_table(&mut out, &report, use_color(args.color)).context("writing output")?
+        }
+    }
+    out.flush().context("writing output")?;
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn write_table(out: &mut dyn Write, r: &Report, color: bool) -> io::Result<()> {
+    let paint = |s: &str, good: bool| -> String {
+        match (color, good) {
+            (false, _) => s.to_string(),
+            (true, true) => s.green().to_string(),
+            (true, false) => s.red().bold().to_string(),
+        }
+    };
+    let mut rows = vec![];
+    let mut not_applicable = vec![];
+    for rr in &r.rules {
+        if rr.checked == 0 && rr.violations == 0 {
+            not_applicable.push(format!("{}/{}", rr.side.as_str(), rr.rule.as_str()));
+            continue;
+        }
+        let first = rr
+            .first
+            .iter()
+            .map(|v| format!("#{} c{}: {}", v.frame, v.conn, cut(&v.detail, 90)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        rows.push(Row {
+            side: rr.side.as_str(),
+            rule: rr.rule.as_str(),
+            result: paint(rr.status(), rr.violations == 0),
+            checked: rr.checked,
+            violations: rr.violations,
+            first,
+        });
+    }
+    writeln!(out, "conformance of {}", r.capture)?;
+    if rows.is_empty() {
+        writeln!(out, "no Engine.IO / Socket.IO traffic to check")?;
+    } else {
+        let mut t = Table::new(rows);
+        t.with(Style::sharp());
+        writeln!(out, "{t}")?;
+    }
+    if !not_applicable.is_empty() {
+        writeln!(
+            out,
+            "not applicable (nothing to check): {}",
+            not_applicable.join(", ")
+        )?;
+    }
+    if r.notes_total > 0 {
+        writeln!(
+            out,
+            "{} note(s) about the capture itself (not counted as violations):",
+            r.notes_total
+        )?;
+        for n in r.notes.iter().take(5) {
+            writeln!(
+                out,
+                "  #{} c{}: {}: {}",
+                n.frame,
+                n.conn,
+                n.rule,
+                cut(&n.detail, 100)
+            )?;
+        }
+    }
+    if !r.deny.is_empty() {
+        writeln!(out, "denied causes ({}):", r.deny.join(", "))?;
+        let denied: Vec<_> = r.causes.iter().filter(|c| c.denied).collect();
+        if denied.is_empty() {
+            writeln!(out, "  none of {} session end(s)", r.causes.len())?;
+        }
+        for c in denied {
+            let who = if c.sid.is_empty() {
+                "handshake".to_string()
+            } else {
+                format!("session {}", c.sid)
+            };
+            writeln!(
+                out,
+                "  {} {} at #{}: {}",
+                paint(&c.cause, false),
+                who,
+                c.frame,
+                cut(&c.explanation, 120)
+            )?;
+        }
+    }
+    let verdict = if r.ok {
+        paint("PASS", true)
+    } else {
+        paint("FAIL", false)
+    };
+    writeln!(
+        out,
+        "{verdict}: {} violation(s), {} denied session end(s)",
+        r.violations, r.denied
+    )
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}
