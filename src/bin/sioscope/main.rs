@@ -49,16 +49,19 @@ enum Command {
     ///   sioscope proxy --upstream 127.0.0.1:3000 --fault corrupt-deflate --format ndjson
     #[command(verbatim_doc_comment)]
     Proxy(proxy::ProxyArgs),
-    /// Run the protocol conformance suite (the official engine.io-protocol and
-    /// socket.io-protocol cases, plus compression, maxPayload and recovery) against a live
-    /// server that runs the reference app (docs/check-cases.md).
+    /// Check protocol conformance: of a live server running the reference app (the official
+    /// engine.io-protocol and socket.io-protocol cases, plus compression, maxPayload and
+    /// recovery; docs/check-cases.md), or with --capture of recorded traffic, for both peers,
+    /// with --deny rules for CI (docs/conformance.md).
     ///
     /// Exit code 0 when every case passed (or was skipped), 1 when any failed, 2 when the
-    /// suite could not run.
+    /// check could not run.
     ///
     /// Examples:
     ///   sioscope check http://127.0.0.1:3000
+    ///   sioscope check --capture app.pcapng --deny abnormal --junit conformance.xml
     ///   sioscope check http://127.0.0.1:3000 --eio 3 --sio 4 --junit check.xml
+    #[command(verbatim_doc_comment)]
     Check(check::CheckArgs),
     /// Probe a live Socket.IO server: polling, WebSocket, the upgrade, with and without
     /// permessage-deflate; say what works, what is blocked, the server's settings, what to change.
