@@ -6,6 +6,7 @@ mod common;
 mod conformance;
 mod doctor;
 mod explain_truth;
+mod filters;
 mod fixtures_truth;
 mod linktypes;
 mod proxy;
