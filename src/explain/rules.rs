@@ -620,7 +620,13 @@ fn rule_ping(f: &Facts) -> Option<FindingEnd> {
                 waited,
                 em.what
             );
-            let (reason, client_reason) = if server_pings {
+            // The v4 client notices on its own over polling ("ping timeout"); over WebSocket it
+            // sees the server's close first ("transport close"). v3 clients ping themselves.
+            let on_polling = s
+                .transports
+                .last()
+                .is_some_and(|t| t.transport == "polling");
+            let (reason, client_reason) = if server_pings && !on_polling {
                 ("ping timeout", "transport close")
             } else {
                 ("ping timeout", "ping timeout")
@@ -1091,7 +1097,7 @@ fn notes(f: &Facts, end: &FindingEnd) -> Vec<Note> {
         out.push(Note {
             kind: "lost-messages",
             text: format!(
-                "{} message(s) were sent after the close frame and never processed by the peer.",
+                "{} message(s) were sent after the session had ended (after a close frame, or refused because the session was gone) and never processed by the peer.",
                 s.lost_after_close.len()
             ),
             evidence: s.lost_after_close.iter().take(5).cloned().collect(),

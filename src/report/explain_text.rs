@@ -311,10 +311,11 @@ impl<W: Write> ExplainText<W> {
             let last = &f.lost[f.lost.len() - 1];
             writeln!(
                 self.out,
-                "      {} {} message{} sent after the close frame were lost (frames {}–{})",
+                "      {} {} {} sent after the session had ended (close frame, or session gone) {} lost (frames {}–{})",
                 self.paint("⚠", Style::new().yellow()),
                 f.lost.len(),
-                if f.lost.len() == 1 { "" } else { "s" },
+                if f.lost.len() == 1 { "message" } else { "messages" },
+                if f.lost.len() == 1 { "was" } else { "were" },
                 first.frame,
                 last.frame
             )?;

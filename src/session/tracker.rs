@@ -43,6 +43,8 @@ struct ConnState {
     eio: Option<u8>,
     /// The server's `Server` response header.
     server_header: Option<String>,
+    /// The last request was a POST with this many body bytes.
+    last_post_body: Option<u64>,
 }
 
 /// Folds events into records. Feed it every event (unfiltered), then read the records.
@@ -215,6 +217,7 @@ impl SessionTracker {
         if h.kind == "request" {
             st.last_target = h.target.clone();
             st.last_request_sid = h.sid.clone();
+            st.last_post_body = (h.method.as_deref() == Some("POST")).then_some(h.body_len);
             st.eio = h
                 .query
                 .get("EIO")
@@ -265,6 +268,7 @@ impl SessionTracker {
             }
         }
         let sid = h.sid.clone().or_else(|| st.last_request_sid.clone());
+        let last_post_body = st.last_post_body;
         if status == 101 {
             if let Some(sid) = &sid {
                 let m = mark(ev, "101 Switching Protocols");
@@ -288,9 +292,28 @@ impl SessionTracker {
                     .trim_end()
                     .to_string(),
             );
+            // A POST refused because the session is gone: whatever it carried is lost.
+            let lost_post = last_post_body
+                .filter(|n| *n > 0 && (status == 400 || status == 404))
+                .filter(|_| {
+                    h.body_text
+                        .as_deref()
+                        .is_some_and(|b| b.contains("\"code\":1"))
+                });
             match sid.as_deref().and_then(|s| self.by_sid.get(s).copied()) {
                 Some(i) => {
                     if let Some(s) = self.sessions.get_mut(i) {
+                        if let Some(n) = lost_post {
+                            push_capped(
+                                &mut s.lost_after_close,
+                                mark(
+                                    ev,
+                                    format!(
+                                        "POST of {n} bytes refused: the session was already closed"
+                                    ),
+                                ),
+                            );
+                        }
                         push_capped(&mut s.http_errors, m);
                     }
                 }
