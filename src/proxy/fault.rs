@@ -11,7 +11,7 @@
 //! | `block-websocket` | HTTP passes; after a `101 Switching Protocols` every byte of that connection (both ways) is dropped |
 //! | `delay:<time>` | every chunk waits this long before it is forwarded |
 //! | `drop-after:<bytes\|time>` | each connection is cut (both sides closed) after this many bytes (both directions together) or this long |
-//! | `stall-pongs` | client→server Engine.IO pong messages over WebSocket (`3`, uncompressed) are held back for good, so the server's ping times out |
+//! | `stall-pongs` | client→server Engine.IO pongs are held back for good, so the server's ping times out: over WebSocket the pong message (`3`, uncompressed); over long-polling the POST whose payload holds a pong, and everything after it on that connection ([`super::poll_stall`]) |
 //!
 //! The shapers that apply them to the byte streams are in [`super::shaper`].
 
@@ -35,7 +35,7 @@ pub enum Fault {
     DropAfterBytes(u64),
     /// Cut each connection after this long.
     DropAfterTime(Duration),
-    /// Hold client→server Engine.IO pongs sent over WebSocket.
+    /// Hold client→server Engine.IO pongs (WebSocket messages, and polling POSTs with what follows).
     StallPongs,
 }
 

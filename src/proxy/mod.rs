@@ -19,7 +19,8 @@
 //!
 //! * [`relay`]: the tokio relay (accept loop, per-connection tasks, upstream TLS, shutdown);
 //! * [`fault`]: `--fault` parsing;
-//! * [`shaper`]: the stream-aware shapers that inject them;
+//! * [`shaper`]: the stream-aware shapers that inject them ([`poll_stall`]: `stall-pongs` over
+//!   long-polling);
 //! * [`note`]: what the relay tells the observers;
 //! * [`record`]: `--record` as a pcapng with synthesized Ethernet/IP/TCP packets;
 //! * [`observe`]: the front and decoder threads, and the [`LiveSink`] the CLI implements;
@@ -31,6 +32,7 @@
 pub mod fault;
 pub mod note;
 pub mod observe;
+pub mod poll_stall;
 pub mod record;
 pub mod relay;
 pub mod shaper;

@@ -12,6 +12,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::fault::FaultPlan;
+use super::poll_stall::{PollStall, PollStep};
 use crate::ws::{parse_header, Opcode};
 
 /// The largest HTTP head scanned for its end; a longer head stops the tracking (faults that need
@@ -168,6 +169,8 @@ enum Walk {
     AfterHead,
     /// Walking WebSocket frames.
     Frames(FrameWalk),
+    /// `stall-pongs`: walking HTTP requests for a polling POST that carries a pong.
+    Poll(Box<PollStall>),
     /// Not a WebSocket connection, or tracking was lost.
     Opaque,
 }
@@ -184,7 +187,8 @@ struct FrameWalk {
     in_payload: bool,
 }
 
-/// Client→server shaping: frame walking for `corrupt-deflate` and `stall-pongs`.
+/// Client→server shaping: frame walking for `corrupt-deflate` and `stall-pongs`, and, for
+/// `stall-pongs`, the polling request walk of [`PollStall`] until a request asks to upgrade.
 #[derive(Debug)]
 pub struct C2sShaper {
     walk: Walk,
@@ -210,7 +214,26 @@ impl C2sShaper {
         let walk_frames = plan.corrupt_nth.is_some() || plan.stall_pongs;
         let mut rest = chunk;
         let mut fwd: Vec<u8> = Vec::with_capacity(chunk.len());
+        // Bytes that followed an upgrade request found by the polling walk.
+        let tail;
         if walk_frames {
+            if plan.stall_pongs && matches!(self.walk, Walk::Head) && self.head.seen == 0 {
+                self.walk = Walk::Poll(Box::default());
+            }
+            if let Walk::Poll(p) = &mut self.walk {
+                match p.feed(rest, &mut fwd, &mut out.injected) {
+                    PollStep::Http => rest = &[],
+                    PollStep::Opaque => {
+                        rest = &[];
+                        self.walk = Walk::Opaque;
+                    }
+                    PollStep::Upgrade(after) => {
+                        tail = after;
+                        rest = &tail;
+                        self.walk = Walk::AfterHead;
+                    }
+                }
+            }
             if let Walk::Head = self.walk {
                 match self.head.feed(rest) {
                     Some(end) => {
@@ -234,13 +257,15 @@ impl C2sShaper {
                     Walk::Opaque
                 };
             }
-            if let Walk::Frames(fw) = &mut self.walk {
-                let ok = fw.feed(plan, rest, &mut fwd, &mut out.injected);
-                if !ok {
-                    self.walk = Walk::Opaque;
+            match &mut self.walk {
+                Walk::Frames(fw) => {
+                    let ok = fw.feed(plan, rest, &mut fwd, &mut out.injected);
+                    if !ok {
+                        self.walk = Walk::Opaque;
+                    }
                 }
-            } else {
-                fwd.extend_from_slice(rest);
+                Walk::Poll(_) => {}
+                _ => fwd.extend_from_slice(rest),
             }
         } else {
             fwd.extend_from_slice(rest);

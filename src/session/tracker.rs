@@ -73,6 +73,17 @@ fn mark(ev: &Event, what: impl Into<String>) -> Mark {
     }
 }
 
+/// The `sid=<id>` a text names, if any (ends at a space, `,` or `)`).
+fn named_sid(text: &str) -> Option<String> {
+    let (_, after) = text.split_once("sid=")?;
+    let id: String = after
+        .chars()
+        .take_while(|c| !matches!(c, ' ' | ',' | ')' | ';'))
+        .take(128)
+        .collect();
+    (!id.is_empty()).then_some(id)
+}
+
 fn strip_target(target: &str) -> String {
     let (path, pairs) = crate::http::query::split_target(target);
     let keep: Vec<String> = pairs
@@ -139,7 +150,13 @@ impl SessionTracker {
             Body::Sio { eio, sio } => self.eio(ev, eio, Some(sio)),
             Body::Anomaly(a) => {
                 let m = mark(ev, format!("{}: {}", a.rule, a.detail));
-                match self.sid_of(ev) {
+                // A fault injected before its connection carried anything decodable (the proxy
+                // held a whole request) names its session in the text: `sid=<id>`.
+                let named = (a.rule == "injected-fault")
+                    .then(|| named_sid(&a.detail))
+                    .flatten()
+                    .filter(|s| self.by_sid.contains_key(s));
+                match self.sid_of(ev).or(named) {
                     Some(sid) => {
                         if let Some(s) = self.session_mut(&sid) {
                             push_capped(&mut s.anomalies, m);

@@ -372,6 +372,55 @@ fn stall_pongs_makes_the_server_time_out() {
 }
 
 #[test]
+fn stall_pongs_over_polling_makes_the_server_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sp, pp) = (free_port(), free_port());
+    let slog = dir.path().join("server.log");
+    let _server = node_server(
+        sp,
+        r#"{"pingInterval":300,"pingTimeout":200,"transports":["polling"]}"#,
+        &slog,
+    );
+    let rec = dir.path().join("rec.pcapng");
+    let rec_s = rec.to_str().unwrap();
+    let mut px = proxy(
+        dir.path(),
+        pp,
+        sp,
+        &["--record", rec_s, "--fault", "stall-pongs"],
+    );
+    let _log = node_client(
+        &format!("http://127.0.0.1:{pp}"),
+        r#"{"transports":["polling"],"reconnection":false}"#,
+        r#"[{"op":"connect"},{"op":"waitDisconnect","count":1,"timeout":5000}]"#,
+    );
+    assert!(px.interrupt(10).is_some_and(|s| s.success()));
+    let server = json_lines(&std::fs::read_to_string(&slog).unwrap());
+    let close = server
+        .iter()
+        .find(|l| l["k"] == "engine_close")
+        .expect("server closed the session");
+    assert_eq!(close["reason"], "ping timeout", "{server:#?}");
+    let out = std::fs::read_to_string(dir.path().join("proxy.out")).unwrap();
+    assert!(
+        out.contains("polling POST carrying an Engine.IO pong"),
+        "{out}"
+    );
+    let x = sioscope(&["explain", rec_s, "--format", "json"]);
+    let doc: Value = serde_json::from_slice(&x.stdout).unwrap();
+    let s0 = &doc["sessions"][0];
+    assert_eq!(s0["end"]["cause"], "ping-timeout", "{doc:#}");
+    assert_eq!(s0["transports"], serde_json::json!(["polling"]), "{doc:#}");
+    assert!(
+        s0["injected"][0]["what"]
+            .as_str()
+            .unwrap_or("")
+            .contains("stall-pongs"),
+        "{doc:#}"
+    );
+}
+
+#[test]
 fn unreachable_upstream_taken_port_and_bad_flags_are_clear() {
     let dir = tempfile::tempdir().unwrap();
     // Upstream refuses: the client is closed, the proxy says so and keeps running.
