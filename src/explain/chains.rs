@@ -61,7 +61,7 @@ fn ms(a: crate::event::Timestamp, b: crate::event::Timestamp) -> f64 {
 }
 
 /// Links sessions into chains, and marks recovered sockets in the findings.
-pub(crate) fn build_chains(records: &[SessionRecord], findings: &mut [Finding]) -> Vec<Chain> {
+pub(crate) fn build_chains(records: &[&SessionRecord], findings: &mut [Finding]) -> Vec<Chain> {
     let n = records.len().min(findings.len());
     let mut next: Vec<Option<(usize, &'static str)>> = vec![None; n];
     let mut prev: Vec<Option<usize>> = vec![None; n];

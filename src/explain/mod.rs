@@ -14,4 +14,4 @@ mod rules;
 
 pub use cause::{Cause, Initiator, ALL as ALL_CAUSES};
 pub use chains::{Chain, Link, SocketChange};
-pub use rules::{explain, Explanation, Finding, FindingEnd, Note, SocketSummary};
+pub use rules::{explain, explain_sessions, Explanation, Finding, FindingEnd, Note, SocketSummary};

@@ -1,5 +1,7 @@
 //! The rules that name a session's end cause, in order of precedence, each with its evidence.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use super::cause::{Cause, Initiator};
@@ -951,19 +953,27 @@ fn classify(f: &Facts) -> FindingEnd {
 
 /// Explains every session the tracker saw.
 pub fn explain(t: &SessionTracker) -> Explanation {
-    let mut facts: Vec<Facts> = t.sessions().iter().map(|s| Facts::new(s, t)).collect();
+    explain_where(t, |_| true)
+}
+
+/// Explains only the sessions named in `sids` (a live run explains the sessions a closing
+/// connection carried, not every session again). Simultaneous ends are still counted against
+/// every session of the tracker; reconnect chains link the chosen sessions only.
+pub fn explain_sessions(t: &SessionTracker, sids: &BTreeSet<String>) -> Explanation {
+    explain_where(t, |s| sids.contains(&s.sid))
+}
+
+fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> Explanation {
+    let all: Vec<Facts> = t.sessions().iter().map(|s| Facts::new(s, t)).collect();
     // Simultaneity: sessions whose transport ended within 100 ms of each other.
-    let ends: Vec<Option<Timestamp>> = facts
+    let ends: Vec<Timestamp> = all
         .iter()
-        .map(|f| f.transport_end.as_ref().map(|m| m.ts))
+        .filter_map(|f| f.transport_end.as_ref().map(|m| m.ts))
         .collect();
-    for (i, f) in facts.iter_mut().enumerate() {
-        if let Some(Some(e)) = ends.get(i) {
-            f.simultaneous = ends
-                .iter()
-                .flatten()
-                .filter(|x| ms(**x, *e).abs() <= 100.0)
-                .count();
+    let mut facts: Vec<Facts> = all.into_iter().filter(|f| keep(f.s)).collect();
+    for f in facts.iter_mut() {
+        if let Some(e) = f.transport_end.as_ref().map(|m| m.ts) {
+            f.simultaneous = ends.iter().filter(|x| ms(**x, e).abs() <= 100.0).count();
         }
     }
     let mut sessions: Vec<Finding> = facts
@@ -1006,7 +1016,8 @@ pub fn explain(t: &SessionTracker) -> Explanation {
     for (f, finding) in facts.iter().zip(sessions.iter_mut()) {
         finding.notes = notes(f, &finding.end);
     }
-    let chains = build_chains(t.sessions(), &mut sessions);
+    let records: Vec<&SessionRecord> = facts.iter().map(|f| f.s).collect();
+    let chains = build_chains(&records, &mut sessions);
     let duration = t.span().map(|(a, b)| ms(a, b) / 1000.0).unwrap_or(0.0);
     Explanation {
         sessions,

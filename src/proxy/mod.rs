@@ -43,7 +43,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub use fault::{Fault, FaultPlan};
-pub use observe::{Counters, LiveSink};
+pub use observe::{Counters, LiveSink, SessionCounts};
 pub use record::Recorder;
 pub use relay::{ProxyConfig, RelayStats, TlsUpstream};
 pub use tls::UpstreamTls;
@@ -92,8 +92,11 @@ pub struct Summary {
     pub injected: u64,
     /// Packets written to the recording.
     pub recorded_frames: u64,
-    /// Every session seen and how it ended.
+    /// The sessions still tracked at the end (the live tracker forgets reported sessions after
+    /// a grace period, so this is not every session of a long run: see `sessions`).
     pub explanation: Explanation,
+    /// Every session of the run, counted by how it ended.
+    pub sessions: SessionCounts,
 }
 
 /// Runs a whole proxy session: relay, recorder and decoder, until `stop` completes or
@@ -158,5 +161,6 @@ where
         injected: d.injected,
         recorded_frames,
         explanation: d.explanation,
+        sessions: d.counts,
     })
 }

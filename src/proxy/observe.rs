@@ -18,7 +18,7 @@
 //! front thread still only offers data to the decoder. Lifecycle notes (open, FIN, close, faults)
 //! are never dropped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use super::note::Note;
 use super::record::{Frames, Recorder};
 use crate::event::{AnomalyInfo, Body, ConnId, Dir, Event, Origin, Timestamp};
-use crate::explain::{explain, Cause, Explanation, Finding};
+use crate::explain::{explain, explain_sessions, Cause, Explanation, Finding};
 use crate::pipeline::{Pipeline, PipelineOptions};
 use crate::session::SessionTracker;
 use crate::tcp::{ConnInfo, GapReason, TcpEvent};
@@ -38,6 +38,10 @@ pub const MAX_INFLIGHT: usize = 64 << 20;
 
 /// How long a session's end must stay unchanged before it is reported live.
 const SETTLE: Duration = Duration::from_millis(1500);
+
+/// How long a reported session (and a closed connection) stays in the live tracker, so that late
+/// traffic of the session (a refused POST, a close frame) still finds it.
+const GRACE: Duration = Duration::from_secs(10);
 
 /// Where the decoder thread's results go (the CLI prints them).
 pub trait LiveSink: Send {
@@ -247,11 +251,41 @@ pub fn front<W: Write>(
     }
 }
 
+/// How many sessions ended, by cause: what the end-of-run summary counts, kept as counters
+/// because the live tracker forgets sessions once they are reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionCounts {
+    /// Sessions seen (reported, or still open at the end).
+    pub sessions: u64,
+    /// Sessions that ended abnormally.
+    pub abnormal: u64,
+    /// Sessions per cause, in order of first appearance.
+    pub by_cause: Vec<(Cause, u64)>,
+}
+
+impl SessionCounts {
+    /// Counts one session.
+    pub fn add(&mut self, f: &Finding) {
+        self.sessions += 1;
+        if f.abnormal() {
+            self.abnormal += 1;
+        }
+        let c = f.end.cause;
+        match self.by_cause.iter_mut().find(|(k, _)| *k == c) {
+            Some((_, n)) => *n += 1,
+            None => self.by_cause.push((c, 1)),
+        }
+    }
+}
+
 /// What the decoder thread leaves at the end.
 #[derive(Debug)]
 pub struct DecodeOutcome {
-    /// Every session and how it ended.
+    /// The sessions the live tracker still held at the end (reported sessions are forgotten
+    /// after [`GRACE`]; [`DecodeOutcome::counts`] counts them all).
     pub explanation: Explanation,
+    /// Every session of the run, counted by how it ended.
+    pub counts: SessionCounts,
     /// Events decoded.
     pub events: u64,
     /// Connections whose upstream could not be reached.
@@ -270,6 +304,13 @@ struct Decoder<'s> {
     reported: HashSet<String>,
     /// Ended sessions waiting to settle: since when, and the frame of their end.
     pending: HashMap<String, (Instant, u64)>,
+    /// Reported sessions, in order, with the time after which the tracker forgets them.
+    forget: VecDeque<(Instant, String)>,
+    /// Closed connections, in order, with the time after which the tracker may forget them.
+    closed: VecDeque<(Instant, u64)>,
+    counts: SessionCounts,
+    settle: Duration,
+    grace: Duration,
     events: u64,
     failed: u64,
     injected: u64,
@@ -291,7 +332,33 @@ fn injected_event(conn: u64, dir: Dir, origin: Origin, comment: &str) -> Event {
     }
 }
 
-impl Decoder<'_> {
+impl<'s> Decoder<'s> {
+    fn new(opts: PipelineOptions, sink: &'s mut dyn LiveSink, recycle: &'s Counters) -> Self {
+        Decoder {
+            recycle,
+            pipe: Pipeline::new(opts),
+            tracker: SessionTracker::new(),
+            sink,
+            expect: HashMap::new(),
+            reported: HashSet::new(),
+            pending: HashMap::new(),
+            forget: VecDeque::new(),
+            closed: VecDeque::new(),
+            counts: SessionCounts::default(),
+            settle: SETTLE,
+            grace: GRACE,
+            events: 0,
+            failed: 0,
+            injected: 0,
+        }
+    }
+
+    /// Sessions the live tracker holds now (bounded: reported ones go after the grace period).
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.tracker.sessions().len()
+    }
+
     fn emit(&mut self, ev: Event) {
         self.events += 1;
         self.tracker.event(&ev);
@@ -306,15 +373,30 @@ impl Decoder<'_> {
         }
     }
 
-    /// Reports sessions that ended. A session is only reported once its end has stayed the same
-    /// for [`SETTLE`] (a polling session's connection may close while the session goes on with
-    /// the next request); `all` reports every ended session now (the end of the run).
-    fn findings(&mut self, all: bool) {
+    /// Reports sessions that ended, among `sids` and those waiting to settle (`None`: every
+    /// session, at the end of the run). A session is only reported once its end has stayed the
+    /// same for [`SETTLE`] (a polling session's connection may close while the session goes on
+    /// with the next request); at the end of the run every ended session is reported now.
+    ///
+    /// Only these sessions are explained, so the work per closed connection does not grow with
+    /// the length of the run. A reported session is counted in [`SessionCounts`] and forgotten
+    /// by the tracker [`GRACE`] later.
+    fn findings(&mut self, sids: Option<BTreeSet<String>>) {
         if self.tracker.sessions().is_empty() {
             return;
         }
+        let all = sids.is_none();
         let now = Instant::now();
-        let x = explain(&self.tracker);
+        let x = match sids {
+            None => explain(&self.tracker),
+            Some(mut sids) => {
+                sids.extend(self.pending.keys().cloned());
+                if sids.is_empty() {
+                    return;
+                }
+                explain_sessions(&self.tracker, &sids)
+            }
+        };
         for f in &x.sessions {
             if f.end.cause == Cause::StillOpen || self.reported.contains(&f.sid) {
                 self.pending.remove(&f.sid);
@@ -322,7 +404,7 @@ impl Decoder<'_> {
             }
             let settled = match self.pending.get(&f.sid) {
                 Some(&(since, frame)) if frame == f.end.at.frame => {
-                    now.duration_since(since) >= SETTLE
+                    now.duration_since(since) >= self.settle
                 }
                 _ => {
                     self.pending.insert(f.sid.clone(), (now, f.end.at.frame));
@@ -332,19 +414,53 @@ impl Decoder<'_> {
             if settled || all {
                 self.pending.remove(&f.sid);
                 self.reported.insert(f.sid.clone());
+                self.counts.add(f);
+                self.forget.push_back((now + self.grace, f.sid.clone()));
                 self.sink.finding(f);
             }
         }
     }
 
-    /// Called now and then: reports sessions whose end has settled.
+    /// Called now and then: reports sessions whose end has settled, and forgets what is over.
     fn tick(&mut self) {
+        let settle = self.settle;
         let due = self
             .pending
             .values()
-            .any(|&(since, _)| since.elapsed() >= SETTLE);
+            .any(|&(since, _)| since.elapsed() >= settle);
         if due {
-            self.findings(false);
+            self.findings(Some(BTreeSet::new()));
+        }
+        self.sweep(Instant::now());
+    }
+
+    /// Forgets sessions reported more than [`GRACE`] ago, and closed connections whose sessions
+    /// are all forgotten. Bounded: each queue is walked at most once.
+    fn sweep(&mut self, now: Instant) {
+        while self.forget.front().is_some_and(|(at, _)| *at <= now) {
+            if let Some((_, sid)) = self.forget.pop_front() {
+                self.tracker.forget_session(&sid);
+                self.reported.remove(&sid);
+            }
+        }
+        for _ in 0..self.closed.len() {
+            match self.closed.front() {
+                Some(&(at, _)) if at <= now => {}
+                _ => break,
+            }
+            let Some((_, conn)) = self.closed.pop_front() else {
+                break;
+            };
+            let busy = self
+                .tracker
+                .conns()
+                .get(&conn)
+                .is_some_and(|c| c.sids.iter().any(|s| self.tracker.knows_session(s)));
+            if busy {
+                self.closed.push_back((now + self.grace, conn));
+            } else {
+                self.tracker.forget_conn(conn);
+            }
         }
     }
 
@@ -450,7 +566,14 @@ impl Decoder<'_> {
                     origin: Origin { frame: first, ts },
                     at_eof: at_shutdown,
                 });
-                self.findings(false);
+                let sids = self
+                    .tracker
+                    .conns()
+                    .get(&conn)
+                    .map(|c| c.sids.clone())
+                    .unwrap_or_default();
+                self.closed.push_back((Instant::now() + self.grace, conn));
+                self.findings(Some(sids));
             }
             Note::Failed { conn, error, .. } => {
                 self.failed += 1;
@@ -468,18 +591,7 @@ pub fn decode(
     sink: &mut dyn LiveSink,
     counters: &Counters,
 ) -> DecodeOutcome {
-    let mut d = Decoder {
-        recycle: counters,
-        pipe: Pipeline::new(opts),
-        tracker: SessionTracker::new(),
-        sink,
-        expect: HashMap::new(),
-        reported: HashSet::new(),
-        pending: HashMap::new(),
-        events: 0,
-        failed: 0,
-        injected: 0,
-    };
+    let mut d = Decoder::new(opts, sink, counters);
     let mut nap = Nap::default();
     loop {
         let msg = match rx.try_recv() {
@@ -499,10 +611,18 @@ pub fn decode(
         d.note(msg);
         d.tick();
     }
-    d.findings(true);
+    d.findings(None);
     d.sink.finish();
+    let explanation = explain(&d.tracker);
+    // Sessions never reported (still open at the end) are counted too.
+    for f in &explanation.sessions {
+        if !d.reported.contains(&f.sid) {
+            d.counts.add(f);
+        }
+    }
     DecodeOutcome {
-        explanation: explain(&d.tracker),
+        explanation,
+        counts: d.counts,
         events: d.events,
         failed_upstream: d.failed,
         injected: d.injected,
@@ -512,4 +632,122 @@ pub fn decode(
 /// A timestamp for notes made by the relay.
 pub fn stamp() -> Timestamp {
     super::note::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Findings(Vec<String>);
+
+    impl LiveSink for Findings {
+        fn event(&mut self, _: &Event) {}
+        fn finding(&mut self, f: &Finding) {
+            self.0.push(format!("{} {}", f.sid, f.end.cause.as_str()));
+        }
+        fn message(&mut self, _: u64, _: &str) {}
+        fn idle(&mut self) {}
+    }
+
+    fn numbered(note: Note) -> Numbered {
+        Numbered {
+            note,
+            frames: Frames::One(1),
+        }
+    }
+
+    fn data(conn: u64, dir: Dir, offset: u64, bytes: Vec<u8>) -> Numbered {
+        numbered(Note::Data {
+            conn,
+            dir,
+            offset,
+            bytes,
+            ts: stamp(),
+            comment: None,
+        })
+    }
+
+    /// One WebSocket session on connection `conn`: handshake, open packet, the client's close
+    /// frame, FINs and close.
+    fn session(d: &mut Decoder<'_>, conn: u64) {
+        let client = "127.0.0.1:40000".parse().unwrap();
+        let server = "127.0.0.1:3000".parse().unwrap();
+        d.note(numbered(Note::Open {
+            conn,
+            client,
+            server,
+            ts: stamp(),
+        }));
+        let req = b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec();
+        let mut resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec();
+        let open = format!(
+            r#"0{{"sid":"sid{conn:05}","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}}"#
+        );
+        resp.push(0x81);
+        resp.push(u8::try_from(open.len()).unwrap());
+        resp.extend_from_slice(open.as_bytes());
+        let close = [0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8];
+        let (rl, sl) = (req.len() as u64, resp.len() as u64);
+        d.note(data(conn, Dir::C2S, 0, req));
+        d.note(data(conn, Dir::S2C, 0, resp));
+        d.note(data(conn, Dir::C2S, rl, close.to_vec()));
+        for (dir, offset) in [(Dir::C2S, rl + 8), (Dir::S2C, sl)] {
+            d.note(numbered(Note::Fin {
+                conn,
+                dir,
+                offset,
+                ts: stamp(),
+            }));
+        }
+        d.note(numbered(Note::Close {
+            conn,
+            ts: stamp(),
+            at_shutdown: false,
+        }));
+    }
+
+    #[test]
+    fn ended_sessions_are_counted_then_forgotten() {
+        let counters = Counters::default();
+        let mut sink = Findings::default();
+        let mut d = Decoder::new(PipelineOptions::default(), &mut sink, &counters);
+        d.settle = Duration::ZERO;
+        d.grace = Duration::ZERO;
+        for conn in 1..=200 {
+            session(&mut d, conn);
+            d.tick();
+            assert!(
+                d.tracked() <= 1,
+                "conn {conn}: {} sessions kept",
+                d.tracked()
+            );
+        }
+        assert_eq!(d.tracked(), 0);
+        assert!(d.tracker.conns().is_empty());
+        assert!(d.reported.is_empty() && d.pending.is_empty());
+        assert_eq!(d.counts.sessions, 200);
+        let causes = d.counts.by_cause.clone();
+        assert_eq!(causes.len(), 1, "{causes:?}");
+        drop(d);
+        assert_eq!(sink.0.len(), 200);
+        assert!(sink.0[0].starts_with("sid00001 "), "{:?}", sink.0[0]);
+    }
+
+    #[test]
+    fn reported_sessions_stay_for_the_grace_period() {
+        let counters = Counters::default();
+        let mut sink = Findings::default();
+        let mut d = Decoder::new(PipelineOptions::default(), &mut sink, &counters);
+        d.settle = Duration::ZERO;
+        for conn in 1..=3 {
+            session(&mut d, conn);
+            d.tick();
+        }
+        assert_eq!(d.counts.sessions, 3);
+        assert_eq!(d.tracked(), 3, "kept for the grace period");
+        d.sweep(Instant::now() + GRACE + Duration::from_millis(1));
+        assert_eq!(d.tracked(), 0);
+        assert!(d.tracker.conns().is_empty());
+    }
 }

@@ -114,6 +114,40 @@ impl SessionTracker {
         &self.sessions
     }
 
+    /// Forgets a session (a live run that already reported it). Later events naming its sid are
+    /// treated like those of any session this tracker never saw. True when it was known.
+    pub fn forget_session(&mut self, sid: &str) -> bool {
+        let Some(i) = self.by_sid.remove(sid) else {
+            return false;
+        };
+        if i < self.sessions.len() {
+            self.sessions.remove(i);
+        }
+        for v in self.by_sid.values_mut() {
+            if *v > i {
+                *v -= 1;
+            }
+        }
+        for st in self.state.values_mut() {
+            if st.sid.as_deref() == Some(sid) {
+                st.sid = None;
+            }
+        }
+        true
+    }
+
+    /// Forgets a connection's record and state (a live run, once the connection is closed and its
+    /// sessions are forgotten).
+    pub fn forget_conn(&mut self, conn: u64) {
+        self.conns.remove(&conn);
+        self.state.remove(&conn);
+    }
+
+    /// True while the tracker holds a session with this id.
+    pub fn knows_session(&self, sid: &str) -> bool {
+        self.by_sid.contains_key(sid)
+    }
+
     /// Time of the first and last event seen.
     pub fn span(&self) -> Option<(crate::event::Timestamp, crate::event::Timestamp)> {
         Some((self.first_ts?, self.last_ts?))

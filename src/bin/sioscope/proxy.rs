@@ -352,15 +352,13 @@ fn mb(n: u64) -> String {
 }
 
 fn print_summary(s: &sioscope::proxy::Summary, record: Option<&std::path::Path>) {
-    let x = &s.explanation;
-    let mut causes: Vec<(String, usize)> = vec![];
-    for f in &x.sessions {
-        let c = f.end.cause.as_str().to_string();
-        match causes.iter_mut().find(|(k, _)| *k == c) {
-            Some((_, n)) => *n += 1,
-            None => causes.push((c, 1)),
-        }
-    }
+    // Counters, not records: the live tracker forgets sessions once reported.
+    let x = &s.sessions;
+    let causes: Vec<(String, u64)> = x
+        .by_cause
+        .iter()
+        .map(|(c, n)| (c.as_str().to_string(), *n))
+        .collect();
     eprintln!(
         "sioscope proxy: {} connection{}{} · {} c2s · {} s2c · {} events · {} session{} ({} abnormal){}",
         s.connections,
@@ -369,9 +367,9 @@ fn print_summary(s: &sioscope::proxy::Summary, record: Option<&std::path::Path>)
         mb(s.bytes[0]),
         mb(s.bytes[1]),
         s.events,
-        x.sessions.len(),
-        if x.sessions.len() == 1 { "" } else { "s" },
-        x.abnormal(),
+        x.sessions,
+        if x.sessions == 1 { "" } else { "s" },
+        x.abnormal,
         if causes.is_empty() {
             String::new()
         } else {
