@@ -17,6 +17,11 @@
 //! instead (a recording with holes would be worse than a slower relay; writing is fast), but the
 //! front thread still only offers data to the decoder. Lifecycle notes (open, FIN, close, faults)
 //! are never dropped.
+//!
+//! Findings are incremental: a closing connection gets only its own sessions explained (plus
+//! those waiting to settle), and a reported session is counted ([`SessionCounts`]) and forgotten
+//! by the tracker after [`GRACE`], with its closed connections. The tracker therefore holds the
+//! sessions that are open or recently ended, however long the run.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::io::{self, Write};
