@@ -670,3 +670,18 @@ impl SessionTracker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::named_sid;
+
+    #[test]
+    fn a_note_names_its_session() {
+        assert_eq!(
+            named_sid("stall-pongs — a POST (client→server, sid=F-AJ_x) was held").as_deref(),
+            Some("F-AJ_x")
+        );
+        assert_eq!(named_sid("no session named"), None);
+        assert_eq!(named_sid("sid= empty"), None);
+    }
+}
