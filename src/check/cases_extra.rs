@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::case::{ensure, expect_eq, CaseDef, CaseResult, Ctx, Stop, Suite};
 use super::cases_sio::Conn;
-use super::client::{ClientError, RawMessage, RawWs, WsFrame};
 use super::profile::MAX_PAYLOAD;
+use crate::client::{ClientError, RawMessage, RawWs, WsFrame};
 use crate::socketio::Version;
 
 /// Size of the compressed test message: above the 1024-byte threshold servers commonly use.

@@ -3,6 +3,7 @@
 //! Engine.IO path (default `/socket.io/`, as the JavaScript client uses).
 
 use super::DoctorError;
+use crate::client::Endpoint;
 
 /// Where to probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +105,16 @@ impl Target {
             }
         } else {
             self.authority()
+        }
+    }
+
+    /// Where the shared client connects: this host and port, TLS as the scheme says.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            host: self.host.clone(),
+            port: self.port,
+            path: self.path.clone(),
+            tls: self.tls,
         }
     }
 

@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use super::client::{websocket_key, Conn, Failure, WsClient, WsIn};
+use super::client::{Conn, Failure, WsClient, WsIn};
 use super::probes::{
     cut, failed, handshake, http_trouble, query, record, refused, server_code, version,
     ProbeReport, Run, ServerFacts, Status,
 };
 use super::target::Target;
+use crate::client::websocket_key;
 use crate::engineio::{decode_text, Data, Packet, ServerErrorCode};
 
 /// The offer of permessage-deflate as browsers and the `ws` client send it.
@@ -128,7 +129,7 @@ fn ws_failure(
     run.step(format!("{what}: {f}"));
     let secs = run.secs();
     let mut r = match f {
-        Failure::Timeout { .. } if ws.frames_in == 0 => {
+        Failure::Timeout { .. } if ws.frames_in() == 0 => {
             let mut r = run.end(
                 Status::Problem,
                 format!("101 received, then no frame in {secs}: something between you and the server swallows WebSocket frames"),

@@ -50,7 +50,7 @@ impl WsClient {
             .as_str()
             .into_client_request()
             .map_err(|e| ClientError::Ws(e.to_string()))?;
-        let tcp = endpoint.connect(limit).await?;
+        let tcp = endpoint.connect_tcp(limit).await?;
         let mut config = WebSocketConfig::default();
         config.max_message_size = Some(MAX_MESSAGE);
         config.max_frame_size = Some(MAX_MESSAGE);

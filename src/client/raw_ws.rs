@@ -1,0 +1,299 @@
+//! A WebSocket client on a [`Conn`] (plain or TLS) that can negotiate and use
+//! `permessage-deflate`.
+//!
+//! The upgrade is an ordinary [`Request`] with `Upgrade: websocket`, `Connection: Upgrade`,
+//! a fresh `Sec-WebSocket-Key` and version 13 (RFC 6455 §4.1); the server must answer `101`
+//! (§4.2.2). Its `Sec-WebSocket-Extensions` answer decides compression: RFC 7692 §7.2.1 client
+//! messages are deflated by [`Deflater`] and sent with RSV1, and the compressor is reset after
+//! each message when the server imposed `client_no_context_takeover` or limited
+//! `client_max_window_bits` below 15 (§7.1.2.2). Server frames are read, reassembled and
+//! inflated by [`WsDecoder`]. Client frames, data and control alike, are built by
+//! [`client_frame`] (masked, RFC 6455 §5.3). Pings are answered with a pong carrying the same
+//! payload (§5.5.3: "A Pong frame sent in response to a Ping frame must have identical
+//! 'Application data'").
+
+use std::time::Duration;
+
+use super::frame::{client_frame, websocket_key, Deflater};
+use super::http::{read_response, Request};
+use super::{within, ClientError, Conn, Dir, Endpoint, Wire};
+use crate::deflate::{parse_extensions, Extension};
+use crate::ws::{Opcode, Payload, WsConfig, WsDecoder, WsOutput};
+
+/// Largest message accepted from the server (bytes).
+const MAX_MESSAGE: usize = 16 << 20;
+/// Time allowed for one frame to be written by [`RawWs::send`].
+const SEND_LIMIT: Duration = Duration::from_secs(5);
+
+/// A message received by [`RawWs::recv`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawMessage {
+    /// A data message.
+    Data {
+        /// Text (true) or binary.
+        text: bool,
+        /// RSV1 was set: the server compressed it.
+        compressed: bool,
+        /// The payload, inflated.
+        bytes: Vec<u8>,
+    },
+    /// The connection ended (Close frame code, if any); see
+    /// [`RawWs::close_frame_received`] to tell a Close frame from the stream ending.
+    Closed(Option<u16>),
+}
+
+/// A WebSocket connection with optional `permessage-deflate`.
+#[derive(Debug)]
+pub struct RawWs {
+    conn: Conn,
+    decoder: WsDecoder,
+    deflater: Option<Deflater>,
+    /// The server's `Sec-WebSocket-Extensions` answer, if any.
+    pub extensions: Option<String>,
+    channel: String,
+    wire: Wire,
+    closed: bool,
+    close_frame: bool,
+    frames_in: u64,
+}
+
+impl RawWs {
+    /// Connects to `endpoint` and upgrades `target` with `Sec-WebSocket-Extensions: offer`
+    /// (if given), all within `limit`. A non-`101` answer is [`ClientError::Refused`].
+    pub async fn connect(
+        endpoint: &Endpoint,
+        target: &str,
+        offer: Option<&str>,
+        limit: Duration,
+        wire: &Wire,
+    ) -> Result<RawWs, ClientError> {
+        let channel = wire.channel("ws");
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut conn = Conn::open(endpoint, limit).await?;
+        let mut headers = vec![
+            ("Upgrade", "websocket".to_string()),
+            ("Connection", "Upgrade".to_string()),
+            ("Sec-WebSocket-Key", websocket_key()),
+            ("Sec-WebSocket-Version", "13".to_string()),
+        ];
+        if let Some(offer) = offer {
+            headers.push(("Sec-WebSocket-Extensions", offer.to_string()));
+        }
+        let request = Request {
+            method: "GET",
+            target,
+            host: &endpoint.addr(),
+            headers: &headers,
+            body: b"",
+        };
+        wire.note(
+            &channel,
+            format!("GET {target} (WebSocket upgrade, extensions offered: {offer:?})"),
+        );
+        let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
+        conn.send(&request.encode(), left(), "the WebSocket upgrade")
+            .await?;
+        let mut decoder = request.response_decoder();
+        let (msg, rest) = read_response(&mut conn, &mut decoder, left())
+            .await
+            .map_err(|e| match e {
+                ClientError::Timeout(..) => ClientError::Timeout(limit, "the WebSocket upgrade"),
+                other => other,
+            })?;
+        let status = msg.status().unwrap_or(0);
+        if status != 101 {
+            wire.note(&channel, format!("upgrade refused: HTTP {status}"));
+            return Err(ClientError::Refused(status));
+        }
+        let extensions = msg.header("sec-websocket-extensions").map(str::to_string);
+        wire.note(
+            &channel,
+            format!("101 Switching Protocols, extensions: {extensions:?}"),
+        );
+        Ok(RawWs::upgraded(conn, extensions, &rest, wire, channel))
+    }
+
+    /// The WebSocket on `conn` after a `101` whose `Sec-WebSocket-Extensions` was `extensions`;
+    /// `rest` are the bytes that followed the response head. Logs into `wire` as `channel`.
+    pub fn upgraded(
+        conn: Conn,
+        extensions: Option<String>,
+        rest: &[u8],
+        wire: &Wire,
+        channel: String,
+    ) -> RawWs {
+        let negotiated = extensions
+            .as_deref()
+            .map(parse_extensions)
+            .map(|n| n.extensions)
+            .unwrap_or_default();
+        let pmd = negotiated.iter().find_map(|e| match e {
+            Extension::PerMessageDeflate(p) => Some(p.clone()),
+            _ => None,
+        });
+        let mut decoder = WsDecoder::new(WsConfig {
+            from_client: false,
+            extensions: negotiated,
+            max_message: MAX_MESSAGE,
+            midstream: false,
+        });
+        decoder.push(rest);
+        RawWs {
+            conn,
+            decoder,
+            deflater: pmd.map(|p| {
+                Deflater::new(
+                    p.client_no_context_takeover
+                        || p.client_max_window_bits.is_some_and(|b| b < 15),
+                )
+            }),
+            extensions,
+            channel,
+            wire: wire.clone(),
+            closed: false,
+            close_frame: false,
+            frames_in: 0,
+        }
+    }
+
+    /// Whether `permessage-deflate` was agreed.
+    pub fn deflate_agreed(&self) -> bool {
+        self.deflater.is_some()
+    }
+
+    /// Frames received so far (data and control).
+    pub fn frames_in(&self) -> u64 {
+        self.frames_in
+    }
+
+    /// Bytes received on the connection so far (the `101` included).
+    pub fn received(&self) -> u64 {
+        self.conn.received()
+    }
+
+    /// Whether the connection ended with a Close frame from the server (rather than the TCP
+    /// stream ending without one).
+    pub fn close_frame_received(&self) -> bool {
+        self.close_frame
+    }
+
+    /// Sends one message in one frame, compressed when `compress` is true and deflate was
+    /// agreed, within 5 s.
+    pub async fn send(
+        &mut self,
+        text: bool,
+        payload: &[u8],
+        compress: bool,
+    ) -> Result<(), ClientError> {
+        self.send_within(text, payload, compress, SEND_LIMIT).await
+    }
+
+    /// [`RawWs::send`] within `limit`.
+    pub async fn send_within(
+        &mut self,
+        text: bool,
+        payload: &[u8],
+        compress: bool,
+        limit: Duration,
+    ) -> Result<(), ClientError> {
+        self.wire.bytes(Dir::Sent, &self.channel, payload);
+        let (rsv1, data) = match (&mut self.deflater, compress) {
+            (Some(d), true) => {
+                let data = d.message(payload)?;
+                self.wire.note(
+                    &self.channel,
+                    format!(
+                        "(sent compressed: {} → {} bytes)",
+                        payload.len(),
+                        data.len()
+                    ),
+                );
+                (true, data)
+            }
+            _ => (false, payload.to_vec()),
+        };
+        let frame = client_frame(if text { 0x1 } else { 0x2 }, rsv1, &data);
+        self.conn.send(&frame, limit, "a WebSocket send").await
+    }
+
+    /// Sends a Close frame with a status code (RFC 6455 §5.5.1), within `limit`.
+    pub async fn send_close(&mut self, code: u16, limit: Duration) -> Result<(), ClientError> {
+        self.wire
+            .note(&self.channel, format!("closed by the client ({code})"));
+        let frame = client_frame(0x8, false, &code.to_be_bytes());
+        self.conn.send(&frame, limit, "a WebSocket send").await
+    }
+
+    /// The next data message or the end of the connection, within `limit`.
+    pub async fn recv(&mut self, limit: Duration) -> Result<RawMessage, ClientError> {
+        if self.closed {
+            return Ok(RawMessage::Closed(None));
+        }
+        let r = within(limit, "a WebSocket message", self.next()).await;
+        match &r {
+            Ok(RawMessage::Data {
+                bytes, compressed, ..
+            }) => {
+                self.wire.bytes(Dir::Received, &self.channel, bytes);
+                if *compressed {
+                    self.wire.note(&self.channel, "(received compressed)");
+                }
+            }
+            Ok(RawMessage::Closed(code)) => {
+                self.closed = true;
+                self.wire
+                    .note(&self.channel, format!("closed by the server ({code:?})"));
+            }
+            Err(e) => self.wire.note(&self.channel, e.to_string()),
+        }
+        r
+    }
+
+    async fn next(&mut self) -> Result<RawMessage, ClientError> {
+        let mut buf = vec![0u8; 16 << 10];
+        loop {
+            while let Some(out) = self.decoder.poll() {
+                match out {
+                    WsOutput::Frame(_) => self.frames_in = self.frames_in.saturating_add(1),
+                    WsOutput::Message(m) => {
+                        let bytes = match m.payload {
+                            Payload::Bytes(b) => b,
+                            Payload::NotInflated { error, .. } => {
+                                return Err(ClientError::Ws(format!("cannot inflate: {error}")))
+                            }
+                            other => {
+                                return Err(ClientError::Ws(format!("unusable message: {other:?}")))
+                            }
+                        };
+                        return Ok(RawMessage::Data {
+                            text: m.opcode == Opcode::Text,
+                            compressed: m.compressed,
+                            bytes,
+                        });
+                    }
+                    WsOutput::Control(c) if c.opcode == Opcode::Close => {
+                        self.close_frame = true;
+                        return Ok(RawMessage::Closed(c.close.and_then(|p| p.code)));
+                    }
+                    WsOutput::Control(c) if c.opcode == Opcode::Ping => {
+                        // §5.5: control frame payloads are at most 125 bytes.
+                        let p = c.payload.get(..125).unwrap_or(&c.payload);
+                        let pong = client_frame(0xA, false, p);
+                        self.conn
+                            .send(&pong, SEND_LIMIT, "a WebSocket pong")
+                            .await?;
+                    }
+                    WsOutput::Violation { error, .. } => {
+                        return Err(ClientError::Ws(error.to_string()))
+                    }
+                    _ => {}
+                }
+            }
+            let n = self.conn.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(RawMessage::Closed(None));
+            }
+            self.decoder.push(buf.get(..n).unwrap_or_default());
+        }
+    }
+}
