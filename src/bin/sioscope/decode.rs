@@ -8,11 +8,9 @@ use clap::{Args, ValueEnum};
 
 use sioscope::capture::replay;
 use sioscope::event::Event;
-use sioscope::report::{
-    Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter,
-};
+use sioscope::report::{JsonReporter, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter};
 
-use crate::common::{open_input, replay_options, use_color, ColorChoice, InputArgs};
+use crate::common::{open_input, replay_options, use_color, ColorChoice, FilterArgs, InputArgs};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -31,25 +29,8 @@ pub struct DecodeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Pretty)]
     pub format: Format,
-    /// Layers to show, comma-separated: sio, eio, ws, ws-frames, http, tcp, all.
-    /// Default: Socket.IO and Engine.IO packets, anomalies, and what ends connections.
-    #[arg(long, value_name = "LIST")]
-    pub layer: Option<String>,
-    /// Only this Engine.IO session id (a prefix is enough).
-    #[arg(long)]
-    pub sid: Option<String>,
-    /// Only this Socket.IO namespace, e.g. `/chat`.
-    #[arg(long)]
-    pub nsp: Option<String>,
-    /// Only this Socket.IO event name.
-    #[arg(long)]
-    pub event: Option<String>,
-    /// Only these TCP connections (ids as printed, `c3` or `3`), comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub conn: Vec<String>,
-    /// Only these packet types (EVENT, ACK, CONNECT, ..., open, ping, ...), comma-separated.
-    #[arg(long = "type", value_delimiter = ',')]
-    pub types: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Colors in pretty output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -59,22 +40,7 @@ pub struct DecodeArgs {
 }
 
 pub fn run(args: DecodeArgs) -> Result<ExitCode> {
-    let mut filter = Filter::default();
-    if let Some(l) = &args.layer {
-        filter.layers = LayerSet::parse(l).map_err(anyhow::Error::msg)?;
-        filter.lifecycle = false;
-    }
-    filter.sid = args.sid.clone();
-    filter.nsp = args.nsp.clone();
-    filter.event = args.event.clone();
-    filter.types = args.types.clone();
-    for c in &args.conn {
-        let n = c.trim_start_matches('c');
-        filter.conn.push(
-            n.parse()
-                .with_context(|| format!("--conn: {c:?} is not a connection id"))?,
-        );
-    }
+    let filter = args.filter.filter()?;
     let input = open_input(&args.input.capture)?;
     let stdout = io::stdout().lock();
     let out = BufWriter::with_capacity(1 << 16, stdout);

@@ -19,10 +19,10 @@ use sioscope::proxy::{
     serve, Fault, FaultPlan, LiveSink, ProxyConfig, Recorder, TlsUpstream, UpstreamTls,
 };
 use sioscope::report::{
-    Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter,
+    Filter, JsonReporter, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter,
 };
 
-use crate::common::{use_color, ColorChoice};
+use crate::common::{use_color, ColorChoice, FilterArgs};
 use crate::decode::Format;
 
 #[derive(Args, Debug)]
@@ -61,24 +61,8 @@ pub struct ProxyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Pretty)]
     pub format: Format,
-    /// Layers to show, comma-separated: sio, eio, ws, ws-frames, http, tcp, all.
-    #[arg(long, value_name = "LIST")]
-    pub layer: Option<String>,
-    /// Only this Engine.IO session id (a prefix is enough).
-    #[arg(long)]
-    pub sid: Option<String>,
-    /// Only this Socket.IO namespace.
-    #[arg(long)]
-    pub nsp: Option<String>,
-    /// Only this Socket.IO event name.
-    #[arg(long)]
-    pub event: Option<String>,
-    /// Only these connections (`c3` or `3`), comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub conn: Vec<String>,
-    /// Only these packet types, comma-separated.
-    #[arg(long = "type", value_delimiter = ',')]
-    pub types: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Colors in pretty output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -215,22 +199,7 @@ pub fn run(args: ProxyArgs) -> Result<ExitCode> {
     if !args.upstream.contains(':') {
         bail!("--upstream {:?} needs a port (host:port)", args.upstream);
     }
-    let mut filter = Filter::default();
-    if let Some(l) = &args.layer {
-        filter.layers = LayerSet::parse(l).map_err(anyhow::Error::msg)?;
-        filter.lifecycle = false;
-    }
-    filter.sid = args.sid.clone();
-    filter.nsp = args.nsp.clone();
-    filter.event = args.event.clone();
-    filter.types = args.types.clone();
-    for c in &args.conn {
-        let n = c.trim_start_matches('c');
-        filter.conn.push(
-            n.parse()
-                .with_context(|| format!("--conn: {c:?} is not a connection id"))?,
-        );
-    }
+    let filter = args.filter.filter()?;
     let tls = if args.upstream_tls {
         let opts = UpstreamTls {
             sni: args.upstream_sni.clone(),
