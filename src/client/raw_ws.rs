@@ -68,49 +68,29 @@ impl RawWs {
         wire: &Wire,
     ) -> Result<RawWs, ClientError> {
         let channel = wire.channel("ws");
-        let deadline = tokio::time::Instant::now() + limit;
-        let mut conn = Conn::open(endpoint, limit).await?;
-        let mut headers = vec![
-            ("Upgrade", "websocket".to_string()),
-            ("Connection", "Upgrade".to_string()),
-            ("Sec-WebSocket-Key", websocket_key()),
-            ("Sec-WebSocket-Version", "13".to_string()),
-        ];
-        if let Some(offer) = offer {
-            headers.push(("Sec-WebSocket-Extensions", offer.to_string()));
-        }
-        let request = Request {
-            method: "GET",
-            target,
-            host: &endpoint.addr(),
-            headers: &headers,
-            body: b"",
-        };
         wire.note(
             &channel,
-            format!("GET {target} (WebSocket upgrade, extensions offered: {offer:?})"),
+            match offer {
+                Some(o) => format!("GET {target} (WebSocket upgrade, extensions offered: {o})"),
+                None => format!("GET {target} (WebSocket upgrade)"),
+            },
         );
-        let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
-        conn.send(&request.encode(), left(), "the WebSocket upgrade")
-            .await?;
-        let mut decoder = request.response_decoder();
-        let (msg, rest) = read_response(&mut conn, &mut decoder, left())
-            .await
-            .map_err(|e| match e {
-                ClientError::Timeout(..) => ClientError::Timeout(limit, "the WebSocket upgrade"),
-                other => other,
-            })?;
-        let status = msg.status().unwrap_or(0);
-        if status != 101 {
-            wire.note(&channel, format!("upgrade refused: HTTP {status}"));
-            return Err(ClientError::Refused(status));
+        match upgrade(endpoint, target, offer, limit).await {
+            Ok((conn, extensions, rest)) => {
+                wire.note(
+                    &channel,
+                    match &extensions {
+                        Some(e) => format!("101 Switching Protocols, extensions: {e}"),
+                        None => "101 Switching Protocols".to_string(),
+                    },
+                );
+                Ok(RawWs::upgraded(conn, extensions, &rest, wire, channel))
+            }
+            Err(e) => {
+                wire.note(&channel, format!("upgrade failed: {e}"));
+                Err(e)
+            }
         }
-        let extensions = msg.header("sec-websocket-extensions").map(str::to_string);
-        wire.note(
-            &channel,
-            format!("101 Switching Protocols, extensions: {extensions:?}"),
-        );
-        Ok(RawWs::upgraded(conn, extensions, &rest, wire, channel))
     }
 
     /// The WebSocket on `conn` after a `101` whose `Sec-WebSocket-Extensions` was `extensions`;
@@ -216,12 +196,29 @@ impl RawWs {
         self.conn.send(&frame, limit, "a WebSocket send").await
     }
 
-    /// Sends a Close frame with a status code (RFC 6455 §5.5.1), within `limit`.
-    pub async fn send_close(&mut self, code: u16, limit: Duration) -> Result<(), ClientError> {
-        self.wire
-            .note(&self.channel, format!("closed by the client ({code})"));
-        let frame = client_frame(0x8, false, &code.to_be_bytes());
+    /// Sends a Close frame, with a status code or empty (RFC 6455 §5.5.1), within `limit`.
+    pub async fn send_close(
+        &mut self,
+        code: Option<u16>,
+        limit: Duration,
+    ) -> Result<(), ClientError> {
+        self.wire.note(
+            &self.channel,
+            match code {
+                Some(c) => format!("closed by the client (close code {c})"),
+                None => "closed by the client".to_string(),
+            },
+        );
+        let payload = code.map(u16::to_be_bytes);
+        let frame = client_frame(0x8, false, payload.as_ref().map_or(&[][..], |p| &p[..]));
         self.conn.send(&frame, limit, "a WebSocket send").await
+    }
+
+    /// Drops the connection without a Close frame (an abrupt transport loss).
+    pub fn drop_abruptly(self) {
+        self.wire
+            .note(&self.channel, "TCP connection dropped by the client");
+        drop(self.conn);
     }
 
     /// The next data message or the end of the connection, within `limit`.
@@ -241,8 +238,13 @@ impl RawWs {
             }
             Ok(RawMessage::Closed(code)) => {
                 self.closed = true;
-                self.wire
-                    .note(&self.channel, format!("closed by the server ({code:?})"));
+                self.wire.note(
+                    &self.channel,
+                    match code {
+                        Some(c) => format!("closed by the server (close code {c})"),
+                        None => "closed by the server".to_string(),
+                    },
+                );
             }
             Err(e) => self.wire.note(&self.channel, e.to_string()),
         }
@@ -296,4 +298,50 @@ impl RawWs {
             self.decoder.push(buf.get(..n).unwrap_or_default());
         }
     }
+}
+
+/// Connects and sends the upgrade request; the connection, the server's
+/// `Sec-WebSocket-Extensions` and the bytes after the `101` head, all within `limit`.
+async fn upgrade(
+    endpoint: &Endpoint,
+    target: &str,
+    offer: Option<&str>,
+    limit: Duration,
+) -> Result<(Conn, Option<String>, Vec<u8>), ClientError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
+    let mut conn = Conn::open(endpoint, limit).await?;
+    let mut headers = vec![
+        ("Upgrade", "websocket".to_string()),
+        ("Connection", "Upgrade".to_string()),
+        ("Sec-WebSocket-Key", websocket_key()),
+        ("Sec-WebSocket-Version", "13".to_string()),
+    ];
+    if let Some(offer) = offer {
+        headers.push(("Sec-WebSocket-Extensions", offer.to_string()));
+    }
+    let request = Request {
+        method: "GET",
+        target,
+        host: &endpoint.addr(),
+        headers: &headers,
+        body: b"",
+    };
+    conn.send(&request.encode(), left(), "the WebSocket upgrade")
+        .await?;
+    let mut decoder = request.response_decoder();
+    let (msg, rest) = read_response(&mut conn, &mut decoder, left())
+        .await
+        .map_err(|e| match e {
+            ClientError::Timeout(..) => ClientError::Timeout(limit, "the WebSocket upgrade"),
+            other => other,
+        })?;
+    // RFC 6455 §4.1: "If the status code received from the server is not 101, the client
+    // handles the response per HTTP procedures."
+    match msg.status() {
+        Some(101) => {}
+        status => return Err(ClientError::Refused(status.unwrap_or(0))),
+    }
+    let extensions = msg.header("sec-websocket-extensions").map(str::to_string);
+    Ok((conn, extensions, rest))
 }

@@ -223,7 +223,7 @@ impl WsClient {
     /// Sends a close frame with a status code.
     pub async fn send_close(&mut self, code: u16) -> Result<(), Failure> {
         self.ws
-            .send_close(code, left(self.deadline))
+            .send_close(Some(code), left(self.deadline))
             .await
             .map_err(|e| failure(e, "the send to complete", self.ws.received()))
     }
