@@ -1,7 +1,7 @@
 //! sioscope's own cases, for what the official suites leave out:
 //!
 //! * `permessage-deflate` (RFC 7692): negotiation and a compressed round trip, with
-//!   [`RawWs`] (tungstenite has no compression). Compression is optional for a server, so a
+//!   [`RawWs`], which offers the extension and compresses what it sends. Compression is optional for a server, so a
 //!   server that does not agree to it skips the case.
 //! * `maxPayload` enforcement: a polling body or a WebSocket message one byte over the limit
 //!   the handshake announced (1e6 for the reference app) must be refused.

@@ -18,8 +18,8 @@
 //!   upgrade goes through [`Request`], server frames are read (and inflated) with
 //!   [`crate::ws::WsDecoder`], client frames are built by [`client_frame`] (the project's one
 //!   frame writer) and compressed by [`Deflater`].
-//! * [`WsClient`]: a plain WebSocket on tokio-tungstenite, for cases that want a conforming
-//!   library client rather than byte-level control.
+//! * [`WsClient`]: [`RawWs`] without compression, seen as text, binary or the end of the
+//!   connection (a reset or a framing violation ends it, as in a conforming client).
 //! * [`Wire`]: a shared, bounded transcript of the bytes every client sent and received.
 //!
 //! Every operation is bounded in time: a silent server is [`ClientError::Timeout`], never a

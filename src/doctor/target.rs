@@ -87,11 +87,7 @@ impl Target {
 
     /// `host:port` for messages (IPv6 in brackets).
     pub fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        self.endpoint().addr()
     }
 
     /// The `Host` header value.
