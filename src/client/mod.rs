@@ -37,7 +37,7 @@ pub use conn::Conn;
 pub use endpoint::Endpoint;
 pub use frame::{client_frame, nonce, websocket_key, Deflater};
 pub use http::{read_response, HttpClient, HttpResponse, PendingResponse, Request};
-pub use raw_ws::{RawMessage, RawWs};
+pub use raw_ws::{upgrade_request, RawMessage, RawWs};
 pub use wire::{escape as escape_bytes, Dir, Wire, WireEntry};
 pub use ws::{WsClient, WsFrame};
 

@@ -18,6 +18,7 @@ use super::frame::{client_frame, websocket_key, Deflater};
 use super::http::{read_response, Request};
 use super::{within, ClientError, Conn, Dir, Endpoint, Wire};
 use crate::deflate::{parse_extensions, Extension};
+use crate::http::HttpMessage;
 use crate::ws::{Opcode, Payload, WsConfig, WsDecoder, WsOutput};
 
 /// Largest message accepted from the server (bytes).
@@ -300,8 +301,8 @@ impl RawWs {
     }
 }
 
-/// Connects and sends the upgrade request; the connection, the server's
-/// `Sec-WebSocket-Extensions` and the bytes after the `101` head, all within `limit`.
+/// Connects and upgrades; the connection, the server's `Sec-WebSocket-Extensions` and the
+/// bytes after the `101` head, all within `limit`.
 async fn upgrade(
     endpoint: &Endpoint,
     target: &str,
@@ -309,28 +310,9 @@ async fn upgrade(
     limit: Duration,
 ) -> Result<(Conn, Option<String>, Vec<u8>), ClientError> {
     let deadline = tokio::time::Instant::now() + limit;
-    let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
     let mut conn = Conn::open(endpoint, limit).await?;
-    let mut headers = vec![
-        ("Upgrade", "websocket".to_string()),
-        ("Connection", "Upgrade".to_string()),
-        ("Sec-WebSocket-Key", websocket_key()),
-        ("Sec-WebSocket-Version", "13".to_string()),
-    ];
-    if let Some(offer) = offer {
-        headers.push(("Sec-WebSocket-Extensions", offer.to_string()));
-    }
-    let request = Request {
-        method: "GET",
-        target,
-        host: &endpoint.addr(),
-        headers: &headers,
-        body: b"",
-    };
-    conn.send(&request.encode(), left(), "the WebSocket upgrade")
-        .await?;
-    let mut decoder = request.response_decoder();
-    let (msg, rest) = read_response(&mut conn, &mut decoder, left())
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let (msg, rest) = upgrade_request(&mut conn, &endpoint.addr(), target, offer, &[], left)
         .await
         .map_err(|e| match e {
             ClientError::Timeout(..) => ClientError::Timeout(limit, "the WebSocket upgrade"),
@@ -344,4 +326,46 @@ async fn upgrade(
     }
     let extensions = msg.header("sec-websocket-extensions").map(str::to_string);
     Ok((conn, extensions, rest))
+}
+
+/// Sends a WebSocket upgrade request for `target` on `conn` (RFC 6455 §4.1: `Upgrade:
+/// websocket`, `Connection: Upgrade`, a fresh `Sec-WebSocket-Key`, version 13, and
+/// `Sec-WebSocket-Extensions: offer` when given, then `extra` header fields) and reads the
+/// answer, within `limit`. Returns the response and, after a `101`, the bytes that followed
+/// its head (for [`RawWs::upgraded`]); any other status is for the caller to read.
+pub async fn upgrade_request(
+    conn: &mut Conn,
+    host: &str,
+    target: &str,
+    offer: Option<&str>,
+    extra: &[(&str, String)],
+    limit: Duration,
+) -> Result<(HttpMessage, Vec<u8>), ClientError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut headers = vec![
+        ("Upgrade", "websocket".to_string()),
+        ("Connection", "Upgrade".to_string()),
+        ("Sec-WebSocket-Key", websocket_key()),
+        ("Sec-WebSocket-Version", "13".to_string()),
+    ];
+    if let Some(offer) = offer {
+        headers.push(("Sec-WebSocket-Extensions", offer.to_string()));
+    }
+    headers.extend(extra.iter().cloned());
+    let request = Request {
+        method: "GET",
+        target,
+        host,
+        headers: &headers,
+        body: b"",
+    };
+    conn.send(
+        &request.encode(),
+        limit,
+        "the WebSocket upgrade request to be written",
+    )
+    .await?;
+    let mut decoder = request.response_decoder();
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    read_response(conn, &mut decoder, left).await
 }

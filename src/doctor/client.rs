@@ -10,7 +10,9 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::target::Target;
-use crate::client::{nonce, read_response, ClientError, RawMessage, RawWs, Request, Wire};
+use crate::client::{
+    nonce, read_response, upgrade_request, ClientError, RawMessage, RawWs, Request, Wire,
+};
 use crate::http::HttpMessage;
 
 /// Why a step of a probe did not complete.
@@ -97,6 +99,17 @@ fn left(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
+/// The header fields doctor sends with every request.
+fn identity() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "User-Agent",
+            format!("sioscope-doctor/{}", env!("CARGO_PKG_VERSION")),
+        ),
+        ("Accept", "*/*".to_string()),
+    ]
+}
+
 /// A cache-busting `t` value like engine.io-client's.
 pub fn cache_buster() -> String {
     format!("{:x}", nonce() & 0xffff_ffff)
@@ -120,8 +133,7 @@ impl Conn {
         }
     }
 
-    /// Sends one HTTP request and reads its response. `101` leaves the connection ready for
-    /// [`Conn::websocket`], with any bytes that followed the response handed over.
+    /// Sends one HTTP request and reads its response.
     pub async fn request(
         &mut self,
         target: &Target,
@@ -129,14 +141,8 @@ impl Conn {
         path_and_query: &str,
         extra_headers: &[(&str, String)],
         body: &[u8],
-    ) -> Result<(HttpMessage, Vec<u8>), Failure> {
-        let mut headers = vec![
-            (
-                "User-Agent",
-                format!("sioscope-doctor/{}", env!("CARGO_PKG_VERSION")),
-            ),
-            ("Accept", "*/*".to_string()),
-        ];
+    ) -> Result<HttpMessage, Failure> {
+        let mut headers = identity();
         headers.extend(extra_headers.iter().cloned());
         let request = Request {
             method,
@@ -151,9 +157,32 @@ impl Conn {
             .await
             .map_err(|e| failure(e, sending, self.conn.received()))?;
         let mut decoder = request.response_decoder();
-        read_response(&mut self.conn, &mut decoder, left(self.deadline))
+        let (m, _) = read_response(&mut self.conn, &mut decoder, left(self.deadline))
             .await
-            .map_err(|e| failure(e, "the HTTP response", self.conn.received()))
+            .map_err(|e| failure(e, "the HTTP response", self.conn.received()))?;
+        Ok(m)
+    }
+
+    /// Sends a WebSocket upgrade request for `path_and_query`, offering `offer` as
+    /// `Sec-WebSocket-Extensions`, and reads the answer. A `101` leaves the connection ready for
+    /// [`Conn::websocket`], with any bytes that followed the response handed over.
+    pub async fn upgrade(
+        &mut self,
+        target: &Target,
+        path_and_query: &str,
+        offer: Option<&str>,
+    ) -> Result<(HttpMessage, Vec<u8>), Failure> {
+        let host = target.host_header();
+        upgrade_request(
+            &mut self.conn,
+            &host,
+            path_and_query,
+            offer,
+            &identity(),
+            left(self.deadline),
+        )
+        .await
+        .map_err(|e| failure(e, "the HTTP response", self.conn.received()))
     }
 
     /// Moves the deadline (each step of a probe gets its own timeout).

@@ -10,7 +10,6 @@ use super::probes::{
     ProbeReport, Run, ServerFacts, Status,
 };
 use super::target::Target;
-use crate::client::websocket_key;
 use crate::engineio::{decode_text, Data, Packet, ServerErrorCode};
 
 /// The offer of permessage-deflate as browsers and the `ws` client send it.
@@ -23,20 +22,12 @@ async fn open_ws(
     q: &str,
     deflate: bool,
 ) -> Result<(WsClient, Option<String>), ProbeReport> {
-    let mut headers = vec![
-        ("Connection", "Upgrade".to_string()),
-        ("Upgrade", "websocket".to_string()),
-        ("Sec-WebSocket-Version", "13".to_string()),
-        ("Sec-WebSocket-Key", websocket_key()),
-    ];
-    if deflate {
-        headers.push(("Sec-WebSocket-Extensions", DEFLATE_OFFER.to_string()));
-    }
     let mut conn = match Conn::open(target, run.deadline()).await {
         Ok(c) => c,
         Err(f) => return Err(failed(run, &f, "the WebSocket connection")),
     };
-    let (m, rest) = match conn.request(target, "GET", q, &headers, b"").await {
+    let offer = deflate.then_some(DEFLATE_OFFER);
+    let (m, rest) = match conn.upgrade(target, q, offer).await {
         Ok(x) => x,
         Err(f) => {
             return Err(failed(run, &f, "the WebSocket upgrade request"));
