@@ -369,3 +369,114 @@ pub async fn upgrade_request(
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     read_response(conn, &mut decoder, left).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-shot server on 127.0.0.1: reads the upgrade request, answers `101` and `after`.
+    async fn server(answer: &'static [u8]) -> (Endpoint, tokio::task::JoinHandle<Vec<u8>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).await.unwrap();
+                assert!(n > 0, "request ended early");
+                got.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(answer).await.unwrap();
+            // Whatever the client sends next (a pong), until it goes away.
+            let mut rest = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut rest)).await;
+            got.extend_from_slice(&rest);
+            got
+        });
+        let e = Endpoint::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        (e, task)
+    }
+
+    const SWITCH: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n";
+
+    #[tokio::test]
+    async fn reads_messages_answers_pings_and_tells_a_close_frame_from_the_end() {
+        // 101, a ping "p", the text "40", a close frame 1000.
+        let answer: &'static [u8] = Box::leak(
+            [
+                SWITCH.as_bytes(),
+                &[0x89, 1, b'p'],
+                &[0x81, 2, b'4', b'0'],
+                &[0x88, 2, 0x03, 0xe8],
+            ]
+            .concat()
+            .into_boxed_slice(),
+        );
+        let (e, task) = server(answer).await;
+        let wire = Wire::new();
+        let limit = Duration::from_secs(2);
+        let mut ws = RawWs::connect(
+            &e,
+            "/socket.io/?EIO=4&transport=websocket",
+            None,
+            limit,
+            &wire,
+        )
+        .await
+        .unwrap();
+        assert!(!ws.deflate_agreed());
+        let m = ws.recv(limit).await.unwrap();
+        assert_eq!(
+            m,
+            RawMessage::Data {
+                text: true,
+                compressed: false,
+                bytes: b"40".to_vec()
+            }
+        );
+        assert_eq!(
+            ws.recv(limit).await.unwrap(),
+            RawMessage::Closed(Some(1000))
+        );
+        assert!(ws.close_frame_received());
+        assert_eq!(ws.frames_in(), 3);
+        ws.drop_abruptly();
+        let sent = task.await.unwrap();
+        let head = String::from_utf8_lossy(&sent);
+        assert!(head.starts_with("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"));
+        assert!(head.contains("Sec-WebSocket-Version: 13\r\n"));
+        // The pong: FIN + opcode 0xA, masked, 1 byte, which unmasks to "p".
+        let at = sent.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let pong = &sent[at..];
+        assert_eq!((pong[0], pong[1]), (0x8a, 0x81));
+        assert_eq!(pong[6] ^ pong[2], b'p');
+    }
+
+    #[tokio::test]
+    async fn the_stream_ending_is_not_a_close_frame_and_a_refusal_is_refused() {
+        let (e, task) = server(SWITCH.as_bytes()).await;
+        let wire = Wire::new();
+        let limit = Duration::from_secs(2);
+        let mut ws = RawWs::connect(&e, "/", None, limit, &wire).await.unwrap();
+        ws.send_close(Some(1000), limit).await.unwrap();
+        drop(ws);
+        let sent = task.await.unwrap();
+        let at = sent.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        assert_eq!((sent[at], sent[at + 1]), (0x88, 0x82));
+
+        let (e, _task) = server(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+        match RawWs::connect(&e, "/", None, limit, &wire).await {
+            Err(ClientError::Refused(400)) => {}
+            other => panic!("{other:?}"),
+        }
+        let (e, task) = server(SWITCH.as_bytes()).await;
+        let mut ws = RawWs::connect(&e, "/", None, limit, &wire).await.unwrap();
+        // The server task ends after its 2 s read: the stream ends without a Close frame.
+        drop(task);
+        let r = ws.recv(Duration::from_secs(4)).await.unwrap();
+        assert_eq!(r, RawMessage::Closed(None));
+        assert!(!ws.close_frame_received());
+    }
+}
