@@ -2,7 +2,7 @@
 //! replaying captures.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -11,7 +11,9 @@ use clap::{Args, ValueEnum};
 use sioscope::capture::{replay, ReplayOptions};
 use sioscope::event::Event;
 use sioscope::pipeline::PipelineOptions;
-use sioscope::report::{Filter, LayerSet};
+use sioscope::report::{
+    Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter,
+};
 use sioscope::session::SessionTracker;
 use sioscope::tcp::ReassemblyLimits;
 
@@ -28,6 +30,47 @@ pub struct InputArgs {
     /// Out-of-order bytes held per TCP direction before a hole is given up, in bytes.
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     pub max_buffer: usize,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One readable line per event.
+    Pretty,
+    /// One JSON document `{"events": [...]}`.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// The output flags of `decode` and `proxy`.
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Pretty)]
+    pub format: Format,
+    /// Colors in pretty output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Do not shorten payloads and session ids in pretty output.
+    #[arg(long)]
+    pub full: bool,
+}
+
+impl OutputArgs {
+    /// The reporter these flags ask for, writing to `out`.
+    pub fn reporter<W: Write + Send + 'static>(&self, out: W) -> Box<dyn Reporter + Send> {
+        match self.format {
+            Format::Pretty => Box::new(PrettyReporter::new(
+                out,
+                PrettyOptions {
+                    color: use_color(self.color),
+                    full: self.full,
+                },
+            )),
+            Format::Json => Box::new(JsonReporter::new(out)),
+            Format::Ndjson => Box::new(NdjsonReporter::new(out)),
+        }
+    }
 }
 
 /// The event filter flags of `decode` and `proxy`.

@@ -18,12 +18,9 @@ use sioscope::proxy::fault::parse_duration;
 use sioscope::proxy::{
     serve, Fault, FaultPlan, LiveSink, ProxyConfig, Recorder, TlsUpstream, UpstreamTls,
 };
-use sioscope::report::{
-    Filter, JsonReporter, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter,
-};
+use sioscope::report::{Filter, Reporter};
 
-use crate::common::{use_color, ColorChoice, FilterArgs};
-use crate::decode::Format;
+use crate::common::{FilterArgs, Format, OutputArgs};
 
 #[derive(Args, Debug)]
 pub struct ProxyArgs {
@@ -58,17 +55,10 @@ pub struct ProxyArgs {
     /// Accept this many connections, then stop when they are done.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Pretty)]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Colors in pretty output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
-    /// Do not shorten payloads and session ids in pretty output.
-    #[arg(long)]
-    pub full: bool,
     /// Engine.IO revision to assume where the traffic does not show it (2, 3 or 4).
     #[arg(long, value_parser = clap::value_parser!(u8).range(2..=4))]
     pub eio: Option<u8>,
@@ -225,22 +215,12 @@ pub fn run(args: ProxyArgs) -> Result<ExitCode> {
         1 << 16,
         io::stdout(),
     ))));
-    let reporter: Box<dyn Reporter + Send> = match args.format {
-        Format::Pretty => Box::new(PrettyReporter::new(
-            out.clone(),
-            PrettyOptions {
-                color: use_color(args.color),
-                full: args.full,
-            },
-        )),
-        Format::Json => Box::new(JsonReporter::new(out.clone())),
-        Format::Ndjson => Box::new(NdjsonReporter::new(out.clone())),
-    };
+    let reporter = args.output.reporter(out.clone());
     let printer = Printer {
         reporter,
         out: out.clone(),
         filter,
-        format: args.format,
+        format: args.output.format,
         failed: None,
     };
     let cfg = ProxyConfig {
