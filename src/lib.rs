@@ -21,6 +21,7 @@
 
 pub mod capture;
 pub mod check;
+pub mod client;
 pub mod conformance;
 pub mod deflate;
 pub mod doctor;

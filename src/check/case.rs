@@ -5,8 +5,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::client::{ClientError, Endpoint, HttpClient, HttpResponse, Wire, WsClient, WsFrame};
 use super::profile::Profile;
+use crate::client::{ClientError, Endpoint, HttpClient, HttpResponse, Wire, WsClient, WsFrame};
 use crate::engineio::{self, decode_payload, encode_payload, Data, Packet};
 
 /// Why a case stopped before passing.

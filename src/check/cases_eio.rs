@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::case::{ensure, expect_eq, msg, CaseDef, CaseResult, Ctx, Stop, Suite};
-use super::client::{escape_bytes, ClientError, WsFrame};
 use super::profile::{MAX_PAYLOAD, PING_INTERVAL, PING_TIMEOUT};
+use crate::client::{escape_bytes, ClientError, WsFrame};
 use crate::engineio::{self, encode_packet, Data, Packet, Version, WsMessage};
 
 /// Which endpoint an Engine.IO case runs against.
@@ -196,7 +196,7 @@ pub async fn handshake_ws(ctx: Ctx, at: At) -> CaseResult {
 /// The official WebSocket "fails with …" cases only wait for `close`: the upgrade must be
 /// refused, or the connection closed before any open packet.
 pub(super) async fn ws_refused(ctx: &Ctx, target: String) -> CaseResult {
-    match super::client::WsClient::connect(&ctx.endpoint, &target, ctx.step(), &ctx.wire).await {
+    match crate::client::WsClient::connect(&ctx.endpoint, &target, ctx.step(), &ctx.wire).await {
         Err(ClientError::Refused(_)) | Err(ClientError::Closed(_)) | Err(ClientError::Io(_)) => {
             Ok(())
         }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::case::{ensure, expect_eq, CaseResult, Ctx, Stop};
 use super::cases_eio::{ws_refused, At, SLACK};
-use super::client::{escape_bytes, ClientError, HttpResponse, WsClient, WsFrame};
 use super::profile::{PING_INTERVAL, PING_TIMEOUT};
+use crate::client::{escape_bytes, ClientError, HttpResponse, WsClient, WsFrame};
 use crate::engineio::{Data, Packet, Version};
 
 /// The Engine.IO packets of a poll: on the Socket.IO path the server's own Socket.IO messages

@@ -1,7 +1,7 @@
 //! sioscope's own cases, for what the official suites leave out:
 //!
 //! * `permessage-deflate` (RFC 7692): negotiation and a compressed round trip, with
-//!   [`RawWs`] (tungstenite has no compression). Compression is optional for a server, so a
+//!   [`RawWs`], which offers the extension and compresses what it sends. Compression is optional for a server, so a
 //!   server that does not agree to it skips the case.
 //! * `maxPayload` enforcement: a polling body or a WebSocket message one byte over the limit
 //!   the handshake announced (1e6 for the reference app) must be refused.
@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::case::{ensure, expect_eq, CaseDef, CaseResult, Ctx, Stop, Suite};
 use super::cases_sio::Conn;
-use super::client::{ClientError, RawMessage, RawWs, WsFrame};
 use super::profile::MAX_PAYLOAD;
+use crate::client::{ClientError, RawMessage, RawWs, WsFrame};
 use crate::socketio::Version;
 
 /// Size of the compressed test message: above the 1024-byte threshold servers commonly use.

@@ -13,8 +13,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::case::{ensure, expect_eq, CaseDef, CaseResult, Ctx, Stop, Suite};
-use super::client::{ClientError, WsClient, WsFrame};
 use super::profile::{CONNECT_TIMEOUT, PING_INTERVAL, PING_TIMEOUT};
+use crate::client::{ClientError, WsClient, WsFrame};
 use crate::engineio::{encode_packet, Data, Packet as EioPacket, WsMessage};
 use crate::socketio::{self, Version};
 

@@ -20,7 +20,7 @@
 //! # How
 //!
 //! Each case is an async function over a [`Ctx`] (server, [`Profile`], transcript) that
-//! drives the server with [`client`] and the project's codecs (`crate::engineio`,
+//! drives the server with [`crate::client`] and the project's codecs (`crate::engineio`,
 //! `crate::socketio`) and returns pass, fail (what differed) or skip (why it does not
 //! apply). [`runner::run`] runs them one at a time, each within a time limit and the whole
 //! suite within another; [`report`] renders the result as a table, JSON or JUnit XML.
@@ -30,7 +30,6 @@ pub mod cases_eio;
 pub mod cases_eio_session;
 pub mod cases_extra;
 pub mod cases_sio;
-pub mod client;
 pub mod profile;
 pub mod report;
 pub mod runner;

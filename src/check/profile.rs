@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::client::{ClientError, Endpoint, HttpClient, Wire};
+use crate::client::{ClientError, Endpoint, HttpClient, Wire};
 use crate::engineio::{self, decode_payload, Packet};
 use crate::socketio;
 

@@ -12,8 +12,8 @@ use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 use super::case::Suite;
-use super::client::Dir;
 use super::runner::{CaseReport, Outcome, SuiteReport};
+use crate::client::Dir;
 
 #[derive(Tabled)]
 struct Row {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::case::{CaseDef, Ctx, Stop, Suite};
-use super::client::{Endpoint, WireEntry};
 use super::profile::Profile;
+use crate::client::{Endpoint, WireEntry};
 
 /// How a case ended.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -196,10 +196,8 @@ pub(super) async fn poll(
     body: &[u8],
 ) -> Result<HttpMessage, Failure> {
     let mut conn = Conn::open(target, run.deadline()).await?;
-    let (m, _) = conn
-        .request(target, method, q, &[("Connection", "close".into())], body)
-        .await?;
-    Ok(m)
+    conn.request(target, method, q, &[("Connection", "close".into())], body)
+        .await
 }
 
 /// The packets of a polling body.

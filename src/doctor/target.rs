@@ -3,6 +3,7 @@
 //! Engine.IO path (default `/socket.io/`, as the JavaScript client uses).
 
 use super::DoctorError;
+use crate::client::Endpoint;
 
 /// Where to probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,11 +87,7 @@ impl Target {
 
     /// `host:port` for messages (IPv6 in brackets).
     pub fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        self.endpoint().addr()
     }
 
     /// The `Host` header value.
@@ -104,6 +101,16 @@ impl Target {
             }
         } else {
             self.authority()
+        }
+    }
+
+    /// Where the shared client connects: this host and port, TLS as the scheme says.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            host: self.host.clone(),
+            port: self.port,
+            path: self.path.clone(),
+            tls: self.tls,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::client::{websocket_key, Conn, Failure, WsClient, WsIn};
+use super::client::{Conn, Failure, WsClient, WsIn};
 use super::probes::{
     cut, failed, handshake, http_trouble, query, record, refused, server_code, version,
     ProbeReport, Run, ServerFacts, Status,
@@ -22,20 +22,12 @@ async fn open_ws(
     q: &str,
     deflate: bool,
 ) -> Result<(WsClient, Option<String>), ProbeReport> {
-    let mut headers = vec![
-        ("Connection", "Upgrade".to_string()),
-        ("Upgrade", "websocket".to_string()),
-        ("Sec-WebSocket-Version", "13".to_string()),
-        ("Sec-WebSocket-Key", websocket_key()),
-    ];
-    if deflate {
-        headers.push(("Sec-WebSocket-Extensions", DEFLATE_OFFER.to_string()));
-    }
     let mut conn = match Conn::open(target, run.deadline()).await {
         Ok(c) => c,
         Err(f) => return Err(failed(run, &f, "the WebSocket connection")),
     };
-    let (m, rest) = match conn.request(target, "GET", q, &headers, b"").await {
+    let offer = deflate.then_some(DEFLATE_OFFER);
+    let (m, rest) = match conn.upgrade(target, q, offer).await {
         Ok(x) => x,
         Err(f) => {
             return Err(failed(run, &f, "the WebSocket upgrade request"));
@@ -128,7 +120,7 @@ fn ws_failure(
     run.step(format!("{what}: {f}"));
     let secs = run.secs();
     let mut r = match f {
-        Failure::Timeout { .. } if ws.frames_in == 0 => {
+        Failure::Timeout { .. } if ws.frames_in() == 0 => {
             let mut r = run.end(
                 Status::Problem,
                 format!("101 received, then no frame in {secs}: something between you and the server swallows WebSocket frames"),

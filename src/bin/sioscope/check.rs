@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
-use sioscope::check::client::Endpoint;
 use sioscope::check::{self, report, DetectError, Limits, Profile};
+use sioscope::client::Endpoint;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {

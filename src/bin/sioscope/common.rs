@@ -1,7 +1,8 @@
-//! What every subcommand shares: input flags, colors, opening and replaying captures.
+//! What every subcommand shares: input flags, event filter flags, colors, opening and
+//! replaying captures.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -10,6 +11,9 @@ use clap::{Args, ValueEnum};
 use sioscope::capture::{replay, ReplayOptions};
 use sioscope::event::Event;
 use sioscope::pipeline::PipelineOptions;
+use sioscope::report::{
+    Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter,
+};
 use sioscope::session::SessionTracker;
 use sioscope::tcp::ReassemblyLimits;
 
@@ -26,6 +30,94 @@ pub struct InputArgs {
     /// Out-of-order bytes held per TCP direction before a hole is given up, in bytes.
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     pub max_buffer: usize,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One readable line per event.
+    Pretty,
+    /// One JSON document `{"events": [...]}`.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// The output flags of `decode` and `proxy`.
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Pretty)]
+    pub format: Format,
+    /// Colors in pretty output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Do not shorten payloads and session ids in pretty output.
+    #[arg(long)]
+    pub full: bool,
+}
+
+impl OutputArgs {
+    /// The reporter these flags ask for, writing to `out`.
+    pub fn reporter<W: Write + Send + 'static>(&self, out: W) -> Box<dyn Reporter + Send> {
+        match self.format {
+            Format::Pretty => Box::new(PrettyReporter::new(
+                out,
+                PrettyOptions {
+                    color: use_color(self.color),
+                    full: self.full,
+                },
+            )),
+            Format::Json => Box::new(JsonReporter::new(out)),
+            Format::Ndjson => Box::new(NdjsonReporter::new(out)),
+        }
+    }
+}
+
+/// The event filter flags of `decode` and `proxy`.
+#[derive(Args, Debug)]
+pub struct FilterArgs {
+    /// Layers to show, comma-separated: sio, eio, ws, ws-frames, http, tcp, all.
+    /// Default: Socket.IO and Engine.IO packets, anomalies, and what ends connections.
+    #[arg(long, value_name = "LIST")]
+    pub layer: Option<String>,
+    /// Only this Engine.IO session id (a prefix is enough).
+    #[arg(long)]
+    pub sid: Option<String>,
+    /// Only this Socket.IO namespace, e.g. `/chat`.
+    #[arg(long)]
+    pub nsp: Option<String>,
+    /// Only this Socket.IO event name.
+    #[arg(long)]
+    pub event: Option<String>,
+    /// Only these TCP connections (ids as printed, `c3` or `3`), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub conn: Vec<String>,
+    /// Only these packet types (EVENT, ACK, CONNECT, ..., open, ping, ...), comma-separated.
+    #[arg(long = "type", value_delimiter = ',')]
+    pub types: Vec<String>,
+}
+
+impl FilterArgs {
+    /// The report filter these flags ask for (`--conn` ids must be numbers, `c` prefix allowed).
+    pub fn filter(&self) -> Result<Filter> {
+        let mut filter = Filter::default();
+        if let Some(l) = &self.layer {
+            filter.layers = LayerSet::parse(l).map_err(anyhow::Error::msg)?;
+            filter.lifecycle = false;
+        }
+        filter.sid = self.sid.clone();
+        filter.nsp = self.nsp.clone();
+        filter.event = self.event.clone();
+        filter.types = self.types.clone();
+        for c in &self.conn {
+            let n = c.trim_start_matches('c');
+            filter.conn.push(
+                n.parse()
+                    .with_context(|| format!("--conn: {c:?} is not a connection id"))?,
+            );
+        }
+        Ok(filter)
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -4,91 +4,29 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use sioscope::capture::replay;
 use sioscope::event::Event;
-use sioscope::report::{
-    Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter,
-};
 
-use crate::common::{open_input, replay_options, use_color, ColorChoice, InputArgs};
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// One readable line per event.
-    Pretty,
-    /// One JSON document `{"events": [...]}`.
-    Json,
-    /// One JSON object per line.
-    Ndjson,
-}
+use crate::common::{open_input, replay_options, FilterArgs, InputArgs, OutputArgs};
 
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Pretty)]
-    pub format: Format,
-    /// Layers to show, comma-separated: sio, eio, ws, ws-frames, http, tcp, all.
-    /// Default: Socket.IO and Engine.IO packets, anomalies, and what ends connections.
-    #[arg(long, value_name = "LIST")]
-    pub layer: Option<String>,
-    /// Only this Engine.IO session id (a prefix is enough).
-    #[arg(long)]
-    pub sid: Option<String>,
-    /// Only this Socket.IO namespace, e.g. `/chat`.
-    #[arg(long)]
-    pub nsp: Option<String>,
-    /// Only this Socket.IO event name.
-    #[arg(long)]
-    pub event: Option<String>,
-    /// Only these TCP connections (ids as printed, `c3` or `3`), comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub conn: Vec<String>,
-    /// Only these packet types (EVENT, ACK, CONNECT, ..., open, ping, ...), comma-separated.
-    #[arg(long = "type", value_delimiter = ',')]
-    pub types: Vec<String>,
-    /// Colors in pretty output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
-    /// Do not shorten payloads and session ids in pretty output.
-    #[arg(long)]
-    pub full: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 pub fn run(args: DecodeArgs) -> Result<ExitCode> {
-    let mut filter = Filter::default();
-    if let Some(l) = &args.layer {
-        filter.layers = LayerSet::parse(l).map_err(anyhow::Error::msg)?;
-        filter.lifecycle = false;
-    }
-    filter.sid = args.sid.clone();
-    filter.nsp = args.nsp.clone();
-    filter.event = args.event.clone();
-    filter.types = args.types.clone();
-    for c in &args.conn {
-        let n = c.trim_start_matches('c');
-        filter.conn.push(
-            n.parse()
-                .with_context(|| format!("--conn: {c:?} is not a connection id"))?,
-        );
-    }
+    let filter = args.filter.filter()?;
     let input = open_input(&args.input.capture)?;
-    let stdout = io::stdout().lock();
-    let out = BufWriter::with_capacity(1 << 16, stdout);
-    let mut reporter: Box<dyn Reporter> = match args.format {
-        Format::Pretty => Box::new(PrettyReporter::new(
-            out,
-            PrettyOptions {
-                color: use_color(args.color),
-                full: args.full,
-            },
-        )),
-        Format::Json => Box::new(JsonReporter::new(out)),
-        Format::Ndjson => Box::new(NdjsonReporter::new(out)),
-    };
+    let mut reporter = args
+        .output
+        .reporter(BufWriter::with_capacity(1 << 16, io::stdout()));
     let mut write_err: Option<io::Error> = None;
     let mut sink = |ev: Event| {
         if write_err.is_none() && filter.matches(&ev) {

@@ -18,12 +18,9 @@ use sioscope::proxy::fault::parse_duration;
 use sioscope::proxy::{
     serve, Fault, FaultPlan, LiveSink, ProxyConfig, Recorder, TlsUpstream, UpstreamTls,
 };
-use sioscope::report::{
-    Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter,
-};
+use sioscope::report::{Filter, Reporter};
 
-use crate::common::{use_color, ColorChoice};
-use crate::decode::Format;
+use crate::common::{FilterArgs, Format, OutputArgs};
 
 #[derive(Args, Debug)]
 pub struct ProxyArgs {
@@ -58,33 +55,10 @@ pub struct ProxyArgs {
     /// Accept this many connections, then stop when they are done.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Pretty)]
-    pub format: Format,
-    /// Layers to show, comma-separated: sio, eio, ws, ws-frames, http, tcp, all.
-    #[arg(long, value_name = "LIST")]
-    pub layer: Option<String>,
-    /// Only this Engine.IO session id (a prefix is enough).
-    #[arg(long)]
-    pub sid: Option<String>,
-    /// Only this Socket.IO namespace.
-    #[arg(long)]
-    pub nsp: Option<String>,
-    /// Only this Socket.IO event name.
-    #[arg(long)]
-    pub event: Option<String>,
-    /// Only these connections (`c3` or `3`), comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub conn: Vec<String>,
-    /// Only these packet types, comma-separated.
-    #[arg(long = "type", value_delimiter = ',')]
-    pub types: Vec<String>,
-    /// Colors in pretty output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
-    /// Do not shorten payloads and session ids in pretty output.
-    #[arg(long)]
-    pub full: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Engine.IO revision to assume where the traffic does not show it (2, 3 or 4).
     #[arg(long, value_parser = clap::value_parser!(u8).range(2..=4))]
     pub eio: Option<u8>,
@@ -215,22 +189,7 @@ pub fn run(args: ProxyArgs) -> Result<ExitCode> {
     if !args.upstream.contains(':') {
         bail!("--upstream {:?} needs a port (host:port)", args.upstream);
     }
-    let mut filter = Filter::default();
-    if let Some(l) = &args.layer {
-        filter.layers = LayerSet::parse(l).map_err(anyhow::Error::msg)?;
-        filter.lifecycle = false;
-    }
-    filter.sid = args.sid.clone();
-    filter.nsp = args.nsp.clone();
-    filter.event = args.event.clone();
-    filter.types = args.types.clone();
-    for c in &args.conn {
-        let n = c.trim_start_matches('c');
-        filter.conn.push(
-            n.parse()
-                .with_context(|| format!("--conn: {c:?} is not a connection id"))?,
-        );
-    }
+    let filter = args.filter.filter()?;
     let tls = if args.upstream_tls {
         let opts = UpstreamTls {
             sni: args.upstream_sni.clone(),
@@ -256,22 +215,12 @@ pub fn run(args: ProxyArgs) -> Result<ExitCode> {
         1 << 16,
         io::stdout(),
     ))));
-    let reporter: Box<dyn Reporter + Send> = match args.format {
-        Format::Pretty => Box::new(PrettyReporter::new(
-            out.clone(),
-            PrettyOptions {
-                color: use_color(args.color),
-                full: args.full,
-            },
-        )),
-        Format::Json => Box::new(JsonReporter::new(out.clone())),
-        Format::Ndjson => Box::new(NdjsonReporter::new(out.clone())),
-    };
+    let reporter = args.output.reporter(out.clone());
     let printer = Printer {
         reporter,
         out: out.clone(),
         filter,
-        format: args.format,
+        format: args.output.format,
         failed: None,
     };
     let cfg = ProxyConfig {

@@ -1,4 +1,8 @@
-//! Where the server under test listens, from the URL given on the command line.
+//! Where the server under test listens: host, port, path, and whether to speak TLS.
+//!
+//! [`Endpoint::parse`] reads the plain `http://`/`ws://` URLs `check` takes; callers with their
+//! own URL rules (doctor's `Target`) build an [`Endpoint`] directly, with `tls` set for
+//! `https`/`wss`.
 
 use super::ClientError;
 
@@ -11,6 +15,8 @@ pub struct Endpoint {
     pub port: u16,
     /// The URL's path (`/` when none was given).
     pub path: String,
+    /// Speak TLS on the connection (`https`/`wss`).
+    pub tls: bool,
 }
 
 impl Endpoint {
@@ -63,6 +69,7 @@ impl Endpoint {
             } else {
                 path.into()
             },
+            tls: false,
         })
     }
 
@@ -75,8 +82,8 @@ impl Endpoint {
         }
     }
 
-    /// Opens a TCP connection within `limit`.
-    pub(crate) async fn connect(
+    /// Opens a plain TCP connection within `limit` (no TLS: see [`super::Conn::open`]).
+    pub(crate) async fn connect_tcp(
         &self,
         limit: std::time::Duration,
     ) -> Result<tokio::net::TcpStream, ClientError> {
