@@ -26,7 +26,7 @@
 //! ## The API
 //!
 //! [`Target::parse`] reads the URL; [`diagnose`] runs the probes (async, tokio) and returns a
-//! [`Diagnosis`] whose [`Diagnosis::lines`] render it as text and whose fields serialize as JSON.
+//! [`Diagnosis`] whose [`Diagnosis::settings_lines`] render it as text and whose fields serialize as JSON.
 
 mod client;
 mod diagnosis;

@@ -20,7 +20,7 @@
 //!
 //! Findings are incremental: a closing connection gets only its own sessions explained (plus
 //! those waiting to settle), and a reported session is counted ([`SessionCounts`]) and forgotten
-//! by the tracker after [`GRACE`], with its closed connections. The tracker therefore holds the
+//! by the tracker after `GRACE` (10 s), with its closed connections. The tracker therefore holds the
 //! sessions that are open or recently ended, however long the run.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -287,7 +287,7 @@ impl SessionCounts {
 #[derive(Debug)]
 pub struct DecodeOutcome {
     /// The sessions the live tracker still held at the end (reported sessions are forgotten
-    /// after [`GRACE`]; [`DecodeOutcome::counts`] counts them all).
+    /// after `GRACE`; [`DecodeOutcome::counts`] counts them all).
     pub explanation: Explanation,
     /// Every session of the run, counted by how it ended.
     pub counts: SessionCounts,
