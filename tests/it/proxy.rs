@@ -854,3 +854,53 @@ fn delay_holds_chunks_and_drop_after_bytes_cuts_at_the_byte() {
         }
     });
 }
+
+/// Issue 7: "a real app's behaviour through the proxy equals without it" — the same scripted
+/// real client, directly and through the proxy (with decoding on), over WebSocket (compressed)
+/// and polling, reports the same things (events, acks, connects, disconnect reasons).
+#[test]
+fn the_real_app_behaves_the_same_through_the_proxy_as_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sp, pp) = (free_port(), free_port());
+    let _server = node_server(sp, DEFLATE, &dir.path().join("server.log"));
+    let _px = proxy(dir.path(), pp, sp, &["--format", "ndjson"]);
+    let script = r#"[{"op":"connect"},{"op":"emit","event":"chat","count":3,"ack":true},{"op":"emit","event":"echo","count":2},{"op":"emit","event":"big","spec":{"size":20000},"ack":true},{"op":"wait","ms":200},{"op":"disconnect"}]"#;
+    // What a run reports, without ids and timings.
+    let shape = |log: Vec<Value>| -> Vec<String> {
+        let mut v: Vec<String> = log
+            .iter()
+            .map(|l| {
+                let keep = [
+                    "k", "event", "nsp", "reason", "dir", "side", "count", "binary",
+                ];
+                let o: serde_json::Map<String, Value> = keep
+                    .iter()
+                    .filter_map(|k| l.get(*k).map(|v| ((*k).to_string(), v.clone())))
+                    .collect();
+                Value::Object(o).to_string()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    for transports in [
+        r#"{"transports":["websocket"]}"#,
+        r#"{"transports":["polling"]}"#,
+    ] {
+        let direct = shape(node_client(
+            &format!("http://127.0.0.1:{sp}"),
+            transports,
+            script,
+        ));
+        let proxied = shape(node_client(
+            &format!("http://127.0.0.1:{pp}"),
+            transports,
+            script,
+        ));
+        assert!(direct.iter().any(|l| l.contains("\"ack\"")), "{direct:#?}");
+        assert_eq!(
+            direct, proxied,
+            "{transports}: behaviour differs through the proxy"
+        );
+    }
+}
