@@ -113,6 +113,14 @@ impl Inflater {
         payload: &[u8],
         limit: usize,
     ) -> Result<Vec<u8>, InflateError> {
+        if payload.is_empty() {
+            // An empty compressed payload is what a sync flush of nothing leaves once the
+            // `00 00 ff ff` tail is removed (RFC 7692 §7.2.3.6 sends the empty message as one
+            // 0x00 octet; some compressors send nothing at all). Appending the tail to nothing is
+            // not a deflate block, so the message is empty and the context unchanged.
+            self.messages = self.messages.saturating_add(1);
+            return Ok(Vec::new());
+        }
         if self.no_context_takeover {
             // RFC 7692 §7.1.1.1/§7.1.1.2: with *_no_context_takeover the sender "MUST start
             // compressing each new message with an empty LZ77 sliding window".
