@@ -864,7 +864,7 @@ fn the_real_app_behaves_the_same_through_the_proxy_as_without_it() {
     let (sp, pp) = (free_port(), free_port());
     let _server = node_server(sp, DEFLATE, &dir.path().join("server.log"));
     let _px = proxy(dir.path(), pp, sp, &["--format", "ndjson"]);
-    let script = r#"[{"op":"connect"},{"op":"emit","event":"chat","count":3,"ack":true},{"op":"emit","event":"echo","count":2},{"op":"emit","event":"big","spec":{"size":20000},"ack":true},{"op":"wait","ms":200},{"op":"disconnect"}]"#;
+    let script = r#"[{"op":"connect"},{"op":"emit","event":"chat","count":3,"ack":true},{"op":"emit","event":"echo","count":2},{"op":"emit","event":"big","spec":{"size":20000},"ack":true},{"op":"sleep","ms":200},{"op":"disconnect"}]"#;
     // What a run reports, without ids and timings.
     let shape = |log: Vec<Value>| -> Vec<String> {
         let mut v: Vec<String> = log
@@ -898,6 +898,11 @@ fn the_real_app_behaves_the_same_through_the_proxy_as_without_it() {
             script,
         ));
         assert!(direct.iter().any(|l| l.contains("\"ack\"")), "{direct:#?}");
+        // the script ran to its end: the client's own disconnect is reported
+        assert!(
+            direct.iter().any(|l| l.contains("io client disconnect")),
+            "{direct:#?}"
+        );
         assert_eq!(
             direct, proxied,
             "{transports}: behaviour differs through the proxy"
