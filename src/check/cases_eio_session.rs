@@ -239,10 +239,15 @@ pub async fn upgrade(ctx: Ctx, at: At) -> CaseResult {
         )?;
     }
     ws.send_text("5").await?;
+    echo_then_close(&ctx, at, ws, "echo after the upgrade").await
+}
+
+/// On the echo endpoint, the upgraded WebSocket must still echo a message; then it is closed.
+async fn echo_then_close(ctx: &Ctx, at: At, mut ws: WsClient, what: &str) -> CaseResult {
     if at == At::Eio {
         ws.send_text("4hello").await?;
         expect_eq(
-            "echo after the upgrade",
+            what,
             ws.recv(ctx.step()).await?,
             WsFrame::Text("4hello".into()),
         )?;
@@ -262,16 +267,7 @@ pub async fn upgrade_ignores_polling(ctx: Ctx, at: At) -> CaseResult {
         .get(&ctx.sid_target(&path, &sid), ctx.step())
         .await?;
     expect_eq("status of a poll after the upgrade", poll.status, 400)?;
-    if at == At::Eio {
-        ws.send_text("4hello").await?;
-        expect_eq(
-            "echo on the upgraded WebSocket",
-            ws.recv(ctx.step()).await?,
-            WsFrame::Text("4hello".into()),
-        )?;
-    }
-    ws.close().await;
-    Ok(())
+    echo_then_close(&ctx, at, ws, "echo on the upgraded WebSocket").await
 }
 
 /// "ignores WebSocket connection with same sid after upgrade".
@@ -281,14 +277,5 @@ pub async fn upgrade_ignores_ws(ctx: Ctx, at: At) -> CaseResult {
     ws.send_text("5").await?;
     tokio::time::sleep(Duration::from_millis(20)).await;
     ws_refused(&ctx, ctx.target(&path, "websocket", &format!("&sid={sid}"))).await?;
-    if at == At::Eio {
-        ws.send_text("4hello").await?;
-        expect_eq(
-            "echo on the upgraded WebSocket",
-            ws.recv(ctx.step()).await?,
-            WsFrame::Text("4hello".into()),
-        )?;
-    }
-    ws.close().await;
-    Ok(())
+    echo_then_close(&ctx, at, ws, "echo on the upgraded WebSocket").await
 }
