@@ -119,10 +119,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::http::header_value(&self.headers, name)
     }
 
     /// Whether the body is `application/octet-stream` (the Engine.IO v3 XHR2 binary framing).

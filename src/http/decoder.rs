@@ -72,13 +72,26 @@ pub struct HttpMessage {
     pub chunked: bool,
 }
 
+/// The value of the first header field called `name` (field names are case-insensitive,
+/// RFC 9110 §5.1) in a list of `(name, value)` pairs.
+pub fn header_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 impl HttpMessage {
     /// The value of the first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        header_value(&self.headers, name)
+    }
+
+    /// True when the body is declared binary (`Content-Type: application/octet-stream`: the
+    /// Engine.IO v3 XHR2 payload framing).
+    pub fn is_octet_stream(&self) -> bool {
+        self.header("content-type")
+            .is_some_and(|v| v.contains("octet-stream"))
     }
 
     /// True for a request asking to switch to WebSocket (RFC 6455 §4.1: `Upgrade: websocket`).

@@ -409,10 +409,7 @@ impl Conn {
         );
         self.http[1].expect_response_to(&method);
         if method == "POST" && !body.is_empty() {
-            let binary = msg
-                .header("content-type")
-                .is_some_and(|v| v.contains("octet-stream"));
-            sessions.polling_body(&ctx, Dir::C2S, &body, binary, first, last, emit);
+            sessions.polling_body(&ctx, &body, msg.is_octet_stream(), first, last, emit);
         }
         self.pending.push_back(Pending {
             method,
@@ -445,9 +442,7 @@ impl Conn {
         let (body, enc) = self.content(&msg, Dir::S2C, last, emit);
         let mut ctx = req.as_ref().map(|r| r.ctx.clone()).unwrap_or_default();
         // A handshake response names the session: decode it first so the event can carry the sid.
-        let binary = msg
-            .header("content-type")
-            .is_some_and(|v| v.contains("octet-stream"));
+        let binary = msg.is_octet_stream();
         let upgrade = req.as_ref().is_some_and(|r| r.upgrade);
         if status == 101 && upgrade {
             emit.at(

@@ -155,11 +155,9 @@ impl Sessions {
     }
 
     /// A polling request body (client to server).
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn polling_body(
         &mut self,
         ctx: &EioCtx,
-        dir: Dir,
         body: &[u8],
         binary: bool,
         first: Origin,
@@ -167,7 +165,7 @@ impl Sessions {
         emit: &mut Emit<'_, '_>,
     ) {
         let mut ctx = ctx.clone();
-        self.payload(&mut ctx, dir, body, binary, first, last, emit);
+        self.payload(&mut ctx, Dir::C2S, body, binary, first, last, emit);
     }
 
     /// A polling response body (server to client). A handshake answer names the session, which
@@ -187,27 +185,16 @@ impl Sessions {
             match legacy::parse_handshake(&text) {
                 Ok(h) => {
                     ctx.sid = Some(h.sid.clone());
-                    emit.at(
-                        first,
-                        last,
-                        Some(Dir::S2C),
-                        Body::Eio {
-                            eio: EioInfo {
-                                kind: "open",
-                                version: None,
-                                sid: ctx.sid.clone(),
-                                transport: "polling",
-                                text: None,
-                                base64: None,
-                                open: Some(serde_json::json!({
-                                    "sid": h.sid,
-                                    "heartbeatTimeout": h.heartbeat_timeout,
-                                    "closeTimeout": h.close_timeout,
-                                    "transports": h.transports,
-                                })),
-                            },
-                        },
-                    );
+                    let mut eio = Self::eio_info(ctx, "open");
+                    // the handshake request names no transport; it is a plain HTTP GET
+                    eio.transport = "polling";
+                    eio.open = Some(serde_json::json!({
+                        "sid": h.sid,
+                        "heartbeatTimeout": h.heartbeat_timeout,
+                        "closeTimeout": h.close_timeout,
+                        "transports": h.transports,
+                    }));
+                    emit.at(first, last, Some(Dir::S2C), Body::Eio { eio });
                 }
                 Err(e) => emit.error(last, Some(Dir::S2C), "sio", &e, Some(body)),
             }
@@ -438,15 +425,7 @@ impl Sessions {
         last: Origin,
         emit: &mut Emit<'_, '_>,
     ) {
-        let info = EioInfo {
-            kind: "message",
-            version: None,
-            sid: ctx.sid.clone(),
-            transport: ctx.transport.as_str(),
-            text: None,
-            base64: None,
-            open: None,
-        };
+        let info = Self::eio_info(ctx, "message");
         let (event, data) = match m.payload() {
             Ok(LegacyPayload::Event { name, args }) => (Some(name), Some(Value::Array(args))),
             Ok(LegacyPayload::Json(v)) => (None, Some(v)),

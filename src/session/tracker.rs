@@ -9,6 +9,7 @@ use super::record::{
     WsMessageMark,
 };
 use crate::event::{Body, Dir, EioInfo, Event, HttpInfo, SioInfo, TcpInfo, WsInfo};
+use crate::http::header_value;
 
 /// Messages at least this large are kept as evidence even when not compressed.
 const BIG_MESSAGE: u64 = 64 << 10;
@@ -277,11 +278,7 @@ impl SessionTracker {
             if let Some(sid) = &h.sid {
                 st.sid = Some(sid.clone());
             }
-            let ua = h
-                .headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("user-agent"))
-                .map(|(_, v)| v.clone());
+            let ua = header_value(&h.headers, "user-agent").map(str::to_string);
             if let Some(c) = self.conns.get_mut(&id) {
                 if c.user_agent.is_none() {
                     c.user_agent = ua;
@@ -296,16 +293,12 @@ impl SessionTracker {
             return;
         }
         let status = h.status.unwrap_or(0);
-        if let Some(server) = h
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("server"))
-        {
-            st.server_header = Some(server.1.clone());
+        if let Some(server) = header_value(&h.headers, "server") {
+            st.server_header = Some(server.to_string());
             if let Some(sid) = h.sid.clone().or_else(|| st.last_request_sid.clone()) {
                 if let Some(i) = self.by_sid.get(&sid).copied() {
                     if let Some(s) = self.sessions.get_mut(i) {
-                        s.server_software.get_or_insert_with(|| server.1.clone());
+                        s.server_software.get_or_insert_with(|| server.to_string());
                     }
                 }
             }
