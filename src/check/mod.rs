@@ -29,13 +29,18 @@ pub mod case;
 pub mod cases_eio;
 pub mod cases_eio_session;
 pub mod cases_extra;
+pub mod cases_protocol;
 pub mod cases_sio;
+pub mod discover;
+pub mod needs;
 pub mod profile;
 pub mod report;
 pub mod runner;
 
 pub use case::{CaseDef, Ctx, Stop, Suite};
-pub use profile::{detect, DetectError, Profile};
+pub use discover::{discover, Options};
+pub use needs::{needs, Needs};
+pub use profile::{detect, DetectError, Profile, Settings};
 pub use runner::{run, CaseReport, Limits, Outcome, SuiteReport};
 
 /// Every case, in order: Engine.IO suite, Socket.IO suite, extras.
@@ -43,5 +48,6 @@ pub fn all_cases() -> Vec<CaseDef> {
     let mut v = cases_eio::cases();
     v.extend(cases_sio::cases());
     v.extend(cases_extra::cases());
+    v.extend(cases_protocol::cases());
     v
 }
