@@ -32,6 +32,8 @@ pub struct Options {
     pub reference: bool,
     /// `--max-case-time`.
     pub max_case_time: Duration,
+    /// `--allow`: known deviations accepted.
+    pub allow: Vec<String>,
 }
 
 /// Finds the revisions, endpoints and settings of the server at `endpoint`.
@@ -44,7 +46,7 @@ pub async fn discover(endpoint: &Endpoint, opts: &Options) -> Result<Profile, De
         open_handshake(&http, &opts.eio_path, eio, opts.step)
             .await
             .ok()
-            .map(|h| Settings::of(&h))
+            .map(|o| Settings::of(&o.handshake))
     };
     let (reference, reference_why) = if opts.reference {
         (true, "--reference given".to_string())
@@ -80,7 +82,9 @@ pub async fn discover(endpoint: &Endpoint, opts: &Options) -> Result<Profile, De
             .unwrap_or_else(|| opts.sio_path.clone()),
         sio_path: opts.sio_path.clone(),
         step: opts.step,
-        settings: Settings::of(&hs),
+        settings: Settings::of(&hs.handshake),
+        server: hs.server,
+        allow: opts.allow.clone(),
         eio_settings,
         reference,
         reference_why,

@@ -31,6 +31,7 @@ pub mod cases_eio_session;
 pub mod cases_extra;
 pub mod cases_protocol;
 pub mod cases_sio;
+pub mod deviation;
 pub mod discover;
 pub mod needs;
 pub mod profile;

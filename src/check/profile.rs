@@ -85,6 +85,10 @@ pub struct Profile {
     /// Whether the server runs the official suites' reference app (detected or `--reference`):
     /// the reference-app cases run only then.
     pub reference: bool,
+    /// The `Server` header of the Socket.IO handshake response (names known deviations).
+    pub server: Option<String>,
+    /// Known deviations the user accepts (`--allow`).
+    pub allow: Vec<String>,
     /// How `reference` was settled, in words.
     pub reference_why: String,
     /// Cases expected to take longer than this are skipped.
@@ -149,7 +153,7 @@ pub async fn detect(
     eio: Option<u8>,
     sio: Option<u8>,
     step: Duration,
-) -> Result<(engineio::Version, socketio::Version, engineio::Handshake), DetectError> {
+) -> Result<(engineio::Version, socketio::Version, Opened), DetectError> {
     let from_sio = |s: u8| match s {
         4 => Ok(engineio::Version::V3),
         5 => Ok(engineio::Version::V4),
@@ -204,13 +208,22 @@ pub async fn detect(
     })
 }
 
+/// A handshake answered: the open packet and the response's `Server` header.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The open packet.
+    pub handshake: engineio::Handshake,
+    /// The `Server` header of the response, if any (e.g. `Python/3.12 aiohttp/3.12.15`).
+    pub server: Option<String>,
+}
+
 /// Asks `path` for a polling handshake of revision `v` (with `b64=1`, which v4 ignores).
 pub async fn open_handshake(
     http: &HttpClient,
     path: &str,
     v: engineio::Version,
     step: Duration,
-) -> Result<engineio::Handshake, DetectError> {
+) -> Result<Opened, DetectError> {
     let target = format!("{path}?EIO={}&transport=polling&b64=1", v.number());
     match http.get(&target, step).await {
         Err(e @ (ClientError::Connect { .. } | ClientError::Timeout(..))) => {
@@ -226,7 +239,10 @@ pub async fn open_handshake(
                 .next()
                 .map(|i| i.packet);
             match first {
-                Some(Ok(Packet::Open(hs))) if resp.status == 200 => Ok(hs),
+                Some(Ok(Packet::Open(handshake))) if resp.status == 200 => Ok(Opened {
+                    handshake,
+                    server: resp.header("server").map(str::to_string),
+                }),
                 _ => Err(DetectError::NoHandshake {
                     path: path.to_string(),
                     last: format!(

@@ -40,8 +40,12 @@ fn short(s: &str, n: usize) -> String {
 
 /// The summary line (`N passed, M failed, K skipped in T s`).
 pub fn summary(r: &SuiteReport) -> String {
+    let allowed = match r.count(3) {
+        0 => String::new(),
+        n => format!(", {n} allowed deviations"),
+    };
     format!(
-        "{} passed, {} failed, {} skipped in {:.1} s",
+        "{} passed, {} failed, {} skipped{allowed} in {:.1} s",
         r.count(0),
         r.count(1),
         r.count(2),
@@ -106,6 +110,7 @@ pub fn text(r: &SuiteReport) -> String {
                 Outcome::Pass => ("pass".to_string(), String::new()),
                 Outcome::Fail(m) => ("FAIL".to_string(), short(m, 90)),
                 Outcome::Skip(m) => ("skip".to_string(), short(m, 90)),
+                Outcome::Allowed(m) => ("allowed".to_string(), short(m, 90)),
             };
             Row {
                 id: c.id,
@@ -120,7 +125,7 @@ pub fn text(r: &SuiteReport) -> String {
     for c in r
         .cases
         .iter()
-        .filter(|c| matches!(c.outcome, Outcome::Fail(_)))
+        .filter(|c| matches!(c.outcome, Outcome::Fail(_) | Outcome::Allowed(_)))
     {
         out.push('\n');
         out.push_str(&failure_text(c));
@@ -131,8 +136,14 @@ pub fn text(r: &SuiteReport) -> String {
 /// One failure: the reason and the transcript.
 pub fn failure_text(c: &CaseReport) -> String {
     let mut out = String::new();
-    if let Outcome::Fail(m) = &c.outcome {
-        let _ = writeln!(out, "FAIL {} ({})\n  {m}", c.id, c.mirrors);
+    match &c.outcome {
+        Outcome::Fail(m) => {
+            let _ = writeln!(out, "FAIL {} ({})\n  {m}", c.id, c.mirrors);
+        }
+        Outcome::Allowed(m) => {
+            let _ = writeln!(out, "ALLOWED {} ({})\n  {m}", c.id, c.mirrors);
+        }
+        _ => {}
     }
     for e in &c.wire {
         let arrow = match e.dir {
@@ -158,7 +169,7 @@ pub fn json(r: &SuiteReport) -> String {
     if let Some(m) = v.as_object_mut() {
         m.insert(
             "summary".into(),
-            serde_json::json!({"passed": r.count(0), "failed": r.count(1), "skipped": r.count(2)}),
+            serde_json::json!({"passed": r.count(0), "failed": r.count(1), "skipped": r.count(2), "allowed": r.count(3)}),
         );
     }
     serde_json::to_string_pretty(&v).unwrap_or_default()
@@ -237,6 +248,13 @@ pub fn junit(r: &SuiteReport) -> String {
                     let _ = writeln!(
                         out,
                         ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        esc(m)
+                    );
+                }
+                Outcome::Allowed(m) => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <system-out>{}</system-out>\n    </testcase>",
                         esc(m)
                     );
                 }

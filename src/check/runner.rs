@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::case::{CaseDef, Ctx, Stop, Suite};
+use super::deviation;
 use super::needs::{case_limit, needs, skip_reason, Needs};
 use super::profile::{Profile, Settings};
 use crate::client::{Endpoint, WireEntry};
@@ -18,6 +19,8 @@ pub enum Outcome {
     Fail(String),
     /// The case does not apply (why).
     Skip(String),
+    /// It failed with a known deviation the user accepts (`--allow`): what, and which.
+    Allowed(String),
 }
 
 /// One case's result.
@@ -69,14 +72,17 @@ pub struct SuiteReport {
 }
 
 impl SuiteReport {
-    /// Number of cases with this kind of outcome: 0 pass, 1 fail, 2 skip.
+    /// Number of cases with this kind of outcome: 0 pass, 1 fail, 2 skip, 3 allowed.
     pub fn count(&self, kind: u8) -> usize {
         self.cases
             .iter()
             .filter(|c| {
                 matches!(
                     (&c.outcome, kind),
-                    (Outcome::Pass, 0) | (Outcome::Fail(_), 1) | (Outcome::Skip(_), 2)
+                    (Outcome::Pass, 0)
+                        | (Outcome::Fail(_), 1)
+                        | (Outcome::Skip(_), 2)
+                        | (Outcome::Allowed(_), 3)
                 )
             })
             .count()
@@ -148,8 +154,22 @@ pub async fn run(
                 }
             }
         };
+        let outcome = match outcome {
+            Outcome::Fail(m) => match deviation::known(case.id, &m, &profile) {
+                Some(d) if deviation::allowed(d, &profile) => Outcome::Allowed(format!(
+                    "{m} — allowed: likely {} deviation `{}`: {}",
+                    d.library, d.name, d.what
+                )),
+                Some(d) => Outcome::Fail(format!(
+                    "{m} — likely {} deviation `{}` ({}); --allow {} accepts it",
+                    d.library, d.name, d.what, d.name
+                )),
+                None => Outcome::Fail(m),
+            },
+            other => other,
+        };
         let (entries, dropped) = wire.snapshot();
-        let failed = matches!(outcome, Outcome::Fail(_));
+        let failed = matches!(outcome, Outcome::Fail(_) | Outcome::Allowed(_));
         reports.push(CaseReport {
             id: case.id,
             suite: case.suite,

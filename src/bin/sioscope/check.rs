@@ -80,6 +80,10 @@ pub struct CheckArgs {
     /// ping-timeout cases: pingInterval + pingTimeout). Same syntax as the proxy's durations.
     #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "TIME")]
     max_case_time: Duration,
+    /// Accept a known deviation of a library (by name, or the library for all of its own),
+    /// e.g. python-engineio; docs/check-cases.md lists them. Comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    allow: Vec<String>,
     /// Time limit for the whole suite, in seconds.
     #[arg(long, default_value_t = 180)]
     timeout: u64,
@@ -124,6 +128,21 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             args.cases.is_empty() || args.cases.iter().any(|p| c.id.starts_with(p.as_str()))
         })
         .collect();
+    if let Some(bad) = args
+        .allow
+        .iter()
+        .find(|a| !check::deviation::is_known_name(a))
+    {
+        let mut names: Vec<&str> = check::deviation::KNOWN
+            .iter()
+            .flat_map(|d| [d.library, d.name])
+            .collect();
+        names.dedup();
+        bail!(
+            "--allow {bad}: not a known deviation (known: {})",
+            names.join(", ")
+        );
+    }
     if cases.is_empty() {
         bail!("no case id starts with {:?}", args.cases);
     }
@@ -137,6 +156,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             step,
             reference: args.reference,
             max_case_time: args.max_case_time,
+            allow: args.allow.clone(),
         };
         let profile = match check::discover(&endpoint, &opts).await {
             Ok(p) => p,
