@@ -43,10 +43,20 @@ pub async fn discover(endpoint: &Endpoint, opts: &Options) -> Result<Profile, De
     let eio_settings = if opts.eio_path == opts.sio_path {
         None
     } else {
-        open_handshake(&http, &opts.eio_path, eio, opts.step)
-            .await
-            .ok()
-            .map(|o| Settings::of(&o.handshake))
+        match open_handshake(&http, &opts.eio_path, eio, opts.step).await {
+            Ok(o) => Some(Settings::of(&o.handshake)),
+            // An answer that looks like an open packet but does not decode is still an
+            // Engine.IO endpoint: its cases run and fail with the bytes.
+            Err(_) => {
+                let target = format!("{}?EIO={}&transport=polling", opts.eio_path, eio.number());
+                match http.get(&target, opts.step).await {
+                    Ok(r) if r.status == 200 && r.text().contains("0{") => {
+                        Some(Settings::default())
+                    }
+                    _ => None,
+                }
+            }
+        }
     };
     let (reference, reference_why) = if opts.reference {
         (true, "--reference given".to_string())
@@ -82,8 +92,11 @@ pub async fn discover(endpoint: &Endpoint, opts: &Options) -> Result<Profile, De
             .unwrap_or_else(|| opts.sio_path.clone()),
         sio_path: opts.sio_path.clone(),
         step: opts.step,
-        settings: Settings::of(&hs.handshake),
-        server: hs.server,
+        settings: hs
+            .as_ref()
+            .map(|o| Settings::of(&o.handshake))
+            .unwrap_or_default(),
+        server: hs.and_then(|o| o.server),
         allow: opts.allow.clone(),
         eio_settings,
         reference,
