@@ -127,3 +127,28 @@ pub fn skip_reason(c: &CaseDef, profile: &Profile) -> Option<String> {
 pub fn case_limit(id: &str, profile: &Profile) -> Duration {
     (expected_time(id, profile) + Duration::from_secs(10)).max(Duration::from_secs(20))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_app_cases_and_v5_only_rules() {
+        use socketio::Version::{V4, V5};
+        assert_eq!(needs("sio.message.text", V5), Needs::Reference);
+        assert_eq!(
+            needs("sio.connect.custom-with-payload", V5),
+            Needs::Reference
+        );
+        assert_eq!(needs("eio.message.ws.text", V5), Needs::Reference);
+        assert_eq!(
+            needs("eio.heartbeat.ws.ping-pong", V5),
+            Needs::EngineEndpoint
+        );
+        assert_eq!(needs("sio.eio.heartbeat.ws.ping-pong", V5), Needs::Protocol);
+        assert_eq!(needs("sio.connect.main", V4), Needs::Protocol);
+        assert_eq!(needs("sio.message.invalid-type", V5), Needs::Protocol);
+        assert_eq!(needs("sio.message.invalid-type", V4), Needs::Reference);
+        assert_eq!(needs("extra.polling.post-ok", V4), Needs::Protocol);
+    }
+}

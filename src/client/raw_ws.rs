@@ -447,6 +447,48 @@ mod tests {
 
     const SWITCH: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n";
 
+    /// engine.io 6.6's answer to `GET /socket.io/?transport=websocket`: 101, then a 400.
+    #[tokio::test]
+    async fn http_after_upgrade_is_named_not_decoded_as_frames() {
+        let answer: &'static [u8] = Box::leak(
+            [
+                SWITCH.as_bytes(),
+                b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n{\"code\":5}",
+            ]
+            .concat()
+            .into_boxed_slice(),
+        );
+        let (e, _task) = server(answer).await;
+        let wire = Wire::new();
+        let mut ws = RawWs::connect(
+            &e,
+            "/socket.io/?transport=websocket",
+            None,
+            Duration::from_secs(2),
+            &wire,
+        )
+        .await
+        .unwrap();
+        match ws.recv(Duration::from_secs(2)).await {
+            Err(ClientError::HttpAfterUpgrade(line)) => {
+                assert_eq!(line, "HTTP/1.1 400 Bad Request")
+            }
+            other => panic!("expected http-after-upgrade, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn http_after_upgrade_sniff() {
+        assert_eq!(
+            http_after_upgrade(b"HTTP/1.1 400 Bad Request\r\n"),
+            Some(Ok("HTTP/1.1 400 Bad Request".to_string()))
+        );
+        // Undecided on a prefix of "HTTP/", decided on a frame header.
+        assert_eq!(http_after_upgrade(b"HT"), Some(Err(())));
+        assert_eq!(http_after_upgrade(b"\x81\x02"), None);
+        assert_eq!(http_after_upgrade(b"\x81\x024"), None);
+    }
+
     #[tokio::test]
     async fn reads_messages_answers_pings_and_tells_a_close_frame_from_the_end() {
         // 101, a ping "p", the text "40", a close frame 1000.
