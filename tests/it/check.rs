@@ -768,3 +768,37 @@ fn check_unreachable_server_exits_2_with_one_line() {
     let bad = check_run(&["https://127.0.0.1:1"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// No Engine.IO server at the URL's path (a real app's own HTTP handler answers there): exit 2,
+/// one line naming what answered.
+#[test]
+fn check_no_engineio_server_names_what_answered() {
+    let s = check_server(node(), "fixtures/lab/suite/plain-v4.js");
+    let out = check_run(&[&format!("http://127.0.0.1:{}/chat/", s.port)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(r#"no Engine.IO handshake at /chat/ for EIO=4 nor EIO=3 (last answer: HTTP 200 "chat app\n")"#),
+        "{err}"
+    );
+}
+
+/// A real socket.io 0.9.19 server (fixtures/lab/node-v09) is named as such.
+#[test]
+fn check_socketio_09_is_named() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+        .to_string();
+    let s = check_server_with(node(), &["fixtures/lab/node-v09/server.js", &port], &[]);
+    let out = check_run(&[&format!("http://127.0.0.1:{}", s.port)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/socket.io/1/ answered a socket.io 0.9 handshake"),
+        "{err}"
+    );
+    assert!(err.contains("pre-Engine.IO protocol 1"), "{err}");
+}
