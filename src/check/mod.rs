@@ -11,11 +11,14 @@
 //!
 //! # The server under test
 //!
-//! It runs the app the official suites expect (pingInterval 300 ms, pingTimeout 200 ms,
-//! maxPayload 1e6, connectTimeout 1000 ms; a bare Engine.IO echo endpoint at `/engine.io/`;
-//! Socket.IO at `/socket.io/` emitting `auth` with the handshake auth on connection, echoing
-//! `message` as `message-back`, acknowledging `message-with-ack` with its arguments, and a
-//! `/custom` namespace). Ready copies live in `fixtures/lab/suite/`.
+//! Any server: [`discover()`] first finds the Socket.IO path, the revisions, the server's own
+//! settings (its handshake), whether a bare Engine.IO endpoint exists and whether the official
+//! suites' reference app runs there (pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1e6,
+//! connectTimeout 1000 ms, an echo endpoint at `/engine.io/`, `auth`, `message-back`,
+//! `/custom`; ready copies in `fixtures/lab/suite/`). [`needs()`] decides which cases run: the
+//! protocol cases everywhere, the reference-app cases only with that app, each other one
+//! skipped with its reason; heartbeat and timeout cases wait by the advertised settings.
+//! [`deviation`] names known library deviations in failures (`--allow` accepts them).
 //!
 //! # How
 //!

@@ -331,5 +331,15 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("skipped:\n  1 × n/a\n    c\n"), "{t}");
+        let mut with_allowed = r.clone();
+        with_allowed
+            .cases
+            .push(case("d", Suite::SocketIo, Outcome::Allowed("known".into())));
+        assert!(
+            summary(&with_allowed)
+                .starts_with("1 passed, 1 failed, 1 skipped, 1 allowed deviations in "),
+            "{}",
+            summary(&with_allowed)
+        );
     }
 }
