@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use super::case::{ensure, expect_eq, CaseResult, Ctx, Stop};
 use super::cases_eio::{ws_refused, At, SLACK};
-use super::profile::{PING_INTERVAL, PING_TIMEOUT};
-use crate::client::{escape_bytes, ClientError, HttpResponse, WsClient, WsFrame};
+use crate::client::{escape_bytes, ClientError, HttpResponse, PendingResponse, WsClient, WsFrame};
 use crate::engineio::{Data, Packet, Version};
 
 /// The Engine.IO packets of a poll: on the Socket.IO path the server's own Socket.IO messages
 /// (protocol v4 connects "/" and the app emits "auth" unasked) are left out.
-fn engine_packets(ctx: &Ctx, at: At, resp: &HttpResponse) -> Result<Vec<Packet>, Stop> {
+pub(super) fn engine_packets(ctx: &Ctx, at: At, resp: &HttpResponse) -> Result<Vec<Packet>, Stop> {
     let mut packets = ctx.packets(resp)?;
     if at == At::Sio {
         packets.retain(|p| !matches!(p, Packet::Message(_)));
@@ -23,7 +22,7 @@ fn engine_packets(ctx: &Ctx, at: At, resp: &HttpResponse) -> Result<Vec<Packet>,
 
 /// A poll answer: exactly `bytes` on the echo endpoint (as the official suite compares), the
 /// one packet `want` besides Socket.IO messages on the Socket.IO path.
-fn same_poll(
+pub(super) fn same_poll(
     ctx: &Ctx,
     at: At,
     what: &str,
@@ -55,8 +54,10 @@ pub async fn heartbeat_polling(ctx: Ctx, at: At) -> CaseResult {
         ctx.payload(&[Packet::Ping(Data::Empty)]),
         ctx.payload(&[Packet::Pong(Data::Empty)]),
     );
-    // A ping is due every pingInterval: one later than that (plus slack) fails the case.
-    let limit = PING_INTERVAL + SLACK;
+    // engine.io-protocol README, "Heartbeat": "At a given interval (the `pingInterval` value
+    // sent in the handshake) the server sends a `ping` packet": one later than the advertised
+    // interval (plus slack) fails the case.
+    let limit = ctx.profile.settings_for(&path).interval() + SLACK;
     for i in 1..=3 {
         if ctx.eio() == Version::V4 {
             let poll = ctx.http.get(&t, limit).await?;
@@ -100,8 +101,9 @@ pub async fn ping_timeout_polling(ctx: Ctx, at: At) -> CaseResult {
     let path = at.path(&ctx);
     let sid = ctx.open_polling(&path, false).await?;
     let t = ctx.sid_target(&path, &sid);
-    // The newer v4 suite sleeps PING_INTERVAL + PING_TIMEOUT + 10.
-    tokio::time::sleep(PING_INTERVAL + PING_TIMEOUT + Duration::from_millis(50)).await;
+    // The newer v4 suite sleeps PING_INTERVAL + PING_TIMEOUT + 10; here the advertised ones.
+    let s = ctx.profile.settings_for(&path);
+    tokio::time::sleep(s.interval() + s.timeout() + Duration::from_millis(50)).await;
     let status = if ctx.eio() == Version::V4 {
         ctx.http.get(&t, ctx.step()).await?.status
     } else {
@@ -113,10 +115,11 @@ pub async fn ping_timeout_polling(ctx: Ctx, at: At) -> CaseResult {
 
 /// "sends ping/pong packets" (WebSocket).
 pub async fn heartbeat_ws(ctx: Ctx, at: At) -> CaseResult {
-    let mut ws = ctx.ws(&at.path(&ctx), "").await?;
+    let path = at.path(&ctx);
+    let mut ws = ctx.ws(&path, "").await?;
     ctx.ws_open(&mut ws).await?;
-    // A ping is due every pingInterval: one later than that (plus slack) fails the case.
-    let limit = PING_INTERVAL + SLACK;
+    // A ping is due every advertised pingInterval (engine.io-protocol README, "Heartbeat").
+    let limit = ctx.profile.settings_for(&path).interval() + SLACK;
     for i in 1..=3 {
         if ctx.eio() == Version::V4 {
             expect_eq(
@@ -148,10 +151,36 @@ pub async fn heartbeat_ws(ctx: Ctx, at: At) -> CaseResult {
 /// "closes the session upon ping timeout" (WebSocket): a client that never answers is closed
 /// within pingInterval + pingTimeout.
 pub async fn ping_timeout_ws(ctx: Ctx, at: At) -> CaseResult {
-    let mut ws = ctx.ws(&at.path(&ctx), "").await?;
+    let path = at.path(&ctx);
+    let mut ws = ctx.ws(&path, "").await?;
     ctx.ws_open(&mut ws).await?;
-    ctx.expect_close(&mut ws, PING_INTERVAL + PING_TIMEOUT + SLACK)
+    let s = ctx.profile.settings_for(&path);
+    ctx.expect_close(&mut ws, s.interval() + s.timeout() + SLACK)
         .await
+}
+
+/// A poll of `t` that stays pending: on the Socket.IO path a Socket.IO v4 server's unasked
+/// messages (its CONNECT for "/", the app's events) may answer polls at once, so those are
+/// collected (at most 5) until a poll stays pending for 150 ms.
+pub(super) async fn pending_poll(ctx: &Ctx, at: At, t: &str) -> Result<PendingResponse, Stop> {
+    let mut poll = ctx.http.start("GET", t, b"", ctx.step()).await?;
+    if at == At::Sio {
+        for _ in 0..5 {
+            match poll.response(Duration::from_millis(150)).await {
+                Ok(r) => {
+                    ensure!(
+                        engine_packets(ctx, at, &r)?.is_empty(),
+                        "unexpected Engine.IO packets on a fresh session: {:?}",
+                        r.text()
+                    );
+                    poll = ctx.http.start("GET", t, b"", ctx.step()).await?;
+                }
+                Err(ClientError::Timeout(..)) => break,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(poll)
 }
 
 /// "forcefully closes the session" (HTTP long-polling): a pending poll ends with noop.
@@ -159,25 +188,7 @@ pub async fn close_polling(ctx: Ctx, at: At) -> CaseResult {
     let path = at.path(&ctx);
     let sid = ctx.open_polling(&path, false).await?;
     let t = ctx.sid_target(&path, &sid);
-    let mut poll = ctx.http.start("GET", &t, b"", ctx.step()).await?;
-    if at == At::Sio {
-        // A Socket.IO v4 server's unasked messages (the app's "auth") may answer this poll at
-        // once: collect them until a poll stays pending.
-        for _ in 0..5 {
-            match poll.response(Duration::from_millis(150)).await {
-                Ok(r) => {
-                    ensure!(
-                        engine_packets(&ctx, at, &r)?.is_empty(),
-                        "unexpected Engine.IO packets before the close: {:?}",
-                        r.text()
-                    );
-                    poll = ctx.http.start("GET", &t, b"", ctx.step()).await?;
-                }
-                Err(ClientError::Timeout(..)) => break,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
+    let mut poll = pending_poll(&ctx, at, &t).await?;
     tokio::time::sleep(Duration::from_millis(5)).await;
     let close = ctx.payload(&[Packet::Close]);
     let push = ctx.http.post(&t, &close, ctx.step()).await;
@@ -199,12 +210,20 @@ pub async fn close_polling(ctx: Ctx, at: At) -> CaseResult {
     )
 }
 
-/// "forcefully closes the session" (WebSocket).
+/// "forcefully closes the session" (WebSocket). The spec asks nothing of the server here
+/// (engine.io-protocol README, "Packet types": "close | 1 | Used to indicate that a transport
+/// can be closed"), and engine.io 6.6 ignores a client's `1` over WebSocket (engine.io@6.6.12
+/// build/socket.js:103-150 handles ping, pong, error and message only): the official test
+/// passes on the reference app because its 300 + 200 ms heartbeat (or the 1000 ms
+/// connectTimeout) closes the connection first. So the close is awaited as long as that
+/// takes with the advertised settings.
 pub async fn close_ws(ctx: Ctx, at: At) -> CaseResult {
-    let mut ws = ctx.ws(&at.path(&ctx), "").await?;
+    let path = at.path(&ctx);
+    let mut ws = ctx.ws(&path, "").await?;
     ctx.ws_open(&mut ws).await?;
     ws.send_text("1").await?;
-    let limit = ctx.step();
+    let s = ctx.profile.settings_for(&path);
+    let limit = ctx.step().max(s.interval() + s.timeout() + SLACK);
     ctx.expect_close(&mut ws, limit).await
 }
 

@@ -11,11 +11,14 @@
 //!
 //! # The server under test
 //!
-//! It runs the app the official suites expect (pingInterval 300 ms, pingTimeout 200 ms,
-//! maxPayload 1e6, connectTimeout 1000 ms; a bare Engine.IO echo endpoint at `/engine.io/`;
-//! Socket.IO at `/socket.io/` emitting `auth` with the handshake auth on connection, echoing
-//! `message` as `message-back`, acknowledging `message-with-ack` with its arguments, and a
-//! `/custom` namespace). Ready copies live in `fixtures/lab/suite/`.
+//! Any server: [`discover()`] first finds the Socket.IO path, the revisions, the server's own
+//! settings (its handshake), whether a bare Engine.IO endpoint exists and whether the official
+//! suites' reference app runs there (pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1e6,
+//! connectTimeout 1000 ms, an echo endpoint at `/engine.io/`, `auth`, `message-back`,
+//! `/custom`; ready copies in `fixtures/lab/suite/`). [`needs()`] decides which cases run: the
+//! protocol cases everywhere, the reference-app cases only with that app, each other one
+//! skipped with its reason; heartbeat and timeout cases wait by the advertised settings.
+//! [`deviation`] names known library deviations in failures (`--allow` accepts them).
 //!
 //! # How
 //!
@@ -29,13 +32,19 @@ pub mod case;
 pub mod cases_eio;
 pub mod cases_eio_session;
 pub mod cases_extra;
+pub mod cases_protocol;
 pub mod cases_sio;
+pub mod deviation;
+pub mod discover;
+pub mod needs;
 pub mod profile;
 pub mod report;
 pub mod runner;
 
 pub use case::{CaseDef, Ctx, Stop, Suite};
-pub use profile::{detect, DetectError, Profile};
+pub use discover::{discover, Options};
+pub use needs::{needs, Needs};
+pub use profile::{detect, DetectError, Profile, Settings};
 pub use runner::{run, CaseReport, Limits, Outcome, SuiteReport};
 
 /// Every case, in order: Engine.IO suite, Socket.IO suite, extras.
@@ -43,5 +52,6 @@ pub fn all_cases() -> Vec<CaseDef> {
     let mut v = cases_eio::cases();
     v.extend(cases_sio::cases());
     v.extend(cases_extra::cases());
+    v.extend(cases_protocol::cases());
     v
 }

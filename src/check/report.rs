@@ -12,6 +12,7 @@ use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 use super::case::Suite;
+use super::profile::Settings;
 use super::runner::{CaseReport, Outcome, SuiteReport};
 use crate::client::Dir;
 
@@ -37,16 +38,79 @@ fn short(s: &str, n: usize) -> String {
     }
 }
 
-/// The table of cases, then each failure with the bytes exchanged, then a summary line.
+/// The summary line (`N passed, M failed, K skipped in T s`).
+pub fn summary(r: &SuiteReport) -> String {
+    let allowed = match r.count(3) {
+        0 => String::new(),
+        n => format!(", {n} allowed deviations"),
+    };
+    format!(
+        "{} passed, {} failed, {} skipped{allowed} in {:.1} s",
+        r.count(0),
+        r.count(1),
+        r.count(2),
+        r.millis as f64 / 1000.0
+    )
+}
+
+fn settings_text(s: &Settings) -> String {
+    let ms = |v: Option<u64>| v.map_or("absent".to_string(), |v| format!("{v} ms"));
+    format!(
+        "pingInterval {} · pingTimeout {} · maxPayload {} · upgrades [{}]",
+        ms(s.ping_interval),
+        ms(s.ping_timeout),
+        s.max_payload
+            .map_or("absent".to_string(), |v| format!("{v} bytes")),
+        s.upgrades.join(", ")
+    )
+}
+
+/// The summary line, what was found, the skipped cases grouped by reason, the table of cases,
+/// then each failure with the bytes exchanged.
 pub fn text(r: &SuiteReport) -> String {
+    let mut out = summary(r);
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "sioscope check {} (Engine.IO v{}, Socket.IO v{})",
+        r.url, r.eio, r.sio
+    );
+    let _ = writeln!(
+        out,
+        "  Socket.IO at {}: {}",
+        r.socketio_path,
+        settings_text(&r.settings)
+    );
+    match (&r.engineio_path, &r.engineio_settings) {
+        (Some(p), Some(s)) => {
+            let _ = writeln!(out, "  Engine.IO at {p}: {}", settings_text(s));
+        }
+        _ => out.push_str("  no bare Engine.IO endpoint\n"),
+    }
+    let _ = writeln!(
+        out,
+        "  reference app: {} ({})",
+        if r.reference { "yes" } else { "no" },
+        r.reference_why
+    );
+    let skips = r.skips_by_reason();
+    if !skips.is_empty() {
+        out.push_str("skipped:\n");
+        for (why, ids) in skips {
+            let _ = writeln!(out, "  {} × {why}\n    {}", ids.len(), ids.join(" "));
+        }
+    }
+    // Skipped cases are listed above, by reason.
     let rows: Vec<Row> = r
         .cases
         .iter()
+        .filter(|c| !matches!(c.outcome, Outcome::Skip(_)))
         .map(|c| {
             let (result, detail) = match &c.outcome {
                 Outcome::Pass => ("pass".to_string(), String::new()),
                 Outcome::Fail(m) => ("FAIL".to_string(), short(m, 90)),
                 Outcome::Skip(m) => ("skip".to_string(), short(m, 90)),
+                Outcome::Allowed(m) => ("allowed".to_string(), short(m, 90)),
             };
             Row {
                 id: c.id,
@@ -56,36 +120,30 @@ pub fn text(r: &SuiteReport) -> String {
             }
         })
         .collect();
-    let mut out = format!(
-        "sioscope check {} (Engine.IO v{}, Socket.IO v{})\n",
-        r.url, r.eio, r.sio
-    );
     out.push_str(&Table::new(rows).with(Style::sharp()).to_string());
     out.push('\n');
     for c in r
         .cases
         .iter()
-        .filter(|c| matches!(c.outcome, Outcome::Fail(_)))
+        .filter(|c| matches!(c.outcome, Outcome::Fail(_) | Outcome::Allowed(_)))
     {
         out.push('\n');
         out.push_str(&failure_text(c));
     }
-    let _ = writeln!(
-        out,
-        "\n{} passed, {} failed, {} skipped in {:.1} s",
-        r.count(0),
-        r.count(1),
-        r.count(2),
-        r.millis as f64 / 1000.0
-    );
     out
 }
 
 /// One failure: the reason and the transcript.
 pub fn failure_text(c: &CaseReport) -> String {
     let mut out = String::new();
-    if let Outcome::Fail(m) = &c.outcome {
-        let _ = writeln!(out, "FAIL {} ({})\n  {m}", c.id, c.mirrors);
+    match &c.outcome {
+        Outcome::Fail(m) => {
+            let _ = writeln!(out, "FAIL {} ({})\n  {m}", c.id, c.mirrors);
+        }
+        Outcome::Allowed(m) => {
+            let _ = writeln!(out, "ALLOWED {} ({})\n  {m}", c.id, c.mirrors);
+        }
+        _ => {}
     }
     for e in &c.wire {
         let arrow = match e.dir {
@@ -111,7 +169,7 @@ pub fn json(r: &SuiteReport) -> String {
     if let Some(m) = v.as_object_mut() {
         m.insert(
             "summary".into(),
-            serde_json::json!({"passed": r.count(0), "failed": r.count(1), "skipped": r.count(2)}),
+            serde_json::json!({"passed": r.count(0), "failed": r.count(1), "skipped": r.count(2), "allowed": r.count(3)}),
         );
     }
     serde_json::to_string_pretty(&v).unwrap_or_default()
@@ -193,6 +251,13 @@ pub fn junit(r: &SuiteReport) -> String {
                         esc(m)
                     );
                 }
+                Outcome::Allowed(m) => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <system-out>{}</system-out>\n    </testcase>",
+                        esc(m)
+                    );
+                }
                 Outcome::Fail(m) => {
                     let _ = writeln!(
                         out,
@@ -218,6 +283,7 @@ mod tests {
             id,
             suite,
             mirrors: "m",
+            needs: crate::check::Needs::Protocol,
             outcome,
             millis: 12,
             wire: Vec::new(),
@@ -231,6 +297,12 @@ mod tests {
             url: "http://127.0.0.1:1".into(),
             eio: 4,
             sio: 5,
+            socketio_path: "/socket.io/".into(),
+            settings: Settings::reference(),
+            engineio_path: None,
+            engineio_settings: None,
+            reference: false,
+            reference_why: "no".into(),
             cases: vec![
                 case("a", Suite::EngineIo, Outcome::Pass),
                 case(
@@ -254,6 +326,20 @@ mod tests {
         );
         assert!(!x.contains("socket.io\""), "empty suites are left out: {x}");
         let t = text(&r);
-        assert!(t.contains("1 passed, 1 failed, 1 skipped"), "{t}");
+        assert!(
+            t.starts_with("1 passed, 1 failed, 1 skipped in 0.0 s\n"),
+            "{t}"
+        );
+        assert!(t.contains("skipped:\n  1 × n/a\n    c\n"), "{t}");
+        let mut with_allowed = r.clone();
+        with_allowed
+            .cases
+            .push(case("d", Suite::SocketIo, Outcome::Allowed("known".into())));
+        assert!(
+            summary(&with_allowed)
+                .starts_with("1 passed, 1 failed, 1 skipped, 1 allowed deviations in "),
+            "{}",
+            summary(&with_allowed)
+        );
     }
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::case::{CaseDef, Ctx, Stop, Suite};
-use super::profile::Profile;
+use super::deviation;
+use super::needs::{case_limit, needs, skip_reason, Needs};
+use super::profile::{Profile, Settings};
 use crate::client::{Endpoint, WireEntry};
 
 /// How a case ended.
@@ -17,6 +19,8 @@ pub enum Outcome {
     Fail(String),
     /// The case does not apply (why).
     Skip(String),
+    /// It failed with a known deviation the user accepts (`--allow`): what, and which.
+    Allowed(String),
 }
 
 /// One case's result.
@@ -28,6 +32,8 @@ pub struct CaseReport {
     pub suite: Suite,
     /// The official test it mirrors.
     pub mirrors: &'static str,
+    /// What it needs of the server (protocol only, a bare Engine.IO endpoint, the reference app).
+    pub needs: Needs,
     /// How it ended.
     pub outcome: Outcome,
     /// Wall time in milliseconds.
@@ -47,6 +53,18 @@ pub struct SuiteReport {
     pub eio: u8,
     /// Socket.IO revision tested.
     pub sio: u8,
+    /// The Socket.IO path.
+    pub socketio_path: String,
+    /// The settings the Socket.IO endpoint advertised.
+    pub settings: Settings,
+    /// The bare Engine.IO endpoint's path, when there is one.
+    pub engineio_path: Option<String>,
+    /// The settings it advertised.
+    pub engineio_settings: Option<Settings>,
+    /// Whether the reference-app cases ran.
+    pub reference: bool,
+    /// How that was settled.
+    pub reference_why: String,
     /// Every case, in order.
     pub cases: Vec<CaseReport>,
     /// Total wall time in milliseconds.
@@ -54,17 +72,34 @@ pub struct SuiteReport {
 }
 
 impl SuiteReport {
-    /// Number of cases with this kind of outcome: 0 pass, 1 fail, 2 skip.
+    /// Number of cases with this kind of outcome: 0 pass, 1 fail, 2 skip, 3 allowed.
     pub fn count(&self, kind: u8) -> usize {
         self.cases
             .iter()
             .filter(|c| {
                 matches!(
                     (&c.outcome, kind),
-                    (Outcome::Pass, 0) | (Outcome::Fail(_), 1) | (Outcome::Skip(_), 2)
+                    (Outcome::Pass, 0)
+                        | (Outcome::Fail(_), 1)
+                        | (Outcome::Skip(_), 2)
+                        | (Outcome::Allowed(_), 3)
                 )
             })
             .count()
+    }
+
+    /// The skipped cases grouped by reason, in order of first appearance.
+    pub fn skips_by_reason(&self) -> Vec<(&str, Vec<&'static str>)> {
+        let mut groups: Vec<(&str, Vec<&'static str>)> = Vec::new();
+        for c in &self.cases {
+            if let Outcome::Skip(why) = &c.outcome {
+                match groups.iter_mut().find(|(w, _)| *w == why.as_str()) {
+                    Some((_, ids)) => ids.push(c.id),
+                    None => groups.push((why.as_str(), vec![c.id])),
+                }
+            }
+        }
+        groups
     }
 
     /// Whether no case failed.
@@ -73,11 +108,9 @@ impl SuiteReport {
     }
 }
 
-/// Limits of a run.
+/// Limits of a run (each case's own limit comes from [`super::needs::case_limit`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Longest a single case may take.
-    pub case: Duration,
     /// Longest the whole suite may take; cases not started by then fail as not run.
     pub suite: Duration,
 }
@@ -98,13 +131,15 @@ pub async fn run(
         let ctx = Ctx::new(endpoint.clone(), profile.clone());
         let wire = ctx.wire.clone();
         let left = limits.suite.saturating_sub(start.elapsed());
-        let outcome = if left.is_zero() {
+        let outcome = if let Some(why) = skip_reason(case, &profile) {
+            Outcome::Skip(why)
+        } else if left.is_zero() {
             Outcome::Fail(format!(
                 "not run: the suite's time limit ({:?}) was reached",
                 limits.suite
             ))
         } else {
-            let limit = limits.case.min(left);
+            let limit = case_limit(case.id, &profile).min(left);
             // The case runs in its own task so that a panic in it cannot take the suite down.
             let handle = tokio::spawn((case.run)(ctx));
             let abort = handle.abort_handle();
@@ -119,12 +154,27 @@ pub async fn run(
                 }
             }
         };
+        let outcome = match outcome {
+            Outcome::Fail(m) => match deviation::known(case.id, &m, &profile) {
+                Some(d) if deviation::allowed(d, &profile) => Outcome::Allowed(format!(
+                    "{m} — allowed: likely {} deviation `{}`: {}",
+                    d.library, d.name, d.what
+                )),
+                Some(d) => Outcome::Fail(format!(
+                    "{m} — likely {} deviation `{}` ({}); --allow {} accepts it",
+                    d.library, d.name, d.what, d.name
+                )),
+                None => Outcome::Fail(m),
+            },
+            other => other,
+        };
         let (entries, dropped) = wire.snapshot();
-        let failed = matches!(outcome, Outcome::Fail(_));
+        let failed = matches!(outcome, Outcome::Fail(_) | Outcome::Allowed(_));
         reports.push(CaseReport {
             id: case.id,
             suite: case.suite,
             mirrors: case.mirrors,
+            needs: needs(case.id, profile.sio),
             outcome,
             millis: u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
             wire: if failed { entries } else { Vec::new() },
@@ -138,6 +188,15 @@ pub async fn run(
             crate::socketio::Version::V4 => 4,
             crate::socketio::Version::V5 => 5,
         },
+        socketio_path: profile.sio_path.clone(),
+        settings: profile.settings.clone(),
+        engineio_path: profile
+            .eio_settings
+            .as_ref()
+            .map(|_| profile.eio_path.clone()),
+        engineio_settings: profile.eio_settings.clone(),
+        reference: profile.reference,
+        reference_why: profile.reference_why.clone(),
         cases: reports,
         millis: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
     }

@@ -72,6 +72,10 @@ pub enum ClientError {
     /// The WebSocket upgrade was answered with something other than `101`.
     #[error("WebSocket upgrade refused with HTTP {0}")]
     Refused(u16),
+    /// `http-after-upgrade`: an HTTP response (its status line here) where the WebSocket
+    /// frames must start, after a `101` (see `raw_ws`).
+    #[error("http-after-upgrade: after 101 Switching Protocols the server sent an HTTP response inside the WebSocket stream: {0:?}")]
+    HttpAfterUpgrade(String),
     /// A WebSocket protocol error.
     #[error("WebSocket error: {0}")]
     Ws(String),

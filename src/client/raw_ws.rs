@@ -56,6 +56,32 @@ pub struct RawWs {
     closed: bool,
     close_frame: bool,
     frames_in: u64,
+    /// The first bytes after the `101` head (up to [`HEAD_SNIFF`]), until they are judged.
+    head: Option<Vec<u8>>,
+}
+
+/// How many bytes after the `101` are looked at for an HTTP response.
+const HEAD_SNIFF: usize = 64;
+
+/// An HTTP response where WebSocket frames must be: after a `101`, RFC 6455 §1.2 "Once the
+/// client and server have both sent their handshakes, and if the handshake was successful,
+/// then the data transfer part starts" — frames only (§5). engine.io 6.6 does this when its
+/// asynchronous handshake refuses an upgrade it already answered with `101`
+/// (engine.io@6.6.12 build/server.js:640-647: `closeConnection` = `abortUpgrade`, which writes
+/// `HTTP/1.1 400 …` on the upgraded socket). Named `http-after-upgrade`, as `check --capture`.
+fn http_after_upgrade(head: &[u8]) -> Option<Result<String, ()>> {
+    const HTTP: &[u8] = b"HTTP/";
+    if head.len() < HTTP.len() {
+        // Undecided while what came so far could still be the start of "HTTP/".
+        return HTTP.starts_with(head).then_some(Err(()));
+    }
+    head.starts_with(HTTP).then(|| {
+        let line = head
+            .split(|&b| b == b'\r' || b == b'\n')
+            .next()
+            .unwrap_or(head);
+        Ok(String::from_utf8_lossy(line).into_owned())
+    })
 }
 
 impl RawWs {
@@ -119,6 +145,7 @@ impl RawWs {
             midstream: false,
         });
         decoder.push(rest);
+        let head = rest.get(..rest.len().min(HEAD_SNIFF)).unwrap_or_default();
         RawWs {
             conn,
             decoder,
@@ -134,6 +161,7 @@ impl RawWs {
             closed: false,
             close_frame: false,
             frames_in: 0,
+            head: Some(head.to_vec()),
         }
     }
 
@@ -255,7 +283,20 @@ impl RawWs {
     async fn next(&mut self) -> Result<RawMessage, ClientError> {
         let mut buf = vec![0u8; 16 << 10];
         loop {
-            while let Some(out) = self.decoder.poll() {
+            let mut undecided = false;
+            if let Some(head) = &self.head {
+                match http_after_upgrade(head) {
+                    Some(Ok(line)) => {
+                        self.head = None;
+                        return Err(ClientError::HttpAfterUpgrade(line));
+                    }
+                    Some(Err(())) if !head.is_empty() => undecided = true,
+                    Some(Err(())) => {}
+                    None => self.head = None,
+                }
+            }
+            // While undecided, nothing is decoded: the bytes may be an HTTP response.
+            while let Some(out) = if undecided { None } else { self.decoder.poll() } {
                 match out {
                     WsOutput::Frame(_) => self.frames_in = self.frames_in.saturating_add(1),
                     WsOutput::Message(m) => {
@@ -296,7 +337,12 @@ impl RawWs {
             if n == 0 {
                 return Ok(RawMessage::Closed(None));
             }
-            self.decoder.push(buf.get(..n).unwrap_or_default());
+            let got = buf.get(..n).unwrap_or_default();
+            if let Some(head) = &mut self.head {
+                let room = HEAD_SNIFF.saturating_sub(head.len());
+                head.extend_from_slice(got.get(..room.min(n)).unwrap_or_default());
+            }
+            self.decoder.push(got);
         }
     }
 }
@@ -400,6 +446,48 @@ mod tests {
     }
 
     const SWITCH: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n";
+
+    /// engine.io 6.6's answer to `GET /socket.io/?transport=websocket`: 101, then a 400.
+    #[tokio::test]
+    async fn http_after_upgrade_is_named_not_decoded_as_frames() {
+        let answer: &'static [u8] = Box::leak(
+            [
+                SWITCH.as_bytes(),
+                b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n{\"code\":5}",
+            ]
+            .concat()
+            .into_boxed_slice(),
+        );
+        let (e, _task) = server(answer).await;
+        let wire = Wire::new();
+        let mut ws = RawWs::connect(
+            &e,
+            "/socket.io/?transport=websocket",
+            None,
+            Duration::from_secs(2),
+            &wire,
+        )
+        .await
+        .unwrap();
+        match ws.recv(Duration::from_secs(2)).await {
+            Err(ClientError::HttpAfterUpgrade(line)) => {
+                assert_eq!(line, "HTTP/1.1 400 Bad Request")
+            }
+            other => panic!("expected http-after-upgrade, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn http_after_upgrade_sniff() {
+        assert_eq!(
+            http_after_upgrade(b"HTTP/1.1 400 Bad Request\r\n"),
+            Some(Ok("HTTP/1.1 400 Bad Request".to_string()))
+        );
+        // Undecided on a prefix of "HTTP/", decided on a frame header.
+        assert_eq!(http_after_upgrade(b"HT"), Some(Err(())));
+        assert_eq!(http_after_upgrade(b"\x81\x02"), None);
+        assert_eq!(http_after_upgrade(b"\x81\x024"), None);
+    }
 
     #[tokio::test]
     async fn reads_messages_answers_pings_and_tells_a_close_frame_from_the_end() {

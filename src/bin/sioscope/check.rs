@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
-use sioscope::check::{self, report, DetectError, Limits, Profile};
+use sioscope::check::{self, report, DetectError, Limits, Options};
 use sioscope::client::Endpoint;
+use sioscope::proxy::fault::parse_duration;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
@@ -51,7 +52,7 @@ pub struct CheckArgs {
     /// Socket.IO protocol revision to test (4 or 5); follows --eio when absent.
     #[arg(long, value_parser = clap::value_parser!(u8).range(4..=5))]
     sio: Option<u8>,
-    /// Path of the bare Engine.IO echo endpoint.
+    /// Where to look for a bare Engine.IO endpoint (the reference app's echo server).
     #[arg(long, default_value = "/engine.io/")]
     engineio_path: String,
     /// Path of the Socket.IO endpoint [default: the URL's path, else /socket.io/].
@@ -72,6 +73,17 @@ pub struct CheckArgs {
     /// Time limit for one expected reply, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     step_ms: u64,
+    /// Run the cases that need the official suites' reference app even when it is not detected.
+    #[arg(long)]
+    reference: bool,
+    /// Skip cases expected to take longer than this with the server's own settings (e.g. the
+    /// ping-timeout cases: pingInterval + pingTimeout). Same syntax as the proxy's durations.
+    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "TIME")]
+    max_case_time: Duration,
+    /// Accept a known deviation of a library (by name, or the library for all of its own),
+    /// e.g. python-engineio; docs/check-cases.md lists them. Comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "NAME")]
+    allow: Vec<String>,
     /// Time limit for the whole suite, in seconds.
     #[arg(long, default_value_t = 180)]
     timeout: u64,
@@ -116,28 +128,42 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             args.cases.is_empty() || args.cases.iter().any(|p| c.id.starts_with(p.as_str()))
         })
         .collect();
+    if let Some(bad) = args
+        .allow
+        .iter()
+        .find(|a| !check::deviation::is_known_name(a))
+    {
+        let mut names: Vec<&str> = check::deviation::KNOWN
+            .iter()
+            .flat_map(|d| [d.library, d.name])
+            .collect();
+        names.dedup();
+        bail!(
+            "--allow {bad}: not a known deviation (known: {})",
+            names.join(", ")
+        );
+    }
     if cases.is_empty() {
         bail!("no case id starts with {:?}", args.cases);
     }
     let report = runtime.block_on(async {
-        let (eio, sio) = match check::detect(&endpoint, &sio_path, args.eio, args.sio, step).await {
-            Ok(v) => v,
+        let opts = Options {
+            eio: args.eio,
+            sio: args.sio,
+            sio_path: sio_path.clone(),
+            eio_path: args.engineio_path.clone(),
+            recovery_path: args.recovery_path.clone(),
+            step,
+            reference: args.reference,
+            max_case_time: args.max_case_time,
+            allow: args.allow.clone(),
+        };
+        let profile = match check::discover(&endpoint, &opts).await {
+            Ok(p) => p,
             Err(DetectError::Unreachable(e)) => bail!("cannot reach {}: {e}", url),
             Err(e) => bail!("{}: {e}", url),
         };
-        let profile = Profile {
-            eio,
-            sio,
-            eio_path: args.engineio_path.clone(),
-            recovery_path: args
-                .recovery_path
-                .clone()
-                .unwrap_or_else(|| sio_path.clone()),
-            sio_path: sio_path.clone(),
-            step,
-        };
         let limits = Limits {
-            case: Duration::from_secs(20),
             suite: Duration::from_secs(args.timeout.max(1)),
         };
         Ok(check::run(&url, &endpoint, profile, &cases, limits).await)
