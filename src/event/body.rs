@@ -180,6 +180,9 @@ pub enum WsInfo {
         masked: bool,
         /// Payload length on the wire.
         len: u64,
+        /// Fingerprint of the unmasked payload, to compare the legs of a relay (not in JSON).
+        #[serde(skip)]
+        digest: crate::ws::FrameDigest,
     },
 }
 

@@ -191,6 +191,7 @@ impl WsConn {
                         opcode: opcode_name(f.opcode).to_string(),
                         masked: f.masked,
                         len: f.payload_len,
+                        digest: f.digest,
                     }),
                 );
             }

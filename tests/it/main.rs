@@ -8,6 +8,7 @@ mod doctor;
 mod explain_truth;
 mod filters;
 mod fixtures_truth;
+mod legs;
 mod linktypes;
 mod proxy;
 mod rechunk;
