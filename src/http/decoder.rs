@@ -228,6 +228,15 @@ impl HttpDecoder {
         }
     }
 
+    /// After [`take_upgraded`](Self::take_upgraded): the upgraded stream turned out to hold HTTP
+    /// after all (a server that wrote a response after its `101`); parse messages again from
+    /// stream offset `offset`.
+    pub fn resume_http_at(&mut self, offset: u64) {
+        self.state = State::Head;
+        self.buf.clear();
+        self.buf_start = offset;
+    }
+
     /// Switches this direction to the upgraded protocol and returns the buffered bytes that
     /// follow the HTTP message, with the stream offset of the first one.
     pub fn take_upgraded(&mut self) -> (u64, Vec<u8>) {

@@ -14,3 +14,4 @@ mod proxy;
 mod rechunk;
 mod sessions;
 mod tshark;
+mod upgrade_faults;
