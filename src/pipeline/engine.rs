@@ -540,3 +540,86 @@ fn sio_info(p: &socketio::Packet, data: Option<Value>, version: socketio::Versio
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ConnId, Event};
+
+    /// Runs WebSocket texts through one session and returns the event layers and kinds.
+    fn run(target: &str, texts: &[(Dir, &str)]) -> Vec<String> {
+        let mut sessions = Sessions::default();
+        let mut ctx = EioCtx::from_request(target, None);
+        ctx.transport = Transport::WebSocket;
+        let mut out = Vec::new();
+        let mut sink = |e: Event| {
+            out.push(match e.body {
+                Body::Sio { sio, .. } => format!("sio {}", sio.kind),
+                Body::Eio { eio } => format!("eio {}", eio.kind),
+                Body::Anomaly(a) => format!("anomaly {}", a.rule),
+                _ => "other".to_string(),
+            })
+        };
+        let mut emit = Emit {
+            conn: ConnId(1),
+            sink: &mut sink,
+        };
+        for (dir, t) in texts {
+            sessions.ws_text(
+                &mut ctx,
+                *dir,
+                t,
+                Origin::default(),
+                Origin::default(),
+                &mut emit,
+            );
+        }
+        out
+    }
+
+    const OPEN: &str = r#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+
+    #[test]
+    fn bare_engineio_session_text_is_an_engineio_message() {
+        let out = run(
+            "/engine.io/?EIO=4&transport=websocket",
+            &[(Dir::S2C, OPEN), (Dir::C2S, "4hello"), (Dir::S2C, "4hello")],
+        );
+        assert_eq!(out, ["eio open", "eio message", "eio message"]);
+    }
+
+    #[test]
+    fn a_first_connect_makes_a_custom_path_socketio() {
+        let out = run(
+            "/custom/?EIO=4&transport=websocket",
+            &[(Dir::S2C, OPEN), (Dir::C2S, "40"), (Dir::C2S, "42[\"ev\"]")],
+        );
+        assert_eq!(out, ["eio open", "sio CONNECT", "sio EVENT"]);
+    }
+
+    #[test]
+    fn socketio_path_keeps_parse_errors() {
+        let out = run(
+            "/socket.io/?EIO=4&transport=websocket",
+            &[(Dir::S2C, OPEN), (Dir::C2S, "4hello")],
+        );
+        assert_eq!(
+            out,
+            ["eio open", "eio message", "anomaly sio-unknown-packet-type"]
+        );
+    }
+
+    #[test]
+    fn mid_session_each_message_decides_by_itself() {
+        // No open packet: the session's start is not in the capture.
+        let out = run(
+            "/custom/?EIO=4&transport=websocket&sid=abc",
+            &[
+                (Dir::C2S, "42[\"ev\"]"),
+                (Dir::C2S, "4hello"),
+                (Dir::C2S, "42[\"ev\"]"),
+            ],
+        );
+        assert_eq!(out, ["sio EVENT", "eio message", "sio EVENT"]);
+    }
+}

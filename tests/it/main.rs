@@ -1,6 +1,7 @@
 //! Integration tests: one binary (like ripgrep's), one module per concern.
 
 mod bad_input;
+mod bare_engineio;
 mod check;
 mod common;
 mod conformance;
