@@ -32,6 +32,8 @@ struct Pending {
     ctx: EioCtx,
     upgrade: bool,
     extensions_offered: Option<String>,
+    /// The request carried `Connection: close`.
+    close: bool,
 }
 
 /// What the server sent first after a `101`, until it tells whether it is frames or HTTP.
@@ -474,6 +476,7 @@ impl Conn {
             body_text,
             body_base64,
             sid,
+            connection_close: msg.connection_close(),
         };
         match &msg.head {
             HttpHead::Request { method, target } => {
@@ -507,6 +510,7 @@ impl Conn {
             HttpHead::Response { .. } => return,
         };
         let ctx = EioCtx::from_request(&target, self.opts.eio);
+        let close = msg.connection_close();
         let (body, enc) = self.content(&msg, Dir::C2S, last, emit);
         emit.at(
             first,
@@ -523,6 +527,7 @@ impl Conn {
             upgrade: msg.is_websocket_upgrade_request(),
             extensions_offered: msg.header("sec-websocket-extensions").map(str::to_string),
             ctx,
+            close,
         });
     }
 
@@ -546,6 +551,10 @@ impl Conn {
             return;
         }
         let req = self.pending.pop_front();
+        // RFC 9112 §9.6: "A server that receives a "close" connection option MUST initiate
+        // closure of the connection after it sends the final response to the request that
+        // contained the "close"": the response ends the connection as much as its own header.
+        let request_close = req.as_ref().is_some_and(|r| r.close);
         let (body, enc) = self.content(&msg, Dir::S2C, last, emit);
         let mut ctx = req.as_ref().map(|r| r.ctx.clone()).unwrap_or_default();
         // A handshake response names the session: decode it first so the event can carry the sid.
@@ -593,12 +602,9 @@ impl Conn {
             };
             sessions.polling_response(&mut ctx, &body, binary, first, last, &mut held);
         }
-        emit.at(
-            first,
-            last,
-            Some(Dir::S2C),
-            Body::Http(Self::http_info(&msg, &body, enc, ctx.sid.clone())),
-        );
+        let mut info = Self::http_info(&msg, &body, enc, ctx.sid.clone());
+        info.connection_close |= request_close;
+        emit.at(first, last, Some(Dir::S2C), Body::Http(info));
         for e in packets {
             (emit.sink)(e);
         }

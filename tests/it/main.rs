@@ -5,6 +5,7 @@ mod bare_engineio;
 mod check;
 mod common;
 mod conformance;
+mod connection_close;
 mod doctor;
 mod explain_truth;
 mod filters;
