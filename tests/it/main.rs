@@ -12,6 +12,7 @@ mod filters;
 mod fixtures_truth;
 mod legs;
 mod linktypes;
+mod ping_answered;
 mod proxy;
 mod rechunk;
 mod sessions;
