@@ -50,7 +50,7 @@ impl FrameSeen {
 }
 
 /// Matches one direction's frames across the two legs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FrameMatcher {
     dir: Dir,
     /// (1-based index, frame, the exit leg was already closed when it entered).

@@ -46,7 +46,7 @@ type Key = (String, String, Option<String>);
 /// A header as seen on one leg: `None` until the message was seen, then its value or absence.
 type SeenHeader = Option<Option<String>>;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct ConnInfo {
     client: String,
     server: String,
@@ -57,18 +57,17 @@ struct ConnInfo {
     key: Option<Key>,
     closed: bool,
     at_eof: bool,
+    /// `Sec-WebSocket-Extensions` of the upgrade request (c2s) and of the `101` (s2c).
+    ext: [SeenHeader; 2],
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Pair {
     client_leg: ConnId,
     server_leg: ConnId,
     sid: Option<String>,
     /// Frames travelling c2s (enter on the client leg) and s2c (enter on the server leg).
     frames: [FrameMatcher; 2],
-    /// `Sec-WebSocket-Extensions` per direction: (entered, left), each Some(value-or-absent) once
-    /// the message was seen on that leg.
-    ext: [(SeenHeader, SeenHeader); 2],
     first_close: Option<(Hop, CloseKind, u64, Timestamp)>,
 }
 
@@ -80,7 +79,7 @@ fn di(dir: Dir) -> usize {
 }
 
 /// Compares the legs of relayed connections; a sink over the event stream.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct LegComparer {
     conns: HashMap<ConnId, ConnInfo>,
     /// First requests of connections not paired yet, by key: (conn, when).
@@ -225,16 +224,8 @@ impl LegComparer {
         if !is_upgrade {
             return;
         }
-        let Some((p, client_leg)) = self.conns.get(&ev.conn).and_then(|c| c.pair) else {
-            return;
-        };
-        if let Some(pair) = self.pairs.get_mut(&p) {
-            let slot = &mut pair.ext[di(dir)];
-            if client_leg == (dir == Dir::C2S) {
-                slot.0.get_or_insert(ext);
-            } else {
-                slot.1.get_or_insert(ext);
-            }
+        if let Some(c) = self.conns.get_mut(&ev.conn) {
+            c.ext[di(dir)].get_or_insert(ext);
         }
     }
 
@@ -277,7 +268,6 @@ impl LegComparer {
                         server_leg: ev.conn,
                         sid: None,
                         frames: [FrameMatcher::new(Dir::C2S), FrameMatcher::new(Dir::S2C)],
-                        ext: [(None, None), (None, None)],
                         first_close: None,
                     },
                 );
@@ -331,12 +321,25 @@ impl LegComparer {
         let capture_ended = [pair.client_leg, pair.server_leg]
             .iter()
             .any(|c| self.conns.get(c).is_some_and(|i| i.at_eof || !i.closed));
+        let ext = |c: ConnId, d: Dir| self.conns.get(&c).and_then(|i| i.ext[di(d)].clone());
+        // c2s: the offer enters on the client leg; s2c: the answer enters on the server leg.
+        let exts = [
+            (
+                Dir::C2S,
+                ext(pair.client_leg, Dir::C2S),
+                ext(pair.server_leg, Dir::C2S),
+            ),
+            (
+                Dir::S2C,
+                ext(pair.server_leg, Dir::S2C),
+                ext(pair.client_leg, Dir::S2C),
+            ),
+        ];
         for c in [pair.client_leg, pair.server_leg] {
             self.conns.remove(&c);
         }
         let mut kinds = Vec::new();
-        for (i, (before, after)) in pair.ext.into_iter().enumerate() {
-            let dir = if i == 0 { Dir::C2S } else { Dir::S2C };
+        for (dir, before, after) in exts {
             if let (Some(before), Some(after)) = (before, after) {
                 if before != after {
                     kinds.push(HopKind::ExtensionsChanged { dir, before, after });
@@ -371,6 +374,11 @@ impl LegComparer {
         }
     }
 
+    /// The findings so far, as if the capture ended now (the comparer goes on).
+    pub fn findings(&self) -> Vec<HopFinding> {
+        self.clone().finish()
+    }
+
     /// Ends the comparison (pairs still open are finalised as the capture left them) and returns
     /// every finding.
     pub fn finish(mut self) -> Vec<HopFinding> {
@@ -379,5 +387,118 @@ impl LegComparer {
             self.finalise(p);
         }
         self.found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Body, HttpInfo, Origin, TcpInfo};
+
+    fn ev(frame: u64, conn: u64, dir: Option<Dir>, body: Body) -> Event {
+        let o = Origin {
+            frame,
+            ts: Timestamp(frame * 1_000_000),
+        };
+        Event {
+            frame: o.frame,
+            ts: o.ts,
+            first_frame: None,
+            conn: ConnId(conn),
+            dir,
+            body,
+        }
+    }
+
+    fn open(frame: u64, conn: u64, client: &str, server: &str) -> Event {
+        ev(
+            frame,
+            conn,
+            None,
+            Body::Tcp(TcpInfo::Open {
+                client: client.into(),
+                server: server.into(),
+                syn_seen: true,
+            }),
+        )
+    }
+
+    fn http(frame: u64, conn: u64, request: bool, ext: Option<&str>) -> Event {
+        let mut headers = vec![
+            ("Upgrade".to_string(), "websocket".to_string()),
+            (
+                "Sec-WebSocket-Key".to_string(),
+                "dGhlIHNhbXBsZSBub25jZQ==".to_string(),
+            ),
+        ];
+        if let Some(e) = ext {
+            headers.push(("Sec-WebSocket-Extensions".to_string(), e.to_string()));
+        }
+        ev(
+            frame,
+            conn,
+            Some(if request { Dir::C2S } else { Dir::S2C }),
+            Body::Http(HttpInfo {
+                kind: if request { "request" } else { "response" },
+                method: request.then(|| "GET".to_string()),
+                target: request.then(|| "/socket.io/?EIO=4&transport=websocket".to_string()),
+                path: None,
+                query: serde_json::Map::new(),
+                status: (!request).then_some(101),
+                reason: None,
+                headers,
+                body_len: 0,
+                content_encoding: None,
+                body_text: None,
+                body_base64: None,
+                sid: None,
+                connection_close: false,
+            }),
+        )
+    }
+
+    /// RFC 7692 §5: the client offers `permessage-deflate` in `Sec-WebSocket-Extensions`; a hop
+    /// that drops the offer on its way to the server turns compression off without either end
+    /// knowing why.
+    #[test]
+    fn stripped_extension_offer_is_named_with_both_values() {
+        let pmd = "permessage-deflate; client_max_window_bits";
+        let events = [
+            open(1, 1, "127.0.0.1:40000", "127.0.0.1:8080"),
+            http(2, 1, true, Some(pmd)),
+            open(3, 2, "127.0.0.1:50000", "127.0.0.1:3000"),
+            http(4, 2, true, None),
+            http(5, 2, false, None),
+            http(6, 1, false, None),
+            ev(7, 1, None, Body::Tcp(TcpInfo::Close { at_eof: false })),
+            ev(8, 2, None, Body::Tcp(TcpInfo::Close { at_eof: false })),
+        ];
+        let found = compare(&events);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(
+            found[0].kind,
+            HopKind::ExtensionsChanged {
+                dir: Dir::C2S,
+                before: Some(pmd.to_string()),
+                after: None,
+            }
+        );
+        assert_eq!(found[0].client_leg.conn, ConnId(1));
+        assert_eq!(found[0].server_leg.conn, ConnId(2));
+        assert_eq!(
+            found[0].describe(),
+            "the hop 127.0.0.1:8080 → 127.0.0.1:50000 changed Sec-WebSocket-Extensions (the client's offer): permessage-deflate; client_max_window_bits → (stripped)"
+        );
+    }
+
+    #[test]
+    fn connections_to_the_same_server_never_pair() {
+        let events = [
+            open(1, 1, "127.0.0.1:40000", "127.0.0.1:3000"),
+            http(2, 1, true, None),
+            open(3, 2, "127.0.0.1:40002", "127.0.0.1:3000"),
+            http(4, 2, true, None),
+        ];
+        assert!(compare(&events).is_empty());
     }
 }
