@@ -121,3 +121,31 @@ fn check_capture_flags_http_after_upgrade() {
         }
     }
 }
+
+/// Over the whole corpus: a `deflate` anomaly only on a connection whose `101` accepted an
+/// extension (or that was picked up mid-stream, where the parameters are unknown).
+#[test]
+fn deflate_anomalies_only_where_compression_was_negotiated() {
+    for p in crate::common::fixtures() {
+        let events = decode(&p);
+        let mut negotiated = std::collections::HashMap::new();
+        for e in &events {
+            match &e.body {
+                Body::Http(h) if h.status == Some(101) => {
+                    let ext = sioscope::http::header_value(&h.headers, "sec-websocket-extensions");
+                    negotiated.insert(e.conn, ext.is_some());
+                }
+                Body::Anomaly(a) if a.at == "deflate" => {
+                    assert!(
+                        negotiated.get(&e.conn).copied().unwrap_or(true),
+                        "{}: frame {} {} without a negotiated extension",
+                        p.display(),
+                        e.frame,
+                        a.rule
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
