@@ -40,6 +40,10 @@ use crate::http::header_value;
 /// forwards a request within milliseconds; a client repeating a request target takes longer).
 pub const PAIR_WITHIN_NS: u64 = 2_000_000_000;
 
+/// Findings kept; later ones are counted in [`LegComparer::dropped`] (memory stays bounded on
+/// captures with very many relayed connections).
+pub const MAX_FINDINGS: usize = 10_000;
+
 /// What a connection's first request looked like (the pairing key).
 type Key = (String, String, Option<String>);
 
@@ -87,6 +91,7 @@ pub struct LegComparer {
     pairs: BTreeMap<usize, Pair>,
     next_pair: usize,
     found: Vec<HopFinding>,
+    dropped: u64,
 }
 
 /// Every hop finding of an event sequence (a relay capture), in the order the pairs ended.
@@ -365,6 +370,10 @@ impl LegComparer {
             });
         }
         for kind in kinds {
+            if self.found.len() >= MAX_FINDINGS {
+                self.dropped = self.dropped.saturating_add(1);
+                continue;
+            }
             self.found.push(HopFinding {
                 sid: pair.sid.clone(),
                 client_leg: client_leg.clone(),
@@ -372,6 +381,11 @@ impl LegComparer {
                 kind,
             });
         }
+    }
+
+    /// Findings not kept because [`MAX_FINDINGS`] were already kept.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// The findings so far, as if the capture ended now (the comparer goes on).
