@@ -29,6 +29,7 @@ pub mod engineio;
 pub mod event;
 pub mod explain;
 pub mod http;
+pub mod legs;
 pub mod pipeline;
 pub mod proxy;
 pub mod report;

@@ -18,6 +18,10 @@ const MAX_NOTES: usize = 32;
 const MAX_SESSIONS: usize = 100_000;
 /// An ended session's state is forgotten this long (capture time) after its end: long enough
 /// for packets in flight to be judged against it, short enough to keep memory flat.
+/// A session ended by its pinging side with a ping outstanding for at least this fraction of
+/// pingTimeout (3/4) is that side giving up on the pong (see `Checker::end_session`): the rest of
+/// the window absorbs capture jitter (up to 5 % seen on the engine.io-protocol suite).
+const GAVE_UP: (u64, u64) = (3, 4);
 const FORGET_AFTER_NS: u64 = 120 * 1_000_000_000;
 
 #[derive(Default)]
@@ -39,14 +43,18 @@ struct SessionState {
     upgraded: bool,
     /// WebSocket requests made for this session.
     websockets: u32,
+    /// The WebSocket connection that carries the session (the one the upgrade packet `5` or,
+    /// WebSocket-only, the open packet travelled on). Another WebSocket of the same sid (a second
+    /// one the server rejected) closing does not end the session.
+    transport_conn: Option<u64>,
     /// Engine.IO close sent, per side [client, server].
     closed: [bool; 2],
     /// The session is over (no more pings owed).
     ended: bool,
     /// Outstanding pings: sequence numbers per direction of the ping.
     ping_seq: u64,
-    /// (sequence, direction of the ping, conn it travelled on, its frame).
-    unanswered: VecDeque<(u64, Dir, u64, u64)>,
+    /// (sequence, direction of the ping, conn it travelled on, its frame, when it was seen).
+    unanswered: VecDeque<(u64, Dir, u64, u64, Timestamp)>,
     /// Namespaces and acks.
     sio: SioState,
 }
@@ -205,46 +213,57 @@ impl Checker {
             let Some(pos) = s.unanswered.iter().position(|p| p.0 == seq) else {
                 continue; // answered in time
             };
-            let Some((_, dir, conn, _)) = s.unanswered.remove(pos) else {
+            let Some((_, dir, conn, _, _)) = s.unanswered.remove(pos) else {
                 continue;
             };
             if s.ended {
                 continue;
             }
             let timeout = s.ping_timeout.unwrap_or(0);
-            let answerer = Side::of(dir.flip());
-            let silent = self
-                .conns
-                .get(&conn)
-                .is_some_and(|c| c.websocket && c.frames[si(answerer)] == 0);
-            if silent {
-                // Not one frame from the answering side ever arrived on this WebSocket: the
-                // path between the peers swallows frames (explain's websocket-blocked); the peer
-                // may never have seen the ping.
-                self.note(
-                    frame,
-                    conn,
-                    "ping-over-silent-websocket",
-                    format!(
-                        "ping of frame #{frame} unanswered, but the {} never sent a frame on this WebSocket: the path, not the peer, is suspect",
-                        answerer.as_str()
-                    ),
-                );
-                continue;
-            }
-            let deadline_ev = Event {
-                frame,
-                ts: deadline,
-                ..ev.clone()
-            };
-            self.violate(
-                answerer,
-                Rule::PingAnswered,
-                &deadline_ev,
-                Some(&sid),
-                format!("ping of frame #{frame} not answered within pingTimeout ({timeout} ms)"),
-            );
+            let detail =
+                format!("ping of frame #{frame} not answered within pingTimeout ({timeout} ms)");
+            self.unanswered_ping(&sid, dir, conn, frame, deadline, ev, detail);
         }
+    }
+
+    /// A ping that got no pong: a `ping-answered` violation of the answering side, unless not one
+    /// frame from that side ever arrived on the WebSocket that carried it (then the path between
+    /// the peers swallows frames, explain's websocket-blocked, and the peer may never have seen
+    /// the ping: a note).
+    #[allow(clippy::too_many_arguments)]
+    fn unanswered_ping(
+        &mut self,
+        sid: &str,
+        dir: Dir,
+        conn: u64,
+        frame: u64,
+        at: Timestamp,
+        ev: &Event,
+        detail: String,
+    ) {
+        let answerer = Side::of(dir.flip());
+        let silent = self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.websocket && c.frames[si(answerer)] == 0);
+        if silent {
+            self.note(
+                frame,
+                conn,
+                "ping-over-silent-websocket",
+                format!(
+                    "ping of frame #{frame} unanswered, but the {} never sent a frame on this WebSocket: the path, not the peer, is suspect",
+                    answerer.as_str()
+                ),
+            );
+            return;
+        }
+        let at_ev = Event {
+            frame,
+            ts: at,
+            ..ev.clone()
+        };
+        self.violate(answerer, Rule::PingAnswered, &at_ev, Some(sid), detail);
     }
 
     /// Before a WebSocket's state is dropped: its outstanding pings whose answering side never
@@ -261,7 +280,7 @@ impl Checker {
             return;
         };
         let mut settled = vec![];
-        s.unanswered.retain(|&(_, dir, on, frame)| {
+        s.unanswered.retain(|&(_, dir, on, frame, _)| {
             let silent = on == conn && frames[si(Side::of(dir.flip()))] == 0;
             if silent {
                 settled.push((frame, dir));
@@ -281,13 +300,44 @@ impl Checker {
         }
     }
 
-    fn end_session(&mut self, sid: &str) {
-        if let Some(s) = self.sessions.get_mut(sid) {
-            if !s.ended {
-                self.ended.push_back((self.now, sid.to_string()));
+    /// The session ended with the event `ev` (its direction, when it has one, is the side that
+    /// ended it). Its outstanding pings are settled, not forgotten: engine.io-protocol
+    /// "Heartbeat": "the server sends a `ping` packet and the client has a few seconds (the
+    /// `pingTimeout` value) to send a `pong` packet back. If the server does not receive a `pong`
+    /// packet back, then it SHOULD consider that the connection is closed." When the pinging side
+    /// itself ends the session with its ping still unanswered, it gave up waiting for the pong:
+    /// the ping was not answered, whether its close is captured just before or just after the
+    /// deadline computed from the captured ping. engine.io starts its timer as it queues the ping
+    /// (engine.io@6.6.12 build/socket.js:166-172, `sendPacket("ping")` then `resetPingTimeout()`,
+    /// :179-187), so the captured close lands within capture jitter either side of
+    /// ping + pingTimeout (the engine.io-protocol suite's own heartbeat tests: 189.6 ms to 208 ms
+    /// for pingTimeout 200). A close by the pinging side before [`GAVE_UP`] of pingTimeout had
+    /// passed is some other end, and a close by the answering side owes no pong.
+    fn end_session(&mut self, sid: &str, ev: &Event) {
+        let Some(s) = self.sessions.get_mut(sid) else {
+            return;
+        };
+        if !s.ended {
+            self.ended.push_back((self.now, sid.to_string()));
+        }
+        let was_ended = s.ended;
+        s.ended = true;
+        let timeout_ns = s.ping_timeout.unwrap_or(0).saturating_mul(1_000_000);
+        let timeout = s.ping_timeout.unwrap_or(0);
+        let pings: Vec<_> = s.unanswered.drain(..).collect();
+        if was_ended || timeout_ns == 0 {
+            return;
+        }
+        let (num, den) = GAVE_UP;
+        for (_, dir, conn, frame, ts) in pings {
+            let waited = ev.ts.0.saturating_sub(ts.0);
+            if ev.dir == Some(dir) && waited.saturating_mul(den) >= timeout_ns.saturating_mul(num) {
+                let detail = format!(
+                    "ping of frame #{frame} not answered: the pinging side gave up and closed after {} ms (pingTimeout {timeout} ms)",
+                    waited / 1_000_000
+                );
+                self.unanswered_ping(sid, dir, conn, frame, ev.ts, ev, detail);
             }
-            s.ended = true;
-            s.unanswered.clear();
         }
     }
 
@@ -343,10 +393,8 @@ impl Checker {
                 }
                 if let Some(sid) = ws_sid {
                     // The WebSocket carried the session: when it goes, so do its heartbeats.
-                    if self.sessions.get(&sid).is_some_and(|s| s.upgraded)
-                        || !self.is_upgrade(ev.conn.0)
-                    {
-                        self.end_session(&sid);
+                    if self.carries(&sid, ev.conn.0) {
+                        self.end_session(&sid, ev);
                     }
                 }
                 if matches!(t, TcpInfo::Close { .. }) {
@@ -355,6 +403,17 @@ impl Checker {
                 }
             }
             TcpInfo::Gap { .. } => {}
+        }
+    }
+
+    /// Whether the WebSocket `conn` carries session `sid`, so that its close ends the session.
+    fn carries(&self, sid: &str, conn: u64) -> bool {
+        match self.sessions.get(sid) {
+            Some(s) => match s.transport_conn {
+                Some(c) => c == conn,
+                None => s.upgraded || !self.is_upgrade(conn),
+            },
+            None => !self.is_upgrade(conn),
         }
     }
 
@@ -436,9 +495,9 @@ impl Checker {
                         let bare = sid.split('|').next().unwrap_or(&sid).to_string();
                         let keys = self.keys_of_sid.get(&bare).cloned().unwrap_or_default();
                         for k in keys {
-                            self.end_session(&k);
+                            self.end_session(&k, ev);
                         }
-                        self.end_session(&sid);
+                        self.end_session(&sid, ev);
                     }
                 }
             }
@@ -496,10 +555,8 @@ impl Checker {
             WsInfo::Close { .. } => {
                 self.check(side, Rule::CloseCodes);
                 if let Some(sid) = self.conns.get(&ev.conn.0).and_then(|c| c.ws_sid.clone()) {
-                    if self.sessions.get(&sid).is_some_and(|s| s.upgraded)
-                        || !self.is_upgrade(ev.conn.0)
-                    {
-                        self.end_session(&sid);
+                    if self.carries(&sid, ev.conn.0) {
+                        self.end_session(&sid, ev);
                     }
                 }
             }
@@ -552,10 +609,12 @@ impl Checker {
             let open = eio.open.as_ref();
             let num = |k: &str| open.and_then(|o| o.get(k)).and_then(|v| v.as_u64());
             let (pt, mp) = (num("pingTimeout"), num("maxPayload"));
+            let ws_conn = (eio.transport == "websocket").then_some(ev.conn.0);
             if let Some(s) = self.session(&sid) {
                 s.eio = eio.version;
                 s.ping_timeout = pt;
                 s.max_payload = mp;
+                s.transport_conn = ws_conn;
             }
         }
         if eio.version.is_none() {
@@ -578,17 +637,27 @@ impl Checker {
         };
         self.verdict(side, Rule::NothingAfterClose, ev, Some(&sid), ok);
         match eio.kind {
+            // A close packet on the polling transport after the upgrade closes that transport
+            // only (engine.io-protocol: close "Used to indicate that a transport can be closed";
+            // engine.io answers a poll that arrives after the upgrade with it): the session
+            // goes on over the WebSocket.
+            "close"
+                if eio.transport == "polling"
+                    && self.sessions.get(&sid).is_some_and(|s| s.upgraded) => {}
             "close" => {
                 if let Some(s) = self.sessions.get_mut(&sid) {
                     s.closed[si(side)] = true;
                 }
-                self.end_session(&sid);
+                self.end_session(&sid, ev);
             }
             "ping" if eio.text.as_deref() != Some("probe") => self.ping(ev, dir, &sid),
             "pong" if eio.text.as_deref() != Some("probe") => self.pong(dir, &sid),
             "upgrade" => {
                 if let Some(s) = self.sessions.get_mut(&sid) {
                     s.upgraded = true;
+                    if eio.transport == "websocket" {
+                        s.transport_conn = Some(ev.conn.0);
+                    }
                 }
             }
             _ => {}
@@ -668,7 +737,8 @@ impl Checker {
         if s.unanswered.len() >= 64 {
             s.unanswered.pop_front();
         }
-        s.unanswered.push_back((seq, dir, ev.conn.0, ev.frame));
+        s.unanswered
+            .push_back((seq, dir, ev.conn.0, ev.frame, ev.ts));
         let deadline = Timestamp(ev.ts.0.saturating_add(timeout.saturating_mul(1_000_000)));
         self.deadlines
             .push(Reverse((deadline, sid.to_string(), seq, ev.frame)));

@@ -36,7 +36,8 @@ impl Side {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
-    /// HTTP messages parse (the decoder found no framing error).
+    /// HTTP messages parse (the decoder found no framing error), and none follows a `101`
+    /// (`http-after-upgrade`).
     HttpMessages,
     /// WebSocket frames follow RFC 6455 (masking, opcodes, control frames, fragmentation, UTF-8).
     WsFrames,
@@ -113,7 +114,7 @@ impl Rule {
     /// What the rule checks, in a line.
     pub fn description(self) -> &'static str {
         match self {
-            Rule::HttpMessages => "HTTP/1.1 messages are well-formed",
+            Rule::HttpMessages => "HTTP/1.1 messages are well-formed, none after a 101",
             Rule::WsFrames => "WebSocket frames follow RFC 6455",
             Rule::Rsv1Negotiated => "RSV1 only after permessage-deflate was negotiated",
             Rule::CloseCodes => "close frames carry legal status codes",
@@ -133,7 +134,7 @@ impl Rule {
     /// The specification sentence the rule enforces.
     pub fn spec(self) -> &'static str {
         match self {
-            Rule::HttpMessages => "RFC 9112: a message is a start-line, header fields, an empty line and a body framed by Content-Length or chunked coding",
+            Rule::HttpMessages => "RFC 9112: a message is a start-line, header fields, an empty line and a body framed by Content-Length or chunked coding; RFC 9110 §15.2.2: after 101 the server \"will switch to the protocols defined by the response's Upgrade header field immediately after the empty line that terminates the 101 response\"",
             Rule::WsFrames => "RFC 6455 §5.1: \"a client MUST mask all frames that it sends to the server\"; §5.5: \"Control frames themselves MUST NOT be fragmented\"",
             Rule::Rsv1Negotiated => "RFC 6455 §5.2: RSV1 \"MUST be 0 unless an extension is negotiated that defines meanings for non-zero values\"",
             Rule::CloseCodes => "RFC 6455 §7.4.1/§7.4.2: codes 1005, 1006, 1015 and 0-999 must not be sent in a Close frame",
@@ -205,6 +206,11 @@ mod tests {
             Some(Rule::Deflate)
         );
         assert_eq!(rule_of_anomaly("http", "http-no-response"), None);
+        // A server fault, not a capture limitation.
+        assert_eq!(
+            rule_of_anomaly("http", "http-after-upgrade"),
+            Some(Rule::HttpMessages)
+        );
         assert_eq!(rule_of_anomaly("capture", "truncated-capture"), None);
     }
 }

@@ -116,6 +116,11 @@ pub struct HttpInfo {
     /// The Engine.IO session this request/response belongs to, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// This exchange ends the TCP connection by agreement: the request or the response carried
+    /// the `close` connection option (RFC 9112 §9.6), so a FIN after the response is the expected
+    /// end of the connection, not a dead peer (node-fetch and `agent: false` clients do this).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub connection_close: bool,
 }
 
 /// A WebSocket message or control frame.
@@ -180,6 +185,9 @@ pub enum WsInfo {
         masked: bool,
         /// Payload length on the wire.
         len: u64,
+        /// Fingerprint of the unmasked payload, to compare the legs of a relay (not in JSON).
+        #[serde(skip)]
+        digest: crate::ws::FrameDigest,
     },
 }
 

@@ -82,6 +82,17 @@ pub fn header_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&
 }
 
 impl HttpMessage {
+    /// The message carries the `close` connection option: RFC 9112 §9.6, "The "close" connection
+    /// option is defined as a signal that the sender will close this connection after completion
+    /// of the response" (`Connection` is a comma-separated list of case-insensitive options).
+    pub fn connection_close(&self) -> bool {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("connection"))
+            .flat_map(|(_, v)| v.split(','))
+            .any(|o| o.trim().eq_ignore_ascii_case("close"))
+    }
+
     /// The value of the first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         header_value(&self.headers, name)
@@ -226,6 +237,15 @@ impl HttpDecoder {
         if matches!(self.state, State::AwaitUpgrade) {
             self.state = State::Head;
         }
+    }
+
+    /// After [`take_upgraded`](Self::take_upgraded): the upgraded stream turned out to hold HTTP
+    /// after all (a server that wrote a response after its `101`); parse messages again from
+    /// stream offset `offset`.
+    pub fn resume_http_at(&mut self, offset: u64) {
+        self.state = State::Head;
+        self.buf.clear();
+        self.buf_start = offset;
     }
 
     /// Switches this direction to the upgraded protocol and returns the buffered bytes that
@@ -610,6 +630,19 @@ mod tests {
         assert_eq!(msg(&out[0]).span, 0..84);
         assert!(matches!(&msg(&out[1]).head, HttpHead::Request { method, .. } if method == "GET"));
         assert_eq!(msg(&out[1]).span.start, 84);
+    }
+
+    #[test]
+    fn connection_close_option_is_a_token_of_the_connection_header() {
+        let mut d = HttpDecoder::new(Role::Requests, HttpLimits::default());
+        d.push(b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nconnection: Keep-Alive, CLOSE\r\n\r\n");
+        d.push(
+            b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nConnection: keep-alive\r\n\r\n",
+        );
+        d.push(b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nConnection: closed\r\n\r\n");
+        let out = all(&mut d);
+        let flags: Vec<bool> = out.iter().map(|o| msg(o).connection_close()).collect();
+        assert_eq!(flags, [true, false, false]);
     }
 
     #[test]

@@ -32,11 +32,25 @@ struct Pending {
     ctx: EioCtx,
     upgrade: bool,
     extensions_offered: Option<String>,
+    /// The request carried `Connection: close`.
+    close: bool,
+}
+
+/// What the server sent first after a `101`, until it tells whether it is frames or HTTP.
+enum AfterSwitch {
+    /// Bytes held (and the stream offset of the first) while they may still begin `HTTP/`.
+    Probing(u64, Vec<u8>),
+    /// WebSocket frames, as the `101` promised.
+    Frames,
+    /// An HTTP response inside the upgraded stream: decoded as HTTP, not as frames.
+    Http,
 }
 
 pub(crate) struct Conn {
     info: ConnInfo,
     mode: Mode,
+    /// The server's direction after a `101` (see [`AfterSwitch`]).
+    after_switch: AfterSwitch,
     prov: [Provenance; 2],
     http: [HttpDecoder; 2],
     pending: VecDeque<Pending>,
@@ -62,6 +76,7 @@ impl Conn {
                 held: [Vec::new(), Vec::new()],
                 start: [0, 0],
             },
+            after_switch: AfterSwitch::Frames,
             prov: [Provenance::default(), Provenance::default()],
             http: [
                 HttpDecoder::new(Role::Requests, limits),
@@ -120,9 +135,85 @@ impl Conn {
                 self.http[idx(dir)].push(bytes);
                 self.drain_http(dir, sessions, emit);
             }
+            Mode::WebSocket(_) if dir == Dir::S2C => {
+                self.after_switch(offset, bytes, sessions, emit)
+            }
             Mode::WebSocket(ws) => {
                 ws.push(dir, offset, bytes, &mut self.prov, sessions, emit);
             }
+        }
+    }
+
+    /// The server's bytes after its `101`. RFC 9110 §15.2.2: the server "will switch to the
+    /// protocols defined by the response's Upgrade header field immediately after the empty line
+    /// that terminates the 101 response", so what follows must be WebSocket frames. engine.io
+    /// 6.6 breaks this when it refuses the session after the WebSocket handshake: `onWebSocket`
+    /// runs the handshake only once `ws.handleUpgrade` has written the `101`
+    /// (engine.io@6.6.12 build/server.js:590, :647), and a refusal (e.g. an `EIO` other than 4
+    /// without `allowEIO3`, :33 and :247) calls `abortUpgrade`, which writes
+    /// `HTTP/1.1 400 Bad Request` … `Unsupported protocol version` on the raw socket (:747-763).
+    /// Those bytes are one server fault (`http-after-upgrade`) and an HTTP response, not frames.
+    fn after_switch(
+        &mut self,
+        offset: u64,
+        bytes: &[u8],
+        sessions: &mut Sessions,
+        emit: &mut Emit<'_, '_>,
+    ) {
+        const HTTP: &[u8] = b"HTTP/";
+        match &mut self.after_switch {
+            AfterSwitch::Frames => {
+                if let Mode::WebSocket(ws) = &mut self.mode {
+                    ws.push(Dir::S2C, offset, bytes, &mut self.prov, sessions, emit);
+                }
+            }
+            AfterSwitch::Http => {
+                self.http[1].push(bytes);
+                self.drain_after_switch(sessions, emit);
+            }
+            AfterSwitch::Probing(start, held) => {
+                held.extend_from_slice(bytes);
+                if held.len() < HTTP.len() && HTTP.starts_with(held) {
+                    return; // may still become "HTTP/"
+                }
+                let start = *start;
+                let held = std::mem::take(held);
+                if held.starts_with(HTTP) {
+                    self.after_switch = AfterSwitch::Http;
+                    let line_end = held
+                        .iter()
+                        .position(|&b| b == b'\r' || b == b'\n')
+                        .unwrap_or(held.len())
+                        .min(80);
+                    let line = String::from_utf8_lossy(held.get(..line_end).unwrap_or(&held));
+                    let origin = self.prov[1].at(start).unwrap_or_default();
+                    emit.anomaly(
+                        origin,
+                        Some(Dir::S2C),
+                        "http",
+                        "http-after-upgrade",
+                        format!(
+                            "the server answered 101 Switching Protocols, then wrote an HTTP response into the upgraded stream ({line:?}): it refused the connection after the WebSocket handshake; these bytes are not WebSocket frames"
+                        ),
+                        Some(&held),
+                    );
+                    self.http[1].resume_http_at(start);
+                    self.http[1].push(&held);
+                    self.drain_after_switch(sessions, emit);
+                } else {
+                    self.after_switch = AfterSwitch::Frames;
+                    if let Mode::WebSocket(ws) = &mut self.mode {
+                        ws.push(Dir::S2C, start, &held, &mut self.prov, sessions, emit);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Emits the HTTP responses found after a `101`.
+    fn drain_after_switch(&mut self, sessions: &mut Sessions, emit: &mut Emit<'_, '_>) {
+        while let Some(out) = self.http[1].poll() {
+            self.http_output(Dir::S2C, out, sessions, emit);
         }
     }
 
@@ -232,7 +323,25 @@ impl Conn {
                     }
                 }
             }
-            Mode::WebSocket(ws) => ws.finish(origin, &mut self.prov, sessions, emit),
+            Mode::WebSocket(_) => {
+                match std::mem::replace(&mut self.after_switch, AfterSwitch::Frames) {
+                    AfterSwitch::Probing(start, held) if !held.is_empty() => {
+                        if let Mode::WebSocket(ws) = &mut self.mode {
+                            ws.push(Dir::S2C, start, &held, &mut self.prov, sessions, emit);
+                        }
+                    }
+                    AfterSwitch::Http => {
+                        self.after_switch = AfterSwitch::Http;
+                        if let Some(out) = self.http[1].finish() {
+                            self.http_output(Dir::S2C, out, sessions, emit);
+                        }
+                    }
+                    _ => {}
+                }
+                if let Mode::WebSocket(ws) = &mut self.mode {
+                    ws.finish(origin, &mut self.prov, sessions, emit);
+                }
+            }
             Mode::Sniff { held, .. } => {
                 if held.iter().any(|h| !h.is_empty()) {
                     emit.anomaly(
@@ -367,6 +476,7 @@ impl Conn {
             body_text,
             body_base64,
             sid,
+            connection_close: msg.connection_close(),
         };
         match &msg.head {
             HttpHead::Request { method, target } => {
@@ -400,6 +510,7 @@ impl Conn {
             HttpHead::Response { .. } => return,
         };
         let ctx = EioCtx::from_request(&target, self.opts.eio);
+        let close = msg.connection_close();
         let (body, enc) = self.content(&msg, Dir::C2S, last, emit);
         emit.at(
             first,
@@ -416,6 +527,7 @@ impl Conn {
             upgrade: msg.is_websocket_upgrade_request(),
             extensions_offered: msg.header("sec-websocket-extensions").map(str::to_string),
             ctx,
+            close,
         });
     }
 
@@ -439,6 +551,10 @@ impl Conn {
             return;
         }
         let req = self.pending.pop_front();
+        // RFC 9112 §9.6: "A server that receives a "close" connection option MUST initiate
+        // closure of the connection after it sends the final response to the request that
+        // contained the "close"": the response ends the connection as much as its own header.
+        let request_close = req.as_ref().is_some_and(|r| r.close);
         let (body, enc) = self.content(&msg, Dir::S2C, last, emit);
         let mut ctx = req.as_ref().map(|r| r.ctx.clone()).unwrap_or_default();
         // A handshake response names the session: decode it first so the event can carry the sid.
@@ -460,14 +576,16 @@ impl Conn {
                 last,
                 emit,
             );
-            let mut ws = Box::new(ws);
+            self.mode = Mode::WebSocket(Box::new(ws));
             for dir in [Dir::S2C, Dir::C2S] {
                 let (offset, rest) = self.http[idx(dir)].take_upgraded();
+                if dir == Dir::S2C {
+                    self.after_switch = AfterSwitch::Probing(offset, Vec::new());
+                }
                 if !rest.is_empty() {
-                    ws.push(dir, offset, &rest, &mut self.prov, sessions, emit);
+                    self.feed(dir, offset, &rest, sessions, emit);
                 }
             }
-            self.mode = Mode::WebSocket(ws);
             return;
         }
         if upgrade {
@@ -484,12 +602,9 @@ impl Conn {
             };
             sessions.polling_response(&mut ctx, &body, binary, first, last, &mut held);
         }
-        emit.at(
-            first,
-            last,
-            Some(Dir::S2C),
-            Body::Http(Self::http_info(&msg, &body, enc, ctx.sid.clone())),
-        );
+        let mut info = Self::http_info(&msg, &body, enc, ctx.sid.clone());
+        info.connection_close |= request_close;
+        emit.at(first, last, Some(Dir::S2C), Body::Http(info));
         for e in packets {
             (emit.sink)(e);
         }

@@ -53,6 +53,9 @@ pub(crate) struct EioCtx {
     pub(crate) proto: Proto,
     pub(crate) transport: Transport,
     pub(crate) sid: Option<String>,
+    /// The request path is Socket.IO's default (`/socket.io/`), evidence that Engine.IO carries
+    /// Socket.IO (see [`Sessions::carries_sio`]).
+    pub(crate) sio_path: bool,
 }
 
 impl EioCtx {
@@ -70,6 +73,7 @@ impl EioCtx {
                     Transport::Polling
                 },
                 sid: Some(sid),
+                sio_path: true,
             };
         }
         if legacy::is_handshake_path(&path) && query::param(&pairs, "EIO").is_none() {
@@ -77,6 +81,7 @@ impl EioCtx {
                 proto: Proto::Legacy,
                 transport: Transport::Unknown,
                 sid: None,
+                sio_path: true,
             };
         }
         let transport = match query::param(&pairs, "transport") {
@@ -93,6 +98,9 @@ impl EioCtx {
             proto: version.map_or(Proto::Unknown, Proto::Eio),
             transport,
             sid: query::param(&pairs, "sid").map(str::to_string),
+            // socket.io attaches at "/socket.io" by default (socket.io@4.8.4 dist/index.js:119),
+            // a bare engine.io server at "/engine.io" (engine.io@6.6.12 build/server.js:84).
+            sio_path: path.trim_end_matches('/').ends_with("/socket.io"),
         }
     }
 
@@ -120,6 +128,10 @@ fn sio_version(v: Version) -> socketio::Version {
 #[derive(Default)]
 struct Session {
     assemblers: [AttachmentAssembler; 2],
+    /// The session's open packet was seen (its first message is then in the capture too).
+    opened: bool,
+    /// Whether its messages are Socket.IO packets, once the evidence decided it.
+    sio: Option<bool>,
 }
 
 /// Every Engine.IO session seen so far, by session id.
@@ -317,12 +329,19 @@ impl Sessions {
                 if ctx.sid.is_none() {
                     ctx.sid = Some(hs.sid.clone());
                 }
+                self.session(ctx.sid.as_deref()).opened = true;
                 let mut info = Self::eio_info(ctx, kind);
                 info.open = serde_json::from_str::<Value>(&hs.to_json()).ok();
                 emit.at(first, last, Some(dir), Body::Eio { eio: info });
             }
             Packet::Message(Data::Text(text)) => {
-                self.sio_text(ctx, v, dir, &text, first, last, emit);
+                if self.carries_sio(ctx, v, &text) {
+                    self.sio_text(ctx, v, dir, &text, first, last, emit);
+                } else {
+                    let mut info = Self::eio_info(ctx, kind);
+                    info.text = Some(text);
+                    emit.at(first, last, Some(dir), Body::Eio { eio: info });
+                }
             }
             Packet::Message(Data::Binary(bytes)) => {
                 let session = self.session(ctx.sid.as_deref());
@@ -346,6 +365,40 @@ impl Sessions {
                 emit.at(first, last, Some(dir), Body::Eio { eio: info });
             }
         }
+    }
+
+    /// Whether this session's Engine.IO messages carry Socket.IO packets: a fact established from
+    /// evidence, not assumed, because engine.io is also used alone (its messages are then the
+    /// application's own text, e.g. `4hello`). In order:
+    /// 1. the session's path is Socket.IO's default `/socket.io/` (or the socket.io 0.9 handshake);
+    /// 2. its first message is a Socket.IO CONNECT (socket.io-protocol: "At the beginning of a
+    ///    Socket.IO session, the client MUST send a `CONNECT` packet"; in Socket.IO v4 the server
+    ///    sends it for `/`): Socket.IO;
+    /// 3. otherwise, when the session's open packet was seen (so its first message is in the
+    ///    capture): not Socket.IO;
+    /// 4. a capture that began mid-session decides nothing for the session: each message is
+    ///    Socket.IO when it decodes as a packet, else a plain Engine.IO message (the same answer
+    ///    for the same bytes, wherever the capture starts).
+    fn carries_sio(&mut self, ctx: &EioCtx, v: Version, text: &str) -> bool {
+        if ctx.sio_path {
+            return true;
+        }
+        let session = self.session(ctx.sid.as_deref());
+        if let Some(known) = session.sio {
+            return known;
+        }
+        let decoded = socketio::decode_with(sio_version(v), text);
+        if let Ok(p) = &decoded {
+            if p.ty == socketio::PacketType::Connect {
+                session.sio = Some(true);
+                return true;
+            }
+        }
+        if session.opened && ctx.sid.is_some() {
+            session.sio = Some(false);
+            return false;
+        }
+        decoded.is_ok()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -485,5 +538,88 @@ fn sio_info(p: &socketio::Packet, data: Option<Value>, version: socketio::Versio
             socketio::Version::V4 => 4,
             socketio::Version::V5 => 5,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{ConnId, Event};
+
+    /// Runs WebSocket texts through one session and returns the event layers and kinds.
+    fn run(target: &str, texts: &[(Dir, &str)]) -> Vec<String> {
+        let mut sessions = Sessions::default();
+        let mut ctx = EioCtx::from_request(target, None);
+        ctx.transport = Transport::WebSocket;
+        let mut out = Vec::new();
+        let mut sink = |e: Event| {
+            out.push(match e.body {
+                Body::Sio { sio, .. } => format!("sio {}", sio.kind),
+                Body::Eio { eio } => format!("eio {}", eio.kind),
+                Body::Anomaly(a) => format!("anomaly {}", a.rule),
+                _ => "other".to_string(),
+            })
+        };
+        let mut emit = Emit {
+            conn: ConnId(1),
+            sink: &mut sink,
+        };
+        for (dir, t) in texts {
+            sessions.ws_text(
+                &mut ctx,
+                *dir,
+                t,
+                Origin::default(),
+                Origin::default(),
+                &mut emit,
+            );
+        }
+        out
+    }
+
+    const OPEN: &str = r#"0{"sid":"abc","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+
+    #[test]
+    fn bare_engineio_session_text_is_an_engineio_message() {
+        let out = run(
+            "/engine.io/?EIO=4&transport=websocket",
+            &[(Dir::S2C, OPEN), (Dir::C2S, "4hello"), (Dir::S2C, "4hello")],
+        );
+        assert_eq!(out, ["eio open", "eio message", "eio message"]);
+    }
+
+    #[test]
+    fn a_first_connect_makes_a_custom_path_socketio() {
+        let out = run(
+            "/custom/?EIO=4&transport=websocket",
+            &[(Dir::S2C, OPEN), (Dir::C2S, "40"), (Dir::C2S, "42[\"ev\"]")],
+        );
+        assert_eq!(out, ["eio open", "sio CONNECT", "sio EVENT"]);
+    }
+
+    #[test]
+    fn socketio_path_keeps_parse_errors() {
+        let out = run(
+            "/socket.io/?EIO=4&transport=websocket",
+            &[(Dir::S2C, OPEN), (Dir::C2S, "4hello")],
+        );
+        assert_eq!(
+            out,
+            ["eio open", "eio message", "anomaly sio-unknown-packet-type"]
+        );
+    }
+
+    #[test]
+    fn mid_session_each_message_decides_by_itself() {
+        // No open packet: the session's start is not in the capture.
+        let out = run(
+            "/custom/?EIO=4&transport=websocket&sid=abc",
+            &[
+                (Dir::C2S, "42[\"ev\"]"),
+                (Dir::C2S, "4hello"),
+                (Dir::C2S, "42[\"ev\"]"),
+            ],
+        );
+        assert_eq!(out, ["sio EVENT", "eio message", "sio EVENT"]);
     }
 }

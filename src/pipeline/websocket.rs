@@ -103,6 +103,7 @@ impl WsConn {
                 proto,
                 transport: Transport::WebSocket,
                 sid: None,
+                sio_path: false,
             },
             dec: decoders(ext, opts, true),
             dead: [false, false],
@@ -191,6 +192,7 @@ impl WsConn {
                         opcode: opcode_name(f.opcode).to_string(),
                         masked: f.masked,
                         len: f.payload_len,
+                        digest: f.digest,
                     }),
                 );
             }
@@ -273,7 +275,10 @@ impl WsConn {
                         sid: self.ctx.sid.clone(),
                     }),
                 );
-                if let Some(e) = inflate_error {
+                // Only a real inflate failure is a deflate anomaly: an unfinished or skipped
+                // message is reported by the ws decoder (and may be on a stream where no
+                // compression was negotiated at all).
+                if let (Some(e), Payload::NotInflated { .. }) = (inflate_error, &m.payload) {
                     emit.anomaly(
                         last,
                         Some(dir),

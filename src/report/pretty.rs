@@ -231,6 +231,7 @@ impl<W: Write> PrettyReporter<W> {
                 opcode,
                 masked,
                 len,
+                ..
             } => self.paint(
                 &format!(
                     "ws frame {opcode} len={len}{}{}{}",

@@ -29,6 +29,7 @@ use std::ops::Range;
 use crate::deflate::{compression_for, Compression, InflateError, Inflater, Scheme};
 
 use super::close::parse_close;
+use super::digest::FrameDigest;
 use super::error::WsError;
 use super::frame::{parse_header, unmask, FrameHeader, Opcode};
 use super::output::{FrameInfo, Payload, WsConfig, WsControl, WsMessage, WsOutput};
@@ -56,6 +57,8 @@ struct CurFrame {
     received: u64,
     sink: Sink,
     violations: Vec<WsError>,
+    /// Fingerprint of the payload bytes kept so far.
+    digest: FrameDigest,
 }
 
 /// The data message being assembled.
@@ -228,11 +231,15 @@ impl WsDecoder {
         let chunk = self.buf.get(self.pos..end).unwrap_or(&[]);
         let offset = cur.received;
         let key = cur.header.mask;
-        let append = |dst: &mut Vec<u8>| {
+        let digest = &mut cur.digest;
+        let mut append = |dst: &mut Vec<u8>| {
             let from = dst.len();
             dst.extend_from_slice(chunk);
-            if let (Some(k), Some(tail)) = (key, dst.get_mut(from..)) {
-                unmask(tail, k, offset);
+            if let Some(tail) = dst.get_mut(from..) {
+                if let Some(k) = key {
+                    unmask(tail, k, offset);
+                }
+                digest.update(tail);
             }
         };
         match &mut cur.sink {
@@ -319,6 +326,7 @@ impl WsDecoder {
             received: 0,
             sink,
             violations: v,
+            digest: FrameDigest::default(),
         });
         true
     }
@@ -482,6 +490,7 @@ impl WsDecoder {
             payload_len: h.payload_len,
             header_len: cur.header_len,
             span: span.clone(),
+            digest: cur.digest,
         }));
         for e in cur.violations {
             self.violation(span.clone(), e);
@@ -742,7 +751,12 @@ mod tests {
                     mask_key: None,
                     payload_len: 5,
                     header_len: 2,
-                    span: 0..7
+                    span: 0..7,
+                    digest: {
+                        let mut d = FrameDigest::default();
+                        d.update(b"Hello");
+                        d
+                    },
                 }),
                 WsOutput::Message(WsMessage {
                     opcode: Opcode::Text,

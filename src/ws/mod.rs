@@ -17,6 +17,7 @@
 //! * [`decoder`]: [`WsDecoder`], one per direction, sans-io push/poll, that turns bytes into
 //!   [`WsOutput`]s (frames, messages with inflated payloads, control frames, violations) with
 //!   absolute byte spans;
+//! * [`digest`]: [`FrameDigest`], a fixed-size fingerprint of a frame's payload (relay legs);
 //! * [`output`]: the [`WsOutput`] values and [`WsConfig`];
 //! * [`error`]: [`WsError`], one variant per rule.
 //!
@@ -25,12 +26,14 @@
 
 pub mod close;
 pub mod decoder;
+pub mod digest;
 pub mod error;
 pub mod frame;
 pub mod output;
 
 pub use close::{close_code_name, parse_close, ClosePayload};
 pub use decoder::WsDecoder;
+pub use digest::FrameDigest;
 pub use error::WsError;
 pub use frame::{parse_header, unmask, FrameHeader, Opcode};
 pub use output::{FrameInfo, Payload, WsConfig, WsControl, WsMessage, WsOutput};

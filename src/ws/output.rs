@@ -15,6 +15,7 @@ use std::ops::Range;
 use crate::deflate::{Extension, InflateError};
 
 use super::close::ClosePayload;
+use super::digest::FrameDigest;
 use super::error::WsError;
 use super::frame::Opcode;
 
@@ -55,6 +56,8 @@ pub struct FrameInfo {
     pub header_len: u8,
     /// Absolute byte range of the whole frame (header and payload).
     pub span: Range<u64>,
+    /// Fingerprint of the unmasked payload (`seen` < `payload_len` when it was skipped).
+    pub digest: FrameDigest,
 }
 
 /// The content of a data message.

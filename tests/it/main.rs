@@ -1,15 +1,20 @@
 //! Integration tests: one binary (like ripgrep's), one module per concern.
 
 mod bad_input;
+mod bare_engineio;
 mod check;
 mod common;
 mod conformance;
+mod connection_close;
 mod doctor;
 mod explain_truth;
 mod filters;
 mod fixtures_truth;
+mod legs;
 mod linktypes;
+mod ping_answered;
 mod proxy;
 mod rechunk;
 mod sessions;
 mod tshark;
+mod upgrade_faults;
