@@ -81,7 +81,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     if let Some(capture) = args.capture {
         return crate::check_capture::run(crate::check_capture::CheckCaptureArgs {
             input: crate::common::InputArgs {
-                capture,
+                capture: vec![capture],
                 eio: args.eio,
                 max_message: args.max_message,
                 max_buffer: args.max_buffer,

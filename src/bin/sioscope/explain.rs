@@ -33,7 +33,7 @@ pub struct ExplainArgs {
 pub fn run(args: ExplainArgs) -> Result<ExitCode> {
     let tracker = track(&args.input)?;
     let x = sioscope::explain::explain(&tracker);
-    let name = args.input.capture.display().to_string();
+    let name = args.input.name();
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     match args.format {

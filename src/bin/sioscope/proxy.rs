@@ -14,11 +14,11 @@ use clap::Args;
 use sioscope::event::Event;
 use sioscope::explain::Finding;
 use sioscope::pipeline::PipelineOptions;
-use sioscope::proxy::fault::parse_duration;
 use sioscope::proxy::{
     serve, Fault, FaultPlan, LiveSink, ProxyConfig, Recorder, TlsUpstream, UpstreamTls,
 };
 use sioscope::report::{Filter, Reporter};
+use sioscope::units::parse_duration;
 
 use crate::common::{FilterArgs, Format, OutputArgs};
 
@@ -115,7 +115,7 @@ impl LiveSink for Printer {
             return;
         }
         let r = match self.format {
-            Format::Pretty => {
+            Format::Text => {
                 let injected = if f.injected.is_empty() {
                     ""
                 } else {
@@ -215,7 +215,7 @@ pub fn run(args: ProxyArgs) -> Result<ExitCode> {
         1 << 16,
         io::stdout(),
     ))));
-    let reporter = args.output.reporter(out.clone());
+    let reporter = args.output.reporter(out.clone(), None);
     let printer = Printer {
         reporter,
         out: out.clone(),
