@@ -97,7 +97,11 @@ pub fn write_sessions<W: Write>(
             short(&f.sid, full),
             f.eio.map(|v| v.to_string()).unwrap_or_else(|| "0.9".into()),
             f.client.clone(),
-            f.transports.join(" → "),
+            f.transports
+                .iter()
+                .map(|t| if t == "websocket" { "ws" } else { t.as_str() })
+                .collect::<Vec<_>>()
+                .join("→"),
             format!("{}–{}", secs(t0, f.start.ts), secs(t0, f.end.at.ts)),
             sockets(f, full),
             format!(
@@ -106,7 +110,7 @@ pub fn write_sessions<W: Write>(
                 f.end
                     .reason
                     .as_deref()
-                    .map(|r| format!("\n\"{r}\""))
+                    .map(|r| format!("\n{}", wrap_words(&format!("\"{r}\""), 22)))
                     .unwrap_or_default()
             ),
         ]);
@@ -129,10 +133,9 @@ pub fn write_sessions<W: Write>(
         writeln!(out, "\nNo reconnect chains: no session replaced another.")?;
         return Ok(());
     }
-    writeln!(out, "\nReconnect chains")?;
+    writeln!(out, "\nReconnect chains (sessions of one client, in order)")?;
     let mut b = Builder::default();
     b.push_record([
-        "client",
         "from → to",
         "cause",
         "gap s",
@@ -151,7 +154,7 @@ pub fn write_sessions<W: Write>(
                     Some(s) => (
                         s.nsp.clone(),
                         format!(
-                            "{} → {}",
+                            "{}→{}",
                             s.from
                                 .as_deref()
                                 .map(|v| short(v, full))
@@ -172,11 +175,6 @@ pub fn write_sessions<W: Write>(
                 };
                 let head = i == 0;
                 b.push_record([
-                    if head {
-                        c.client.clone()
-                    } else {
-                        String::new()
-                    },
                     if head {
                         format!("{}→{}", short(&l.from, full), short(&l.to, full))
                     } else {
@@ -305,4 +303,19 @@ fn upgrade_words(u: UpgradeState) -> &'static str {
         UpgradeState::ProbeAnswered => "probe answered (3probe), upgrade packet (5) not sent",
         UpgradeState::Upgraded => "upgraded to WebSocket",
     }
+}
+
+/// Text broken into lines of at most `width` characters at spaces (a longer word stays whole).
+fn wrap_words(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = vec![];
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines.join("\n")
 }
