@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod check;
+mod cli;
 mod common;
 mod conformance;
 mod doctor;

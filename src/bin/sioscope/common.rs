@@ -362,13 +362,3 @@ pub fn track_input(input: &InputArgs) -> Result<Tracked> {
         t0: t0.unwrap_or_default(),
     })
 }
-
-/// Replays the inputs into the session tracker; says on stderr when the capture held no
-/// Socket.IO traffic at all.
-pub fn track(input: &InputArgs) -> Result<SessionTracker> {
-    let t = track_input(input)?;
-    if let Some(why) = t.seen.no_engineio() {
-        eprintln!("sioscope: {why}");
-    }
-    Ok(t.tracker)
-}

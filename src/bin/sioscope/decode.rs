@@ -53,7 +53,9 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
         }
     };
     seen.stats(&stats);
-    if shown == 0 {
+    if let Some(why) = seen.no_engineio() {
+        eprintln!("sioscope: {why}");
+    } else if shown == 0 {
         eprintln!("sioscope: {}", seen.why_nothing_matched(&filter));
     } else if let Some(sid) = &filter.sid {
         let hits = seen.sids_starting_with(sid);
