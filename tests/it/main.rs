@@ -11,6 +11,7 @@ mod filters;
 mod fixtures_truth;
 mod linktypes;
 mod proxy;
+mod readme;
 mod rechunk;
 mod sessions;
 mod tshark;
