@@ -19,7 +19,9 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::units::{parse_duration, parse_size};
+/// Durations are parsed as everywhere else, by [`crate::units`]; re-exported under the old path.
+pub use crate::units::parse_duration;
+use crate::units::parse_size;
 
 /// One `--fault`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,11 +36,13 @@ pub struct CheckArgs {
         requires = "capture"
     )]
     deny: Vec<String>,
-    /// With --capture: largest message or body kept after decompression, in bytes.
-    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    /// With --capture: largest message or body kept after decompression (64MiB, 1k, 4096).
+    #[arg(long, default_value = "64MiB", value_name = "SIZE",
+          value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     max_message: usize,
-    /// With --capture: out-of-order bytes held per TCP direction, in bytes.
-    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    /// With --capture: out-of-order bytes held per TCP direction (16MiB, 512k).
+    #[arg(long, default_value = "16MiB", value_name = "SIZE",
+          value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     max_buffer: usize,
     /// With --capture: colors in table output.
     #[arg(long, value_enum, default_value_t = crate::common::ColorChoice::Auto)]
@@ -72,9 +74,9 @@ pub struct CheckArgs {
     /// Time limit for one expected reply, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     step_ms: u64,
-    /// Time limit for the whole suite, in seconds.
-    #[arg(long, default_value_t = 180)]
-    timeout: u64,
+    /// Time limit for the whole suite (180, 3m, 90s; a bare number is seconds).
+    #[arg(long, default_value = "180", value_parser = sioscope::units::parse_duration)]
+    timeout: Duration,
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
@@ -138,7 +140,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         };
         let limits = Limits {
             case: Duration::from_secs(20),
-            suite: Duration::from_secs(args.timeout.max(1)),
+            suite: args.timeout.max(Duration::from_secs(1)),
         };
         Ok(check::run(&url, &endpoint, profile, &cases, limits).await)
     })?;

@@ -48,7 +48,7 @@ pub struct InputArgs {
 }
 
 /// A size flag, parsed by `sioscope::units` (so `-1` is refused as negative, not as a flag).
-fn size_arg(s: &str) -> Result<usize, UnitError> {
+pub fn size_arg(s: &str) -> Result<usize, UnitError> {
     parse_size_usize(s)
 }
 

@@ -62,8 +62,9 @@ pub struct ProxyArgs {
     /// Engine.IO revision to assume where the traffic does not show it (2, 3 or 4).
     #[arg(long, value_parser = clap::value_parser!(u8).range(2..=4))]
     pub eio: Option<u8>,
-    /// Largest message or body kept after decompression, in bytes.
-    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    /// Largest message or body kept after decompression (64MiB, 1k, 4096).
+    #[arg(long, default_value = "64MiB", value_name = "SIZE",
+          value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     pub max_message: usize,
 }
 
