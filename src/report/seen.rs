@@ -37,9 +37,10 @@ pub struct Seen {
     conns: BTreeSet<u64>,
 }
 
-fn keep<T: Ord>(set: &mut BTreeSet<T>, v: T) {
-    if set.len() < MAX_KEPT {
-        set.insert(v);
+/// Adds `v` to `set` unless it is there or the set is full; allocates only for a new value.
+fn keep(set: &mut BTreeSet<String>, v: &str) {
+    if set.len() < MAX_KEPT && !set.contains(v) {
+        set.insert(v.to_string());
     }
 }
 
@@ -57,28 +58,30 @@ impl Seen {
     /// Counts one event (every event, before any filter).
     pub fn event(&mut self, ev: &Event) {
         self.events_total += 1;
-        if ev.conn.0 != 0 {
-            keep(&mut self.conns, ev.conn.0);
+        if ev.conn.0 != 0 && self.conns.len() < MAX_KEPT {
+            self.conns.insert(ev.conn.0);
         }
         if let Some(sid) = event_sid(ev) {
-            if !self.sids.contains(sid) {
-                keep(&mut self.sids, sid.to_string());
-            }
+            keep(&mut self.sids, sid);
         }
         match &ev.body {
             Body::Tcp(TcpInfo::Open { .. }) => self.tcp_conns += 1,
             Body::Http(h) if h.kind == "request" => self.http_requests += 1,
             Body::Eio { eio } => {
                 self.engineio_packets += 1;
-                keep(&mut self.types, eio.kind.to_string());
+                keep(&mut self.types, eio.kind);
             }
             Body::Sio { sio, .. } => {
                 self.engineio_packets += 1;
                 self.socketio_packets += 1;
-                keep(&mut self.types, sio.kind.clone());
-                keep(&mut self.nsps, Filter::normalize_nsp(&sio.nsp));
+                keep(&mut self.types, &sio.kind);
+                if sio.nsp.starts_with('/') {
+                    keep(&mut self.nsps, &sio.nsp);
+                } else {
+                    keep(&mut self.nsps, &Filter::normalize_nsp(&sio.nsp));
+                }
                 if let Some(e) = &sio.event {
-                    keep(&mut self.events, e.clone());
+                    keep(&mut self.events, e);
                 }
             }
             _ => {}
