@@ -26,6 +26,11 @@ pub struct Seen {
     pub tcp_conns: u64,
     /// HTTP requests.
     pub http_requests: u64,
+    /// HTTP requests to an Engine.IO endpoint: an `EIO` or `transport` query parameter
+    /// (engine.io-protocol "Transports"), or socket.io 0.9's `/socket.io/1/` path.
+    pub engineio_requests: u64,
+    /// HTTP responses with a status of 400 or more.
+    pub http_errors: u64,
     /// Engine.IO and Socket.IO packets.
     pub engineio_packets: u64,
     /// Socket.IO packets.
@@ -66,7 +71,17 @@ impl Seen {
         }
         match &ev.body {
             Body::Tcp(TcpInfo::Open { .. }) => self.tcp_conns += 1,
-            Body::Http(h) if h.kind == "request" => self.http_requests += 1,
+            Body::Http(h) if h.kind == "request" => {
+                self.http_requests += 1;
+                let legacy = h
+                    .path
+                    .as_deref()
+                    .is_some_and(|p| p.contains("/socket.io/1/"));
+                if h.query.contains_key("EIO") || h.query.contains_key("transport") || legacy {
+                    self.engineio_requests += 1;
+                }
+            }
+            Body::Http(h) if h.status.is_some_and(|s| s >= 400) => self.http_errors += 1,
             Body::Eio { eio } => {
                 self.engineio_packets += 1;
                 keep(&mut self.types, eio.kind);
@@ -93,7 +108,8 @@ impl Seen {
         self.frames = stats.frames;
     }
 
-    /// When the capture held no Engine.IO packet at all: what it held instead.
+    /// When the capture held no Engine.IO packet at all: what it held instead (refused
+    /// handshakes are named as such, not as the absence of Socket.IO).
     pub fn no_engineio(&self) -> Option<String> {
         if self.engineio_packets > 0 {
             return None;
@@ -102,6 +118,16 @@ impl Seen {
             1 => "1 TCP connection".to_string(),
             n => format!("{n} TCP connections"),
         };
+        if self.engineio_requests > 0 {
+            let n = self.engineio_requests;
+            return Some(format!(
+                "no Engine.IO session opened: {n} HTTP request{} to an Engine.IO path, none \
+                 answered with an open packet ({} HTTP error response{}; `sioscope explain` says why)",
+                if n == 1 { "" } else { "s" },
+                self.http_errors,
+                if self.http_errors == 1 { "" } else { "s" }
+            ));
+        }
         let rest = match (self.tcp_conns, self.http_requests) {
             (0, _) => format!("{} packets, no TCP connection", self.frames),
             (_, 0) => format!("{conns}, none HTTP"),
@@ -211,6 +237,12 @@ mod tests {
         assert_eq!(
             s.no_engineio().as_deref(),
             Some("no Socket.IO traffic found: 3 TCP connections, 2 HTTP requests, none to an Engine.IO path")
+        );
+        s.engineio_requests = 3;
+        s.http_errors = 3;
+        assert_eq!(
+            s.no_engineio().as_deref(),
+            Some("no Engine.IO session opened: 3 HTTP requests to an Engine.IO path, none answered with an open packet (3 HTTP error responses; `sioscope explain` says why)")
         );
         s.engineio_packets = 1;
         assert_eq!(s.no_engineio(), None);

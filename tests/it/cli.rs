@@ -305,3 +305,21 @@ fn a_har_file_or_a_log_is_named_as_such() {
     let err = stderr(&["explain", &log.to_string_lossy()]);
     assert!(err.contains("it looks like a text file (a log?)"), "{err}");
 }
+
+#[test]
+fn refused_handshakes_are_named_as_such_and_check_does_not_pass_them() {
+    // socket.io 4 refusing an EIO=3 client: three 400s with code 5, never an open packet.
+    let cap = "fixtures/pcap/v4-eio3-rejected.pcap";
+    let expected = "sioscope: no Engine.IO session opened: 3 HTTP requests to an Engine.IO path, \
+                    none answered with an open packet (3 HTTP error responses; `sioscope explain` \
+                    says why)\n";
+    assert_eq!(stderr(&["decode", cap]), expected);
+    assert_eq!(sioscope(&["explain", cap]).status.code(), Some(1));
+    let out = sioscope(&["check", "--capture", cap, "--color", "never"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("NOTHING CHECKED: no Engine.IO session opened"),
+        "{text}"
+    );
+}

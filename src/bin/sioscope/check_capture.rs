@@ -75,9 +75,9 @@ pub fn run(args: CheckCaptureArgs) -> Result<ExitCode> {
     let x = sioscope::explain::explain(&tracker);
     let name = args.input.name();
     let mut report = Report::build(&name, checker, &x, &deny);
-    // Nothing checked is not a pass: a capture without a single Engine.IO session (or refused
-    // handshake) cannot show that the traffic conforms.
-    let nothing = (x.sessions.is_empty() && x.sessionless_errors.is_empty()).then(|| {
+    // Nothing checked is not a pass: a capture without a single Engine.IO session (refused
+    // handshakes only, or no Socket.IO at all) cannot show that the traffic conforms.
+    let nothing = x.sessions.is_empty().then(|| {
         seen.no_engineio()
             .unwrap_or_else(|| "no Engine.IO session found in the capture".to_string())
     });
