@@ -69,6 +69,29 @@ fn a_closed_pipe_is_a_quiet_exit_for_every_command_and_format() {
     }
 }
 
+#[test]
+fn a_closed_pipe_during_a_long_json_report_exits_0_quietly() {
+    // Every committed capture merged: the JSON documents of explain and sessions are over 100 KB,
+    // more than a pipe holds, so the write fails once the reader is gone.
+    let mut all: Vec<String> = std::fs::read_dir(root().join("fixtures/pcap"))
+        .expect("fixtures")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    all.sort();
+    for cmd in ["explain", "sessions"] {
+        let mut args = vec![cmd, "--format", "json"];
+        args.extend(all.iter().map(String::as_str));
+        let full = sioscope(&args).stdout.len();
+        assert!(full > 100_000, "{cmd}: only {full} bytes");
+        let (code, err) = head_1(&args);
+        assert_eq!(code, Some(0), "{cmd}: {err}");
+        assert_eq!(err, "", "{cmd}");
+    }
+}
+
 /// A capture with the same TCP connections as a real one but none of its payload: only the
 /// segments that carry no bytes (handshakes, ACKs, FINs), copied packet for packet.
 fn tcp_only_capture(from: &str, to: &Path) {
