@@ -36,4 +36,5 @@ pub mod report;
 pub mod session;
 pub mod socketio;
 pub mod tcp;
+pub mod units;
 pub mod ws;

@@ -9,10 +9,12 @@ pub enum CaptureError {
     #[error("the capture is empty (0 bytes)")]
     Empty,
     /// The first bytes are neither a pcap nor a pcapng magic number.
-    #[error("not a pcap or pcapng capture (it starts with {start})")]
+    #[error("not a pcap or pcapng capture{what} (it starts with {start})")]
     NotACapture {
         /// The first bytes, in hex.
         start: String,
+        /// What it looks like instead (`; it looks like a HAR file …`), or empty.
+        what: String,
     },
     /// The file header itself is cut short or malformed.
     #[error("the capture's file header is truncated or corrupt ({detail})")]
@@ -35,6 +37,14 @@ pub enum CaptureError {
         after_frame: u64,
         /// What the parser said.
         detail: String,
+    },
+    /// One of several merged inputs failed.
+    #[error("{name}: {source}")]
+    InInput {
+        /// The input, as named on the command line.
+        name: String,
+        /// What went wrong in it.
+        source: Box<CaptureError>,
     },
     /// Reading the underlying file or pipe failed.
     #[error("reading the capture failed: {0}")]

@@ -24,10 +24,13 @@
 
 mod error;
 pub mod link;
+mod merge;
+pub mod open;
 mod reader;
 mod replay;
 pub mod writer;
 
 pub use error::CaptureError;
+pub use merge::{MergedReader, PacketSource};
 pub use reader::{CaptureFormat, CaptureReader, Packet};
-pub use replay::{replay, ReplayOptions, ReplayStats};
+pub use replay::{replay, replay_packets, ReplayOptions, ReplayStats};

@@ -81,11 +81,7 @@ impl<R: Read> CaptureReader<R> {
         let magic = match prefix.get(..4) {
             Some(m) => [m[0], m[1], m[2], m[3]],
             None if prefix.is_empty() => return Err(CaptureError::Empty),
-            None => {
-                return Err(CaptureError::NotACapture {
-                    start: hex(&prefix),
-                })
-            }
+            None => return Err(not_a_capture(&mut input, prefix)),
         };
         let format = match magic {
             [0x0a, 0x0d, 0x0d, 0x0a] => CaptureFormat::PcapNg,
@@ -95,11 +91,7 @@ impl<R: Read> CaptureReader<R> {
             | [0xa1, 0xb2, 0x3c, 0x4d]
             | [0x34, 0xcd, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0xcd, 0x34] => CaptureFormat::Pcap,
-            _ => {
-                return Err(CaptureError::NotACapture {
-                    start: hex(&prefix[..prefix.len().min(16)]),
-                })
-            }
+            _ => return Err(not_a_capture(&mut input, prefix)),
         };
         // The header parsers of pcap-parser read once: hand them the whole file header in one go.
         let header_len = match format {
@@ -398,6 +390,17 @@ fn read_at_least<R: Read>(
         buf.extend_from_slice(&chunk[..n]);
     }
     Ok(())
+}
+
+/// The error for input that is no capture: its first bytes, and what they look like (a HAR file, a
+/// log) when that can be told from the first 256 bytes.
+fn not_a_capture<R: Read>(input: &mut R, mut prefix: Vec<u8>) -> CaptureError {
+    // A read error here only loses the guess; the error is about the bytes already seen.
+    read_at_least(input, &mut prefix, 256).ok();
+    CaptureError::NotACapture {
+        start: hex(prefix.get(..16).unwrap_or(&prefix)),
+        what: super::open::guess_what_it_is(&prefix).to_string(),
+    }
 }
 
 fn hex(b: &[u8]) -> String {

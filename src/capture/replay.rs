@@ -3,6 +3,7 @@
 use std::io::Read;
 
 use super::link::{self, NotTcp};
+use super::merge::PacketSource;
 use super::{CaptureError, CaptureReader};
 use crate::event::{AnomalyInfo, Body, ConnId, Dir, Event, Origin};
 use crate::pipeline::{Pipeline, PipelineOptions};
@@ -39,7 +40,16 @@ pub fn replay<R: Read>(
     opts: &ReplayOptions,
     sink: &mut dyn FnMut(Event),
 ) -> Result<ReplayStats, CaptureError> {
-    let mut reader = CaptureReader::new(input)?;
+    replay_packets(&mut CaptureReader::new(input)?, opts, sink)
+}
+
+/// [`replay`] over any packet source: one capture, or several merged by time
+/// ([`super::MergedReader`]).
+pub fn replay_packets(
+    reader: &mut dyn PacketSource,
+    opts: &ReplayOptions,
+    sink: &mut dyn FnMut(Event),
+) -> Result<ReplayStats, CaptureError> {
     let mut tcp = Reassembler::new(opts.reassembly);
     let mut pipe = Pipeline::new(opts.pipeline.clone());
     let mut stats = ReplayStats::default();

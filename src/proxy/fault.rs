@@ -19,6 +19,10 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Durations are parsed as everywhere else, by [`crate::units`]; re-exported under the old path.
+pub use crate::units::parse_duration;
+use crate::units::parse_size;
+
 /// One `--fault`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
@@ -55,53 +59,6 @@ pub enum FaultError {
     },
 }
 
-/// Parses a duration such as `200ms`, `1.5s`, `2m` or `250us`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let v: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 200ms, 1.5s)"))?;
-    let secs = match unit {
-        "ms" => v / 1e3,
-        "us" | "µs" => v / 1e6,
-        "s" => v,
-        "m" | "min" => v * 60.0,
-        "h" => v * 3600.0,
-        "" => return Err(format!("{s:?} needs a unit (ms, s, m, h)")),
-        u => return Err(format!("{s:?}: unknown unit {u:?} (ms, s, m, h)")),
-    };
-    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
-        return Err(format!("{s:?} is out of range"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// Parses a byte count such as `4096`, `64KiB`, `1MiB`, `10kB`.
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let v: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a byte count"))?;
-    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1000,
-        "kib" => 1 << 10,
-        "m" | "mb" => 1_000_000,
-        "mib" => 1 << 20,
-        "g" | "gb" => 1_000_000_000,
-        "gib" => 1 << 30,
-        u => return Err(format!("{s:?}: unknown unit {u:?}")),
-    };
-    v.checked_mul(mul)
-        .ok_or_else(|| format!("{s:?} is out of range"))
-}
-
 impl std::str::FromStr for Fault {
     type Err = FaultError;
 
@@ -122,14 +79,20 @@ impl std::str::FromStr for Fault {
             },
             ("block-websocket", None) => Ok(Fault::BlockWebsocket),
             ("stall-pongs", None) => Ok(Fault::StallPongs),
-            ("delay", Some(a)) => parse_duration(a).map(Fault::Delay).map_err(bad),
+            ("delay", Some(a)) => parse_duration(a)
+                .map(Fault::Delay)
+                .map_err(|e| bad(e.to_string())),
             ("drop-after", Some(a)) => {
                 if a.ends_with(|c: char| c.is_ascii_digit())
                     || a.to_ascii_lowercase().ends_with('b')
                 {
-                    parse_bytes(a).map(Fault::DropAfterBytes).map_err(bad)
+                    parse_size(a)
+                        .map(Fault::DropAfterBytes)
+                        .map_err(|e| bad(e.to_string()))
                 } else {
-                    parse_duration(a).map(Fault::DropAfterTime).map_err(bad)
+                    parse_duration(a)
+                        .map(Fault::DropAfterTime)
+                        .map_err(|e| bad(e.to_string()))
                 }
             }
             ("delay" | "drop-after", None) => Err(bad(

@@ -2,6 +2,8 @@
 //! packet type.
 
 use crate::event::{Body, Event, TcpInfo, WsInfo};
+use crate::explain::Explanation;
+use crate::session::SessionRecord;
 
 /// Layers to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +143,11 @@ impl Filter {
             let Body::Sio { sio, .. } = &ev.body else {
                 return false;
             };
-            if self.nsp.as_ref().is_some_and(|n| *n != sio.nsp) {
+            if self
+                .nsp
+                .as_ref()
+                .is_some_and(|n| *n != Filter::normalize_nsp(&sio.nsp))
+            {
                 return false;
             }
             if self.event.is_some() && self.event != sio.event {
@@ -162,6 +168,61 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// A `--sid` value as a prefix: the elided form the text output prints (`oGp1oc…`, also with
+    /// `...` or a `sid=` label) means the id starts with what is before the ellipsis.
+    pub fn normalize_sid(s: &str) -> String {
+        let s = s.trim();
+        let s = s.strip_prefix("sid=").unwrap_or(s);
+        let s = s
+            .strip_suffix('…')
+            .or_else(|| s.strip_suffix("..."))
+            .unwrap_or(s);
+        s.to_string()
+    }
+
+    /// A namespace as the packets name it: `chat` and `/chat` are the same namespace, and the
+    /// main namespace is `/` (socket.io 0.9's empty endpoint too).
+    pub fn normalize_nsp(s: &str) -> String {
+        format!("/{}", s.trim().trim_start_matches('/'))
+    }
+
+    /// A `--type` value checked against the packet types that exist: those of Engine.IO
+    /// (`open` … `noop`), Socket.IO (`CONNECT` … `BINARY_ACK`) and socket.io 0.9 (`heartbeat`,
+    /// `json`, …), matched without regard to case.
+    pub fn validate_type(t: &str) -> Result<String, String> {
+        let t = t.trim();
+        let all = packet_types();
+        if all.iter().any(|k| k.eq_ignore_ascii_case(t)) {
+            Ok(t.to_string())
+        } else {
+            Err(format!(
+                "--type: unknown packet type {t:?}; valid types: {}",
+                all.join(", ")
+            ))
+        }
+    }
+}
+
+/// Every packet type name an event can carry: Engine.IO's seven, Socket.IO's seven and the
+/// socket.io 0.9 kinds not already among them, in protocol order.
+pub fn packet_types() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = Vec::new();
+    let eio = (0..=6).filter_map(crate::engineio::PacketType::from_number);
+    let sio = ('0'..='6').filter_map(crate::socketio::PacketType::from_digit);
+    let legacy = (0..=8).filter_map(crate::socketio::legacy::LegacyKind::from_number);
+    for name in eio
+        .map(|t| t.name())
+        .chain(sio.map(|t| t.name()))
+        .chain(legacy.map(|k| k.name()))
+    {
+        if !all.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+            all.push(name);
+        }
+    }
+    all
+}
+
 /// The Engine.IO session id an event belongs to, where it is known.
 pub fn event_sid(ev: &Event) -> Option<&str> {
     match &ev.body {
@@ -169,5 +230,81 @@ pub fn event_sid(ev: &Event) -> Option<&str> {
         Body::Http(h) => h.sid.as_deref(),
         Body::Ws(WsInfo::Message { sid, .. }) => sid.as_deref(),
         _ => None,
+    }
+}
+
+impl Filter {
+    /// True when a session meets the session-level conditions: its id starts with `--sid`, it
+    /// has a socket in `--nsp`, it used one of the `--conn` connections.
+    pub fn matches_session(&self, r: &SessionRecord) -> bool {
+        self.sid
+            .as_ref()
+            .is_none_or(|p| r.sid.starts_with(p.as_str()))
+            && self.nsp.as_ref().is_none_or(|n| {
+                r.sockets
+                    .iter()
+                    .any(|s| Filter::normalize_nsp(&s.nsp) == *n)
+            })
+            && (self.conn.is_empty() || self.conn.iter().any(|c| r.conns.contains(c)))
+    }
+
+    /// The explanation narrowed to the sessions this filter selects (`records` are the tracker's
+    /// sessions, in the same order as `x.sessions`), with the chains that touch them. A `--sid`
+    /// prefix that starts several session ids is an error that names them.
+    pub fn narrow(
+        &self,
+        x: &Explanation,
+        records: &[SessionRecord],
+    ) -> Result<Explanation, String> {
+        if let Some(p) = &self.sid {
+            let hits: Vec<&str> = records
+                .iter()
+                .map(|r| r.sid.as_str())
+                .filter(|s| s.starts_with(p.as_str()))
+                .collect();
+            if hits.len() > 1 {
+                return Err(format!(
+                    "--sid {p:?} is ambiguous: it starts {} session ids ({}); give more of the id",
+                    hits.len(),
+                    hits.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        let keep: Vec<bool> = records.iter().map(|r| self.matches_session(r)).collect();
+        let sessions: Vec<_> = x
+            .sessions
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(f, _)| f.clone())
+            .collect();
+        let chains = x
+            .chains
+            .iter()
+            .filter(|c| c.sids.iter().any(|s| sessions.iter().any(|f| f.sid == *s)))
+            .cloned()
+            .collect();
+        Ok(Explanation {
+            sessions,
+            chains,
+            sessionless_errors: x.sessionless_errors.clone(),
+            duration: x.duration,
+        })
+    }
+
+    /// Flags that select packets and mean nothing for a list of sessions (`--event`, `--type`,
+    /// `--layer`), named for an error message.
+    pub fn packet_only_flags(&self) -> Vec<&'static str> {
+        let mut v = vec![];
+        if self.event.is_some() {
+            v.push("--event");
+        }
+        if !self.types.is_empty() {
+            v.push("--type");
+        }
+        if !self.lifecycle {
+            v.push("--layer");
+        }
+        v
     }
 }

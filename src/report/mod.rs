@@ -6,15 +6,17 @@ mod explain_text;
 mod filter;
 mod json;
 mod pretty;
+mod seen;
 mod sessions_table;
 
 use std::io;
 
 pub use explain_text::ExplainText;
-pub use filter::{Filter, LayerSet};
+pub use filter::{packet_types, Filter, LayerSet};
 pub use json::{JsonReporter, NdjsonReporter};
-pub use pretty::{PrettyOptions, PrettyReporter};
-pub use sessions_table::{write_diff, write_sessions};
+pub use pretty::{escape_controls, PrettyOptions, PrettyReporter, TimeMode};
+pub use seen::Seen;
+pub use sessions_table::{write_diff, write_sessions, SessionsOptions};
 
 use crate::event::Event;
 

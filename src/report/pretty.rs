@@ -4,9 +4,11 @@
 //!    0.412  #31   c2  c2s  sid=oGp1oc…  /chat  EVENT "message" ["hi"] ack=3
 //! ```
 //!
-//! Columns: seconds since the first packet of the input, frame number (as Wireshark counts),
-//! connection id, direction, then the layer's summary. Long payloads are cut to the terminal
-//! width budget unless `full` is set.
+//! Columns: time (by default seconds since the capture's first packet, as tshark's `-t r`; see
+//! [`TimeMode`]), frame number (as Wireshark counts), connection id, direction, then the layer's
+//! summary. Long payloads are cut to a budget that follows the terminal width unless `full` is set;
+//! control characters in payloads (an HTTP body's newlines) are escaped so that one event stays
+//! one line.
 
 use std::io::{self, Write};
 
@@ -15,20 +17,43 @@ use owo_colors::{OwoColorize, Style};
 use super::Reporter;
 use crate::event::{Body, EioInfo, Event, HttpInfo, SioInfo, TcpInfo, WsInfo};
 
+/// How the time column reads (tshark's `-t r`, `-t ud`, `-t dd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeMode {
+    /// Seconds since the capture's first packet.
+    #[default]
+    Relative,
+    /// UTC date and time, RFC 3339 with microseconds.
+    Absolute,
+    /// Seconds since the previous printed line.
+    Delta,
+}
+
 /// Settings of the pretty printer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct PrettyOptions {
     /// Use ANSI colors.
     pub color: bool,
     /// Do not shorten payloads and session ids.
     pub full: bool,
+    /// The time column.
+    pub time: TimeMode,
+    /// Print a header line naming the columns first (on a terminal).
+    pub header: bool,
+    /// The terminal width, when writing to one: payload budgets follow it.
+    pub width: Option<usize>,
 }
+
+/// Columns before the summary: time, frame, connection, direction.
+const PREFIX_COLUMNS: usize = 30;
 
 /// The human-readable reporter.
 pub struct PrettyReporter<W: Write> {
     out: W,
     opts: PrettyOptions,
     t0: Option<u64>,
+    last: Option<u64>,
+    header_done: bool,
 }
 
 impl<W: Write> PrettyReporter<W> {
@@ -38,7 +63,41 @@ impl<W: Write> PrettyReporter<W> {
             out,
             opts,
             t0: None,
+            last: None,
+            header_done: false,
         }
+    }
+
+    /// A payload budget: `max` columns, less on a narrow terminal (never under 16).
+    fn budget(&self, max: usize) -> usize {
+        match self.opts.width {
+            Some(w) => max.min(w.saturating_sub(PREFIX_COLUMNS + 40)).max(16),
+            None => max,
+        }
+    }
+
+    fn time_column(&mut self, ts: u64) -> String {
+        let t0 = *self.t0.get_or_insert(ts);
+        match self.opts.time {
+            TimeMode::Relative => format!("{:>9.3}", ts.saturating_sub(t0) as f64 / 1e9),
+            TimeMode::Delta => {
+                let prev = self.last.replace(ts).unwrap_or(ts);
+                format!("{:>9.6}", ts.saturating_sub(prev) as f64 / 1e9)
+            }
+            TimeMode::Absolute => {
+                let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ts);
+                humantime::format_rfc3339_micros(t).to_string()
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        let time = match self.opts.time {
+            TimeMode::Relative => format!("{:>9}", "time s"),
+            TimeMode::Delta => format!("{:>9}", "delta s"),
+            TimeMode::Absolute => format!("{:<27}", "time (UTC)"),
+        };
+        format!("{time} {:<7} {:<4} {:<3}  what", "frame", "conn", "dir")
     }
 
     /// Sets the time origin (the first packet of the capture) explicitly.
@@ -54,9 +113,13 @@ impl<W: Write> PrettyReporter<W> {
         }
     }
 
+    /// A payload on one line: control characters escaped, cut to `max` columns (less on a
+    /// narrow terminal) unless `full`.
     fn cut(&self, s: &str, max: usize) -> String {
+        let s = escape_controls(s);
+        let max = self.budget(max);
         if self.opts.full || s.chars().count() <= max {
-            return s.to_string();
+            return s;
         }
         let head: String = s.chars().take(max).collect();
         format!("{head}… ({} bytes)", s.len())
@@ -131,7 +194,7 @@ impl<W: Write> PrettyReporter<W> {
     fn http(&self, h: &HttpInfo) -> String {
         let body = match (&h.body_text, h.body_len) {
             (_, 0) => String::new(),
-            (Some(t), _) => format!("  {}", self.cut(&t.replace('\x1e', "␞"), 80)),
+            (Some(t), _) => format!("  {}", self.cut(t, 80)),
             (None, n) => format!("  <{n} bytes>"),
         };
         let enc = h
@@ -313,8 +376,12 @@ impl<W: Write> PrettyReporter<W> {
 
 impl<W: Write> Reporter for PrettyReporter<W> {
     fn event(&mut self, ev: &Event) -> io::Result<()> {
-        let t0 = *self.t0.get_or_insert(ev.ts.0);
-        let rel = ev.ts.0.saturating_sub(t0) as f64 / 1e9;
+        if self.opts.header && !self.header_done {
+            self.header_done = true;
+            let h = self.header();
+            writeln!(self.out, "{}", self.paint(&h, Style::new().dimmed()))?;
+        }
+        let time = self.time_column(ev.ts.0);
         let dir = ev.dir.map(|d| d.as_str()).unwrap_or("   ");
         let conn = if ev.conn.0 == 0 {
             "  ".to_string()
@@ -322,8 +389,7 @@ impl<W: Write> Reporter for PrettyReporter<W> {
             format!("c{}", ev.conn.0)
         };
         let line = format!(
-            "{:>9.3} {} {:<4} {}  {}",
-            rel,
+            "{time} {} {:<4} {}  {}",
             self.paint(
                 &format!("{:<7}", format!("#{}", ev.frame)),
                 Style::new().dimmed()
@@ -337,5 +403,39 @@ impl<W: Write> Reporter for PrettyReporter<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// One line of text: newlines, tabs and other control characters as escapes (`\n`, `\t`,
+/// `\u{1b}`), the Engine.IO v4 record separator as `␞`.
+pub fn escape_controls(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\x1e' => out.push('␞'),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_body_newlines_stay_on_one_line() {
+        assert_eq!(
+            escape_controls("40{\"sid\":\"x\"}\x1e42[\"a\"]\r\n\tz\x1b"),
+            "40{\"sid\":\"x\"}␞42[\"a\"]\\r\\n\\tz\\u{1b}"
+        );
+        assert_eq!(escape_controls("plain"), "plain");
     }
 }

@@ -3,16 +3,18 @@
 
 use std::io::{self, Write};
 
+use owo_colors::OwoColorize;
 use tabled::builder::Builder;
-use tabled::settings::Style;
+use tabled::settings::peaker::Priority;
+use tabled::settings::{Style, Width};
 
 use crate::event::Timestamp;
 use crate::explain::{Explanation, Finding};
-use crate::session::SessionRecord;
+use crate::session::{SessionRecord, UpgradeState};
 
 fn short(sid: &str, full: bool) -> String {
-    if !full && sid.chars().count() > 10 {
-        format!("{}…", sid.chars().take(8).collect::<String>())
+    if !full && sid.chars().count() > 8 {
+        format!("{}…", sid.chars().take(6).collect::<String>())
     } else {
         sid.to_string()
     }
@@ -44,13 +46,40 @@ fn sockets(f: &Finding, full: bool) -> String {
         .join("\n")
 }
 
+/// Settings of the sessions tables.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionsOptions {
+    /// Whole session and socket ids.
+    pub full: bool,
+    /// Abnormal ends in red.
+    pub color: bool,
+    /// Columns available (the terminal's width); [`DEFAULT_WIDTH`] when not given.
+    pub width: Option<usize>,
+}
+
+/// Tables fit this many columns when the terminal's width is not known.
+pub const DEFAULT_WIDTH: usize = 100;
+
+/// Rounded borders, cells wrapped at word boundaries (widest column first) to fit `width`.
+fn finish(b: Builder, width: usize) -> tabled::Table {
+    let mut table = b.build();
+    table.with(Style::rounded());
+    table.with(
+        Width::wrap(width)
+            .keep_words(true)
+            .priority(Priority::max(true)),
+    );
+    table
+}
+
 /// Writes the sessions table and the chains.
 pub fn write_sessions<W: Write>(
     out: &mut W,
     x: &Explanation,
     t0: Timestamp,
-    full: bool,
+    opts: SessionsOptions,
 ) -> io::Result<()> {
+    let full = opts.full;
     let mut b = Builder::default();
     b.push_record([
         "#",
@@ -58,8 +87,7 @@ pub fn write_sessions<W: Write>(
         "EIO",
         "client",
         "transports",
-        "start s",
-        "end s",
+        "time s",
         "sockets",
         "end",
     ]);
@@ -69,9 +97,12 @@ pub fn write_sessions<W: Write>(
             short(&f.sid, full),
             f.eio.map(|v| v.to_string()).unwrap_or_else(|| "0.9".into()),
             f.client.clone(),
-            f.transports.join(" → "),
-            secs(t0, f.start.ts),
-            secs(t0, f.end.at.ts),
+            f.transports
+                .iter()
+                .map(|t| if t == "websocket" { "ws" } else { t.as_str() })
+                .collect::<Vec<_>>()
+                .join("→"),
+            format!("{}–{}", secs(t0, f.start.ts), secs(t0, f.end.at.ts)),
             sockets(f, full),
             format!(
                 "{}{}",
@@ -79,22 +110,32 @@ pub fn write_sessions<W: Write>(
                 f.end
                     .reason
                     .as_deref()
-                    .map(|r| format!("\n\"{r}\""))
+                    .map(|r| format!("\n{}", wrap_words(&format!("\"{r}\""), 22)))
                     .unwrap_or_default()
             ),
         ]);
     }
-    let mut table = b.build();
-    table.with(Style::rounded());
+    let width = opts.width.unwrap_or(DEFAULT_WIDTH);
+    let table = finish(b, width);
     writeln!(out, "Engine.IO sessions\n{table}")?;
+    let abnormal = x.abnormal();
+    let line = format!(
+        "{} session{}, {abnormal} ended abnormally",
+        x.sessions.len(),
+        if x.sessions.len() == 1 { "" } else { "s" }
+    );
+    match (opts.color, abnormal) {
+        (false, _) => writeln!(out, "{line}")?,
+        (true, 0) => writeln!(out, "{}", line.green())?,
+        (true, _) => writeln!(out, "{}", line.red().bold())?,
+    }
     if x.chains.is_empty() {
         writeln!(out, "\nNo reconnect chains: no session replaced another.")?;
         return Ok(());
     }
-    writeln!(out, "\nReconnect chains")?;
+    writeln!(out, "\nReconnect chains (sessions of one client, in order)")?;
     let mut b = Builder::default();
     b.push_record([
-        "client",
         "from → to",
         "cause",
         "gap s",
@@ -113,7 +154,7 @@ pub fn write_sessions<W: Write>(
                     Some(s) => (
                         s.nsp.clone(),
                         format!(
-                            "{} → {}",
+                            "{}→{}",
                             s.from
                                 .as_deref()
                                 .map(|v| short(v, full))
@@ -123,11 +164,11 @@ pub fn write_sessions<W: Write>(
                                 .unwrap_or_else(|| "(not joined)".into())
                         ),
                         if s.recovered {
-                            "recovered: same id, state restored".to_string()
+                            "recovered".to_string()
                         } else if s.from.is_some() && s.from == s.to {
                             "same id".to_string()
                         } else {
-                            "changed: state keyed by the old id is lost".to_string()
+                            "changed".to_string()
                         },
                     ),
                     None => (String::new(), String::new(), String::new()),
@@ -135,12 +176,7 @@ pub fn write_sessions<W: Write>(
                 let head = i == 0;
                 b.push_record([
                     if head {
-                        c.client.clone()
-                    } else {
-                        String::new()
-                    },
-                    if head {
-                        format!("{} → {}", short(&l.from, full), short(&l.to, full))
+                        format!("{}→{}", short(&l.from, full), short(&l.to, full))
                     } else {
                         String::new()
                     },
@@ -166,9 +202,12 @@ pub fn write_sessions<W: Write>(
             }
         }
     }
-    let mut table = b.build();
-    table.with(Style::rounded());
-    writeln!(out, "{table}")
+    writeln!(out, "{}", finish(b, width))?;
+    writeln!(
+        out,
+        "recovered: same socket id, state restored\nchanged: state keyed by the old socket id \
+         (rooms, maps) does not carry over"
+    )
 }
 
 /// Writes a field-by-field comparison of two sessions.
@@ -195,7 +234,7 @@ pub fn write_diff<W: Write>(
             ),
             ("request", r.fingerprint.clone()),
             ("transports", f.transports.join(" → ")),
-            ("upgrade", format!("{:?}", r.upgrade)),
+            ("upgrade", upgrade_words(r.upgrade).to_string()),
             (
                 "pingInterval",
                 r.ping_interval
@@ -251,7 +290,32 @@ pub fn write_diff<W: Write>(
         let mark = if name == "sid" || va == vb { "" } else { "≠" };
         t.push_record([name.to_string(), va, vb, mark.to_string()]);
     }
-    let mut table = t.build();
-    table.with(Style::rounded());
-    writeln!(out, "{table}")
+    writeln!(out, "{}", finish(t, DEFAULT_WIDTH))
+}
+
+/// How far the polling → WebSocket upgrade got, in words (engine.io-protocol "Upgrade": `101`,
+/// `2probe`, `3probe`, `5`).
+fn upgrade_words(u: UpgradeState) -> &'static str {
+    match u {
+        UpgradeState::None => "not attempted",
+        UpgradeState::Switched => "WebSocket opened (101), no probe sent",
+        UpgradeState::ProbeSent => "probe sent (2probe), not answered",
+        UpgradeState::ProbeAnswered => "probe answered (3probe), upgrade packet (5) not sent",
+        UpgradeState::Upgraded => "upgraded to WebSocket",
+    }
+}
+
+/// Text broken into lines of at most `width` characters at spaces (a longer word stays whole).
+fn wrap_words(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = vec![];
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines.join("\n")
 }

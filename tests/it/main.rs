@@ -3,6 +3,7 @@
 mod bad_input;
 mod bare_engineio;
 mod check;
+mod cli;
 mod common;
 mod conformance;
 mod connection_close;
@@ -14,6 +15,7 @@ mod legs;
 mod linktypes;
 mod ping_answered;
 mod proxy;
+mod readme;
 mod rechunk;
 mod sessions;
 mod tshark;

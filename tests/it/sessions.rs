@@ -9,7 +9,10 @@ fn sessions_table_shows_the_chain_and_the_changed_socket_id() {
     let text = String::from_utf8_lossy(&out.stdout);
     insta::assert_snapshot!("sessions_server_killed", text);
     assert!(text.contains("transport-close"));
-    assert!(text.contains("changed: state keyed by the old id is lost"));
+    assert!(text.contains("│ changed │"), "{text}");
+    assert!(text
+        .contains("changed: state keyed by the old socket id (rooms, maps) does not carry over"));
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
 }
 
 #[test]

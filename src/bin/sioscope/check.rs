@@ -9,7 +9,6 @@ use clap::{Args, ValueEnum};
 
 use sioscope::check::{self, report, DetectError, Limits, Options};
 use sioscope::client::Endpoint;
-use sioscope::proxy::fault::parse_duration;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
@@ -37,11 +36,13 @@ pub struct CheckArgs {
         requires = "capture"
     )]
     deny: Vec<String>,
-    /// With --capture: largest message or body kept after decompression, in bytes.
-    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    /// With --capture: largest message or body kept after decompression (64MiB, 1k, 4096).
+    #[arg(long, default_value = "64MiB", value_name = "SIZE",
+          value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     max_message: usize,
-    /// With --capture: out-of-order bytes held per TCP direction, in bytes.
-    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    /// With --capture: out-of-order bytes held per TCP direction (16MiB, 512k).
+    #[arg(long, default_value = "16MiB", value_name = "SIZE",
+          value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     max_buffer: usize,
     /// With --capture: colors in table output.
     #[arg(long, value_enum, default_value_t = crate::common::ColorChoice::Auto)]
@@ -77,23 +78,23 @@ pub struct CheckArgs {
     #[arg(long)]
     reference: bool,
     /// Skip cases expected to take longer than this with the server's own settings (e.g. the
-    /// ping-timeout cases: pingInterval + pingTimeout). Same syntax as the proxy's durations.
-    #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "TIME")]
+    /// ping-timeout cases: pingInterval + pingTimeout): 250ms, 30s, 1m.
+    #[arg(long, default_value = "30s", value_parser = sioscope::units::parse_duration, value_name = "TIME")]
     max_case_time: Duration,
     /// Accept a known deviation of a library (by name, or the library for all of its own),
     /// e.g. python-engineio; docs/check-cases.md lists them. Comma-separated or repeated.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     allow: Vec<String>,
-    /// Time limit for the whole suite, in seconds.
-    #[arg(long, default_value_t = 180)]
-    timeout: u64,
+    /// Time limit for the whole suite (180, 3m, 90s; a bare number is seconds).
+    #[arg(long, default_value = "180", value_parser = sioscope::units::parse_duration)]
+    timeout: Duration,
 }
 
 pub fn run(args: CheckArgs) -> Result<ExitCode> {
     if let Some(capture) = args.capture {
         return crate::check_capture::run(crate::check_capture::CheckCaptureArgs {
             input: crate::common::InputArgs {
-                capture,
+                capture: vec![capture],
                 eio: args.eio,
                 max_message: args.max_message,
                 max_buffer: args.max_buffer,
@@ -164,7 +165,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             Err(e) => bail!("{}: {e}", url),
         };
         let limits = Limits {
-            suite: Duration::from_secs(args.timeout.max(1)),
+            suite: args.timeout.max(Duration::from_secs(1)),
         };
         Ok(check::run(&url, &endpoint, profile, &cases, limits).await)
     })?;

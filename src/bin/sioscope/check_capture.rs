@@ -1,4 +1,4 @@
-//! `sioscope conform <capture>` (to become `sioscope check --capture <capture>`): does the recorded
+//! `sioscope check --capture <capture>`: does the recorded
 //! traffic of both peers follow the protocols, and did any session end in a denied way?
 
 use std::fs::File;
@@ -12,12 +12,11 @@ use owo_colors::OwoColorize;
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
-use sioscope::capture::replay;
 use sioscope::conformance::{junit, Checker, Deny, Report};
-use sioscope::event::Event;
+use sioscope::report::Seen;
 use sioscope::session::SessionTracker;
 
-use crate::common::{open_input, replay_options, use_color, ColorChoice, InputArgs};
+use crate::common::{replay_input, use_color, ColorChoice, InputArgs};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
@@ -64,17 +63,28 @@ pub fn run(args: CheckCaptureArgs) -> Result<ExitCode> {
         .iter()
         .map(|d| Deny::parse(d.trim()))
         .collect::<Result<Vec<_>, _>>()?;
-    let input = open_input(&args.input.capture)?;
     let mut checker = Checker::new();
     let mut tracker = SessionTracker::new();
-    replay(input, &replay_options(&args.input), &mut |ev: Event| {
-        checker.event(&ev);
-        tracker.event(&ev);
-    })
-    .map_err(|e| anyhow::Error::new(e).context(format!("{}", args.input.capture.display())))?;
+    let mut seen = Seen::default();
+    let stats = replay_input(&args.input, &mut |ev, _| {
+        seen.event(ev);
+        checker.event(ev);
+        tracker.event(ev);
+    })?;
+    seen.stats(&stats);
     let x = sioscope::explain::explain(&tracker);
-    let name = args.input.capture.display().to_string();
-    let report = Report::build(&name, checker, &x, &deny);
+    let name = args.input.name();
+    let mut report = Report::build(&name, checker, &x, &deny);
+    // Nothing checked is not a pass: a capture without a single Engine.IO session (refused
+    // handshakes only, or no Socket.IO at all) cannot show that the traffic conforms.
+    let nothing = x.sessions.is_empty().then(|| {
+        seen.no_engineio()
+            .unwrap_or_else(|| "no Engine.IO session found in the capture".to_string())
+    });
+    if let Some(why) = &nothing {
+        report.ok = false;
+        eprintln!("sioscope: {why}: nothing to check, not a pass");
+    }
 
     if let Some(path) = &args.junit {
         let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -91,7 +101,8 @@ pub fn run(args: CheckCaptureArgs) -> Result<ExitCode> {
             writeln!(out).context("writing output")?;
         }
         CheckFormat::Table => {
-            write_table(&mut out, &report, use_color(args.color)).context("writing output")?
+            write_table(&mut out, &report, nothing.as_deref(), use_color(args.color))
+                .context("writing output")?
         }
     }
     out.flush().context("writing output")?;
@@ -102,7 +113,12 @@ pub fn run(args: CheckCaptureArgs) -> Result<ExitCode> {
     })
 }
 
-fn write_table(out: &mut dyn Write, r: &Report, color: bool) -> io::Result<()> {
+fn write_table(
+    out: &mut dyn Write,
+    r: &Report,
+    nothing: Option<&str>,
+    color: bool,
+) -> io::Result<()> {
     let paint = |s: &str, good: bool| -> String {
         match (color, good) {
             (false, _) => s.to_string(),
@@ -185,6 +201,9 @@ fn write_table(out: &mut dyn Write, r: &Report, color: bool) -> io::Result<()> {
                 cut(&c.explanation, 120)
             )?;
         }
+    }
+    if let Some(why) = nothing {
+        return writeln!(out, "{}: {why}", paint("NOTHING CHECKED", false));
     }
     let verdict = if r.ok {
         paint("PASS", true)

@@ -1,89 +1,160 @@
-//! What every subcommand shares: input flags, event filter flags, colors, opening and
-//! replaying captures.
+//! What every subcommand shares: input flags, output flags (one vocabulary: `--format`, `--color`,
+//! `--full`, `--time`), event filter flags, opening and replaying captures.
 
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
-use sioscope::capture::{replay, ReplayOptions};
-use sioscope::event::Event;
+use sioscope::capture::open::decompressing;
+use sioscope::capture::{
+    replay_packets, CaptureError, CaptureReader, MergedReader, Packet, PacketSource, ReplayOptions,
+    ReplayStats,
+};
+use sioscope::event::{Event, Timestamp};
 use sioscope::pipeline::PipelineOptions;
 use sioscope::report::{
-    Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter,
+    Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter, Seen,
+    TimeMode,
 };
 use sioscope::session::SessionTracker;
 use sioscope::tcp::ReassemblyLimits;
+use sioscope::units::{parse_size_usize, UnitError};
+
+/// Inputs at least this big (all files together) get a progress bar when stderr is a terminal.
+const PROGRESS_MIN_BYTES: u64 = 32 << 20;
 
 #[derive(Args, Debug)]
 pub struct InputArgs {
-    /// Capture file (pcap or pcapng), or `-` to read one from standard input.
-    pub capture: PathBuf,
+    /// Capture files: pcap or pcapng, plain, `.gz` or `.zst`; `-` reads one from standard input.
+    /// Several are merged by time, as mergecap does.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub capture: Vec<PathBuf>,
     /// Engine.IO revision to assume where the capture does not show it (2, 3 or 4).
     #[arg(long, value_parser = clap::value_parser!(u8).range(2..=4))]
     pub eio: Option<u8>,
-    /// Largest message or body kept after decompression, in bytes (decompression-bomb guard).
-    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    /// Largest message or body kept after decompression (decompression-bomb guard): 64MiB, 1k,
+    /// 4096.
+    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = size_arg,
+          allow_hyphen_values = true)]
     pub max_message: usize,
-    /// Out-of-order bytes held per TCP direction before a hole is given up, in bytes.
-    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    /// Out-of-order bytes held per TCP direction before a hole is given up: 16MiB, 512k.
+    #[arg(long, default_value = "16MiB", value_name = "SIZE", value_parser = size_arg,
+          allow_hyphen_values = true)]
     pub max_buffer: usize,
 }
 
+/// A size flag, parsed by `sioscope::units` (so `-1` is refused as negative, not as a flag).
+pub fn size_arg(s: &str) -> Result<usize, UnitError> {
+    parse_size_usize(s)
+}
+
+impl InputArgs {
+    /// How the input is named in reports and messages: the path, or the paths joined.
+    pub fn name(&self) -> String {
+        self.capture
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+}
+
+/// Output formats: the same names on every command that prints.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// One readable line per event.
-    Pretty,
-    /// One JSON document `{"events": [...]}`.
+    /// For people: one line per event, tables, paragraphs.
+    #[value(alias = "pretty", alias = "table")]
+    Text,
+    /// One JSON document.
     Json,
     /// One JSON object per line.
     Ndjson,
 }
 
-/// The output flags of `decode` and `proxy`.
+/// How the time column reads, as tshark's `-t`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TimeArg {
+    /// Seconds since the capture's first packet (tshark `-t r`).
+    Relative,
+    /// Date and time of day, UTC (tshark `-t ud`).
+    Absolute,
+    /// Seconds since the previous line printed (tshark `-t dd`).
+    Delta,
+}
+
+/// The output flags of every command that prints events.
 #[derive(Args, Debug)]
 pub struct OutputArgs {
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Pretty)]
+    #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Colors in pretty output.
+    /// Colors in text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Do not shorten payloads and session ids in pretty output.
+    /// Do not shorten payloads and session ids in text output.
     #[arg(long)]
     pub full: bool,
+    /// The time column: seconds since the capture's first packet, absolute UTC, or since the
+    /// previous line.
+    #[arg(long, value_enum, default_value_t = TimeArg::Relative)]
+    pub time: TimeArg,
 }
 
 impl OutputArgs {
-    /// The reporter these flags ask for, writing to `out`.
-    pub fn reporter<W: Write + Send + 'static>(&self, out: W) -> Box<dyn Reporter + Send> {
+    /// The reporter these flags ask for, writing to `out`; `t0` is the capture's first packet.
+    pub fn reporter<W: Write + Send + 'static>(
+        &self,
+        out: W,
+        t0: Option<Timestamp>,
+    ) -> Box<dyn Reporter + Send> {
         match self.format {
-            Format::Pretty => Box::new(PrettyReporter::new(
-                out,
-                PrettyOptions {
-                    color: use_color(self.color),
-                    full: self.full,
-                },
-            )),
+            Format::Text => {
+                let tty = io::stdout().is_terminal();
+                let mut r = PrettyReporter::new(
+                    out,
+                    PrettyOptions {
+                        color: use_color(self.color),
+                        full: self.full,
+                        time: match self.time {
+                            TimeArg::Relative => TimeMode::Relative,
+                            TimeArg::Absolute => TimeMode::Absolute,
+                            TimeArg::Delta => TimeMode::Delta,
+                        },
+                        header: tty,
+                        width: if tty { terminal_width() } else { None },
+                    },
+                );
+                if let Some(t) = t0 {
+                    r.set_time_origin(t.0);
+                }
+                Box::new(r)
+            }
             Format::Json => Box::new(JsonReporter::new(out)),
             Format::Ndjson => Box::new(NdjsonReporter::new(out)),
         }
     }
 }
 
-/// The event filter flags of `decode` and `proxy`.
-#[derive(Args, Debug)]
+/// The terminal's width in columns, when stdout is one.
+pub fn terminal_width() -> Option<usize> {
+    terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+}
+
+/// The event filter flags of every command that prints.
+#[derive(Args, Debug, Default)]
 pub struct FilterArgs {
     /// Layers to show, comma-separated: sio, eio, ws, ws-frames, http, tcp, all.
     /// Default: Socket.IO and Engine.IO packets, anomalies, and what ends connections.
     #[arg(long, value_name = "LIST")]
     pub layer: Option<String>,
-    /// Only this Engine.IO session id (a prefix is enough).
+    /// Only this Engine.IO session: any unambiguous prefix of its id, also as printed (`oGp1oc…`).
     #[arg(long)]
     pub sid: Option<String>,
-    /// Only this Socket.IO namespace, e.g. `/chat`.
+    /// Only this Socket.IO namespace, with or without the slash (`/chat`, `chat`).
     #[arg(long)]
     pub nsp: Option<String>,
     /// Only this Socket.IO event name.
@@ -98,23 +169,27 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    /// The report filter these flags ask for (`--conn` ids must be numbers, `c` prefix allowed).
+    /// The report filter these flags ask for; unknown packet types and connection ids that are
+    /// not numbers are errors that list what is valid.
     pub fn filter(&self) -> Result<Filter> {
         let mut filter = Filter::default();
         if let Some(l) = &self.layer {
             filter.layers = LayerSet::parse(l).map_err(anyhow::Error::msg)?;
             filter.lifecycle = false;
         }
-        filter.sid = self.sid.clone();
-        filter.nsp = self.nsp.clone();
+        filter.sid = self.sid.as_deref().map(Filter::normalize_sid);
+        filter.nsp = self.nsp.as_deref().map(Filter::normalize_nsp);
         filter.event = self.event.clone();
-        filter.types = self.types.clone();
+        for t in &self.types {
+            filter
+                .types
+                .push(Filter::validate_type(t).map_err(anyhow::Error::msg)?);
+        }
         for c in &self.conn {
-            let n = c.trim_start_matches('c');
-            filter.conn.push(
-                n.parse()
-                    .with_context(|| format!("--conn: {c:?} is not a connection id"))?,
-            );
+            let n = c.trim().trim_start_matches('c');
+            filter.conn.push(n.parse().with_context(|| {
+                format!("--conn: {c:?} is not a connection id (as printed: c3, or 3)")
+            })?);
         }
         Ok(filter)
     }
@@ -130,12 +205,13 @@ pub enum ColorChoice {
     Never,
 }
 
-pub fn open_input(path: &PathBuf) -> Result<Box<dyn Read + Send>> {
-    if path.as_os_str() == "-" {
-        Ok(Box::new(io::stdin()))
-    } else {
-        let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        Ok(Box::new(io::BufReader::with_capacity(1 << 16, f)))
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+        }
     }
 }
 
@@ -151,23 +227,138 @@ pub fn replay_options(i: &InputArgs) -> ReplayOptions {
     }
 }
 
-pub fn use_color(choice: ColorChoice) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+/// Opens one input: a file or stdin, decompressed when it is gzip or zstd.
+fn open_one(
+    path: &PathBuf,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<Box<dyn Read + Send>> {
+    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        let f = io::BufReader::with_capacity(1 << 16, f);
+        match progress {
+            Some(bar) => Box::new(bar.wrap_read(f)),
+            None => Box::new(f),
         }
+    };
+    let (r, _) = decompressing(raw).with_context(|| format!("reading {}", path.display()))?;
+    Ok(r)
+}
+
+/// A progress bar on stderr when it is a terminal and the files are big enough to wait for.
+fn progress_bar(paths: &[PathBuf]) -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    if total < PROGRESS_MIN_BYTES {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} reading {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left) {wide_bar}",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+/// The packet source of the inputs, remembering the first packet's time (the time origin).
+struct Observed<'a> {
+    inner: Box<dyn PacketSource + 'a>,
+    first: &'a Cell<Option<Timestamp>>,
+}
+
+impl PacketSource for Observed<'_> {
+    fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
+        let p = self.inner.next_packet()?;
+        if let (Some(p), None) = (&p, self.first.get()) {
+            self.first.set(Some(p.ts));
+        }
+        Ok(p)
+    }
+    fn truncated_tail(&self) -> bool {
+        self.inner.truncated_tail()
     }
 }
 
-/// Replays a capture into the session tracker.
-pub fn track(input: &InputArgs) -> Result<SessionTracker> {
-    let reader = open_input(&input.capture)?;
+/// Replays the inputs (several merged by time) and sends each event, with the time of the
+/// capture's first packet, to `sink`. Returns the replay counters.
+pub fn replay_input(
+    input: &InputArgs,
+    sink: &mut dyn FnMut(&Event, Timestamp),
+) -> Result<ReplayStats> {
+    if input
+        .capture
+        .iter()
+        .filter(|p| p.as_os_str() == "-")
+        .count()
+        > 1
+    {
+        bail!("standard input (`-`) can be given once");
+    }
+    let bar = progress_bar(&input.capture);
+    let mut readers = Vec::with_capacity(input.capture.len());
+    for path in &input.capture {
+        let r = open_one(path, bar.as_ref())?;
+        let reader = CaptureReader::new(r)
+            .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
+        readers.push((path.display().to_string(), reader));
+    }
+    let source: Box<dyn PacketSource> = match readers.len() {
+        1 => match readers.pop() {
+            Some((_, r)) => Box::new(r),
+            None => bail!("no capture given"),
+        },
+        _ => Box::new(MergedReader::new(readers)),
+    };
+    let first = Cell::new(None);
+    let mut observed = Observed {
+        inner: source,
+        first: &first,
+    };
+    let res = replay_packets(&mut observed, &replay_options(input), &mut |ev: Event| {
+        sink(&ev, first.get().unwrap_or(ev.ts))
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    res.map_err(|e| anyhow::Error::new(e).context(input.name()))
+}
+
+/// A replay folded into the session tracker, with what was seen (for honest empty results).
+pub struct Tracked {
+    /// The sessions.
+    pub tracker: SessionTracker,
+    /// What the capture held.
+    pub seen: Seen,
+    /// The capture's first packet.
+    pub t0: Timestamp,
+}
+
+/// Replays the inputs into the session tracker.
+pub fn track_input(input: &InputArgs) -> Result<Tracked> {
     let mut tracker = SessionTracker::new();
-    replay(reader, &replay_options(input), &mut |ev: Event| {
-        tracker.event(&ev)
+    let mut seen = Seen::default();
+    let mut t0 = None;
+    let stats = replay_input(input, &mut |ev, first| {
+        t0.get_or_insert(first);
+        seen.event(ev);
+        tracker.event(ev);
+    })?;
+    seen.stats(&stats);
+    Ok(Tracked {
+        tracker,
+        seen,
+        t0: t0.unwrap_or_default(),
     })
-    .map_err(|e| anyhow::Error::new(e).context(format!("{}", input.capture.display())))?;
-    Ok(tracker)
 }

@@ -1,15 +1,14 @@
 //! `sioscope decode`: a capture down to Socket.IO packets, as text or JSON.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use sioscope::capture::replay;
-use sioscope::event::Event;
+use sioscope::report::{Reporter, Seen};
 
-use crate::common::{open_input, replay_options, FilterArgs, InputArgs, OutputArgs};
+use crate::common::{replay_input, FilterArgs, InputArgs, OutputArgs};
 
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
@@ -23,28 +22,56 @@ pub struct DecodeArgs {
 
 pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     let filter = args.filter.filter()?;
-    let input = open_input(&args.input.capture)?;
-    let mut reporter = args
-        .output
-        .reporter(BufWriter::with_capacity(1 << 16, io::stdout()));
+    let mut reporter: Option<Box<dyn Reporter + Send>> = None;
     let mut write_err: Option<io::Error> = None;
-    let mut sink = |ev: Event| {
-        if write_err.is_none() && filter.matches(&ev) {
-            if let Err(e) = reporter.event(&ev) {
-                write_err = Some(e);
-            }
+    let mut seen = Seen::default();
+    let mut shown = 0u64;
+    let res = replay_input(&args.input, &mut |ev, t0| {
+        seen.event(ev);
+        if write_err.is_some() || !filter.matches(ev) {
+            return;
         }
-    };
-    let res = replay(input, &replay_options(&args.input), &mut sink);
+        shown += 1;
+        let r = reporter.get_or_insert_with(|| {
+            args.output
+                .reporter(BufWriter::with_capacity(1 << 16, io::stdout()), Some(t0))
+        });
+        if let Err(e) = r.event(ev) {
+            write_err = Some(e);
+        }
+    });
     if let Some(e) = write_err {
         return Err(e).context("writing output");
     }
+    let mut reporter = reporter.unwrap_or_else(|| args.output.reporter(io::stdout(), None));
     reporter.finish().context("writing output")?;
-    match res {
-        Ok(_) => Ok(ExitCode::SUCCESS),
+    let stats = match res {
+        Ok(stats) => stats,
         Err(e) => {
             io::stdout().flush().ok();
-            Err(anyhow::Error::new(e).context(format!("{}", args.input.capture.display())))
+            return Err(e);
+        }
+    };
+    seen.stats(&stats);
+    if let Some(why) = seen.no_engineio() {
+        eprintln!("sioscope: {why}");
+    } else if shown == 0 {
+        eprintln!("sioscope: {}", seen.why_nothing_matched(&filter));
+    } else if let Some(sid) = &filter.sid {
+        let hits = seen.sids_starting_with(sid);
+        if hits.len() > 1 {
+            bail!(
+                "--sid {sid:?} is ambiguous: it starts {} session ids ({}); give more of the id",
+                hits.len(),
+                hits.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+            );
         }
     }
+    if io::stderr().is_terminal() && io::stdout().is_terminal() {
+        eprintln!(
+            "{shown} of {} events shown · {} packets · {} TCP connections · {} Socket.IO packets",
+            seen.events_total, stats.frames, seen.tcp_conns, seen.socketio_packets
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -29,7 +29,7 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub path: Option<String>,
     /// Timeout of every step: seconds (`5`, `0.5`) or with a unit (`500ms`, `2s`).
-    #[arg(long, default_value = "5", value_parser = parse_duration)]
+    #[arg(long, default_value = "5", value_parser = parse_timeout)]
     pub timeout: Duration,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DoctorFormat::Text)]
@@ -42,24 +42,13 @@ pub struct DoctorArgs {
     pub color: ColorChoice,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (s, 1.0)
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (e.g. 5, 0.5, 500ms, 2s)"))?;
-    let secs = v * scale;
-    if !(0.01..=600.0).contains(&secs) {
+/// `--timeout`: a duration as every flag takes it (`sioscope::units`), between 10 ms and 600 s.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = sioscope::units::parse_duration(s).map_err(|e| e.to_string())?;
+    if !(Duration::from_millis(10)..=Duration::from_secs(600)).contains(&d) {
         return Err("the timeout must be between 10ms and 600s".into());
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(d)
 }
 
 pub fn run(args: DoctorArgs) -> Result<ExitCode> {

@@ -3,47 +3,68 @@
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use anyhow::{bail, Context, Result};
+use clap::Args;
 
 use sioscope::report::ExplainText;
 
-use crate::common::{track, use_color, ColorChoice, InputArgs};
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ExplainFormat {
-    /// A readable report, grouped per client.
-    Text,
-    /// One JSON document (schema: docs/json-schema.md).
-    Json,
-}
+use crate::common::{track_input, use_color, ColorChoice, FilterArgs, Format, InputArgs};
 
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
-    format: ExplainFormat,
+    /// Output format: text (a readable report), json (one document, docs/json-schema.md),
+    /// ndjson (one session's finding per line).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
     /// Colors in text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    #[command(flatten)]
+    filter: FilterArgs,
 }
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode> {
-    let tracker = track(&args.input)?;
+    let filter = args.filter.filter()?;
+    if let [flag, ..] = filter.packet_only_flags().as_slice() {
+        bail!("{flag} selects packets, not sessions: use it with `sioscope decode`");
+    }
+    let tracked = track_input(&args.input)?;
+    let tracker = tracked.tracker;
     let x = sioscope::explain::explain(&tracker);
-    let name = args.input.capture.display().to_string();
+    let x = filter
+        .narrow(&x, tracker.sessions())
+        .map_err(anyhow::Error::msg)?;
+    // Nothing to explain is not a clean bill: say why on stderr and exit 1.
+    let empty = (x.sessions.is_empty() && x.sessionless_errors.is_empty()).then(|| {
+        tracked.seen.no_engineio().unwrap_or_else(|| {
+            format!(
+                "no session matches the filters ({} sessions in the capture)",
+                tracker.sessions().len()
+            )
+        })
+    });
+    if let Some(why) = &empty {
+        eprintln!("sioscope: {why}");
+    }
+    let name = args.input.name();
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     match args.format {
-        ExplainFormat::Text => {
+        Format::Text => {
             let t0 = tracker.span().map(|(a, _)| a).unwrap_or_default();
             ExplainText::new(&mut out, use_color(args.color), t0)
                 .write(&name, &x)
                 .context("writing output")?;
         }
-        ExplainFormat::Json => {
+        Format::Ndjson => {
+            for f in &x.sessions {
+                serde_json::to_writer(&mut out, f).context("writing output")?;
+                writeln!(out).context("writing output")?;
+            }
+        }
+        Format::Json => {
             let doc = serde_json::json!({
                 "capture": name,
                 "summary": {
@@ -60,7 +81,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         }
     }
     out.flush().context("writing output")?;
-    Ok(if x.has_problems() {
+    Ok(if x.has_problems() || empty.is_some() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -3,6 +3,7 @@
 mod check;
 mod check_capture;
 mod common;
+mod completions;
 mod decode;
 mod doctor;
 mod explain;
@@ -14,31 +15,63 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(test)]
+use clap::CommandFactory;
+
 /// See inside Socket.IO and Engine.IO traffic, and learn why connections dropped.
 #[derive(Parser, Debug)]
-#[command(name = "sioscope", version, about, long_about = None)]
-struct Cli {
+#[command(
+    name = "sioscope",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:
+  sioscope decode app.pcapng                       Socket.IO packets, one line each
+  sioscope explain app.pcapng                      why each session ended, with evidence
+  sioscope sessions app.pcapng --format json       sessions and reconnect chains as JSON
+  sioscope proxy --upstream 127.0.0.1:3000 --record app.pcapng
+  sioscope check --capture app.pcapng --deny abnormal
+  sioscope completions bash > /etc/bash_completion.d/sioscope
+
+Exit codes: 0 clean, 1 a problem was found (explain, check, doctor), 2 error."
+)]
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
-    /// Decode a pcap/pcapng capture (or `-` for stdin) down to Socket.IO packets.
+pub enum Command {
+    /// Decode pcap/pcapng captures (`.gz`/`.zst` too, several merged by time, or `-` for
+    /// stdin) down to Socket.IO packets.
     ///
     /// Examples:
     ///   sioscope decode app.pcapng
     ///   sioscope decode app.pcap --layer all --format ndjson | jq .
+    ///   sioscope decode app.pcap.gz --nsp chat --event message --time absolute
+    ///   sioscope decode left.pcapng right.pcapng        (merged by time)
     ///   tcpdump -i lo -U -w - port 3000 | sioscope decode -
+    #[command(verbatim_doc_comment)]
     Decode(decode::DecodeArgs),
     /// Explain how every Engine.IO session ended, with evidence, and how sessions chain across
     /// reconnects.
     ///
     /// Exit code 0 when every session ended cleanly or is still open, 1 when any ended
-    /// abnormally, 2 on error.
+    /// abnormally or the capture holds no Socket.IO traffic, 2 on error.
+    ///
+    /// Examples:
+    ///   sioscope explain app.pcapng
+    ///   sioscope explain app.pcapng --format json | jq .summary
+    #[command(verbatim_doc_comment)]
     Explain(explain::ExplainArgs),
     /// List the Engine.IO sessions of a capture, how they chain across reconnects and which
     /// socket ids changed; `--diff A B` compares two sessions.
+    ///
+    /// Examples:
+    ///   sioscope sessions app.pcapng
+    ///   sioscope sessions app.pcapng --nsp chat --format ndjson
+    ///   sioscope sessions app.pcapng --diff 3FXApC… ZnrR4_…
+    #[command(verbatim_doc_comment)]
     Sessions(sessions::SessionsArgs),
     /// Relay a live app (client → proxy → server), print its Socket.IO traffic as it flows,
     /// record it as pcapng, and inject faults on purpose.
@@ -71,8 +104,18 @@ enum Command {
     ///
     /// Examples:
     ///   sioscope doctor http://127.0.0.1:3000
-    ///   sioscope doctor https://chat.example.com/ --path /ws/ --timeout 2
+    ///   sioscope doctor https://chat.example.com/ --path /ws/ --timeout 2s
+    #[command(verbatim_doc_comment)]
     Doctor(doctor::DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    ///
+    /// Examples:
+    ///   sioscope completions bash > ~/.local/share/bash-completion/completions/sioscope
+    ///   sioscope completions zsh > ~/.zfunc/_sioscope
+    #[command(verbatim_doc_comment)]
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff) to stdout: `sioscope man | man -l -`.
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -84,6 +127,8 @@ fn main() -> ExitCode {
         Command::Proxy(args) => proxy::run(args),
         Command::Check(args) => check::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man => completions::man(),
     };
     match result {
         Ok(code) => code,
@@ -97,9 +142,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// A closed pipe (`| head`) anywhere in the error's chain, also inside a serde_json error.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(io::ErrorKind::BrokenPipe))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

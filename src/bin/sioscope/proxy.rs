@@ -14,11 +14,11 @@ use clap::Args;
 use sioscope::event::Event;
 use sioscope::explain::Finding;
 use sioscope::pipeline::PipelineOptions;
-use sioscope::proxy::fault::parse_duration;
 use sioscope::proxy::{
     serve, Fault, FaultPlan, LiveSink, ProxyConfig, Recorder, TlsUpstream, UpstreamTls,
 };
 use sioscope::report::{Filter, Reporter};
+use sioscope::units::parse_duration;
 
 use crate::common::{FilterArgs, Format, OutputArgs};
 
@@ -62,8 +62,9 @@ pub struct ProxyArgs {
     /// Engine.IO revision to assume where the traffic does not show it (2, 3 or 4).
     #[arg(long, value_parser = clap::value_parser!(u8).range(2..=4))]
     pub eio: Option<u8>,
-    /// Largest message or body kept after decompression, in bytes.
-    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    /// Largest message or body kept after decompression (64MiB, 1k, 4096).
+    #[arg(long, default_value = "64MiB", value_name = "SIZE",
+          value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     pub max_message: usize,
 }
 
@@ -115,7 +116,7 @@ impl LiveSink for Printer {
             return;
         }
         let r = match self.format {
-            Format::Pretty => {
+            Format::Text => {
                 let injected = if f.injected.is_empty() {
                     ""
                 } else {
@@ -215,7 +216,7 @@ pub fn run(args: ProxyArgs) -> Result<ExitCode> {
         1 << 16,
         io::stdout(),
     ))));
-    let reporter = args.output.reporter(out.clone());
+    let reporter = args.output.reporter(out.clone(), None);
     let printer = Printer {
         reporter,
         out: out.clone(),

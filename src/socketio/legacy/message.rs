@@ -58,6 +58,11 @@ impl LegacyKind {
         }
     }
 
+    /// The kind for a type number 0–8.
+    pub fn from_number(n: u8) -> Option<Self> {
+        Self::from_text(&n.to_string())
+    }
+
     fn from_text(s: &str) -> Option<Self> {
         Some(match s {
             "0" => LegacyKind::Disconnect,
