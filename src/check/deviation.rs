@@ -22,6 +22,9 @@ pub struct Deviation {
     /// What the `Server` header must contain for the deviation to be named (`None`: the
     /// failure itself identifies it).
     pub server: Option<&'static str>,
+    /// Accepted without `--allow` (unless `--strict`): the official suites do not fail a server
+    /// for it (their test passes on it), so a default run must not either; it is still named.
+    pub accepted_by_default: bool,
 }
 
 /// python-engineio / python-socketio on aiohttp (`Server: Python/… aiohttp/…`).
@@ -35,6 +38,9 @@ pub const KNOWN: &[Deviation] = &[
         cases: &[".handshake.ws.invalid-eio"],
         shows: &["http-after-upgrade"],
         server: None,
+        // The official engine.io-protocol suite's invalid-EIO WebSocket test passes on
+        // engine.io 6.6 (docs/check-cases.md, "Official suites vs check").
+        accepted_by_default: true,
         what: "engine.io 6.6 refuses an unsupported EIO after it has answered 101, by writing `HTTP/1.1 400` into the WebSocket stream (engine.io@6.6.12 build/server.js:640-647, :747 abortUpgrade)",
     },
     Deviation {
@@ -43,6 +49,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &[".handshake.polling.invalid-transport"],
         shows: &["status without transport: expected 400, got 200"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "a handshake without `transport` opens a polling session (spec: \"If a mandatory query parameter is missing, then the server MUST respond with an HTTP 400\")",
     },
     Deviation {
@@ -51,6 +58,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &[".handshake.polling.invalid-method"],
         shows: &["status of a PUT: expected 400, got 405"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "aiohttp's routing answers PUT with 405 before Engine.IO sees it",
     },
     Deviation {
@@ -64,6 +72,7 @@ pub const KNOWN: &[Deviation] = &[
         ],
         shows: &["\"OK\""],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "a POST is answered `OK` instead of `ok`",
     },
     Deviation {
@@ -75,6 +84,7 @@ pub const KNOWN: &[Deviation] = &[
             "timed out after",
         ],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "after a client `close` the pending poll is not answered with `noop` (400 later, or nothing)",
     },
     Deviation {
@@ -83,6 +93,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &["extra.polling.duplicate-poll", "eio.message.polling.duplicate-poll"],
         shows: &["timed out after", "body of the first poll"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "a second concurrent GET is held or the session kept, instead of 400 and the session closed",
     },
     Deviation {
@@ -91,6 +102,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &["extra.max-payload.polling"],
         shows: &["timed out after"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "a POST over maxPayload is never answered (no 413)",
     },
     Deviation {
@@ -99,6 +111,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &["sio.connect.unknown-namespace"],
         shows: &["Unable to connect"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "CONNECT_ERROR carries the v4-style string \"Unable to connect\", not v5's object",
     },
     Deviation {
@@ -107,6 +120,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &["sio.connect.invalid-handshake", "sio.message.invalid-"],
         shows: &["kept the connection open"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "an invalid Socket.IO packet is dropped and the connection kept (spec: \"MUST close the connection\")",
     },
     Deviation {
@@ -115,6 +129,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &[".handshake.polling.open", ".handshake.ws.open"],
         shows: &["pingInterval: expected Some(300), got Some(0)"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "a sub-second ping_interval is advertised as 0: `int(ping_interval + grace) * 1000` truncates before scaling (pings still go out at the set interval)",
     },
     Deviation {
@@ -123,6 +138,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &["eio.message.polling.invalid-packet"],
         shows: &["status of the next poll: expected 400, got 200"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "an undecodable POST does not end the session",
     },
     Deviation {
@@ -131,6 +147,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &[".heartbeat.polling.ping-timeout"],
         shows: &["status after the ping timeout: expected 400, got 200"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "a polling session without pongs is dropped some time after pingInterval + pingTimeout, not at it",
     },
     Deviation {
@@ -139,6 +156,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &["eio.upgrade"],
         shows: &["got Text(\"6\")"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "a `noop` is sent on the WebSocket after the upgrade (the noop belongs to the pending poll only)",
     },
     Deviation {
@@ -147,6 +165,7 @@ pub const KNOWN: &[Deviation] = &[
         cases: &["sio.connect.no-handshake-timeout"],
         shows: &["kept the connection open"],
         server: Some(PYTHON),
+        accepted_by_default: false,
         what: "python-socketio has no connectTimeout: a connection without CONNECT stays open",
     },
 ];
@@ -161,9 +180,11 @@ pub fn known(id: &str, message: &str, profile: &Profile) -> Option<&'static Devi
     })
 }
 
-/// Whether `--allow` accepts `d`.
+/// Whether the run accepts `d`: named by `--allow` (itself or its library), or accepted by
+/// default and `--strict` not given.
 pub fn allowed(d: &Deviation, profile: &Profile) -> bool {
-    profile.allow.iter().any(|a| a == d.name || a == d.library)
+    (d.accepted_by_default && !profile.strict)
+        || profile.allow.iter().any(|a| a == d.name || a == d.library)
 }
 
 /// Whether `name` is a deviation name or library `--allow` knows.

@@ -34,6 +34,8 @@ pub struct Options {
     pub max_case_time: Duration,
     /// `--allow`: known deviations accepted.
     pub allow: Vec<String>,
+    /// `--strict`: known deviations accepted by default fail too.
+    pub strict: bool,
 }
 
 /// Finds the revisions, endpoints and settings of the server at `endpoint`.
@@ -98,6 +100,7 @@ pub async fn discover(endpoint: &Endpoint, opts: &Options) -> Result<Profile, De
             .unwrap_or_default(),
         server: hs.and_then(|o| o.server),
         allow: opts.allow.clone(),
+        strict: opts.strict,
         eio_settings,
         reference,
         reference_why,

@@ -89,6 +89,8 @@ pub struct Profile {
     pub server: Option<String>,
     /// Known deviations the user accepts (`--allow`).
     pub allow: Vec<String>,
+    /// `--strict`: known deviations accepted by default fail too.
+    pub strict: bool,
     /// How `reference` was settled, in words.
     pub reference_why: String,
     /// Cases expected to take longer than this are skipped.

@@ -157,8 +157,15 @@ pub async fn run(
         let outcome = match outcome {
             Outcome::Fail(m) => match deviation::known(case.id, &m, &profile) {
                 Some(d) if deviation::allowed(d, &profile) => Outcome::Allowed(format!(
-                    "{m} — allowed: likely {} deviation `{}`: {}",
-                    d.library, d.name, d.what
+                    "{m} — allowed: likely {} deviation `{}`: {}{}",
+                    d.library,
+                    d.name,
+                    d.what,
+                    if d.accepted_by_default && !profile.strict {
+                        " (accepted by default: the official suites do not fail it; --strict does)"
+                    } else {
+                        ""
+                    }
                 )),
                 Some(d) => Outcome::Fail(format!(
                     "{m} — likely {} deviation `{}` ({}); --allow {} accepts it",

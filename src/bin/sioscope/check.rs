@@ -85,6 +85,10 @@ pub struct CheckArgs {
     /// e.g. python-engineio; docs/check-cases.md lists them. Comma-separated or repeated.
     #[arg(long, value_delimiter = ',', value_name = "NAME")]
     allow: Vec<String>,
+    /// Fail known deviations that are accepted by default too (engine.io 6.6's
+    /// `http-after-upgrade`, which the official suites do not judge).
+    #[arg(long)]
+    strict: bool,
     /// Time limit for the whole suite (180, 3m, 90s; a bare number is seconds).
     #[arg(long, default_value = "180", value_parser = sioscope::units::parse_duration)]
     timeout: Duration,
@@ -158,6 +162,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             reference: args.reference,
             max_case_time: args.max_case_time,
             allow: args.allow.clone(),
+            strict: args.strict,
         };
         let profile = match check::discover(&endpoint, &opts).await {
             Ok(p) => p,
