@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::cause::Cause;
-use super::rules::Finding;
+use super::finding::Finding;
 use crate::session::SessionRecord;
 
 /// Longest pause between an end and the next handshake that still counts as a reconnect.

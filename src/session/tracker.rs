@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::record::{
+    RECENT_PACKETS,
     CloseFrame, ConnRecord, Mark, SessionRecord, SocketRecord, Transition, UpgradeState,
     WsMessageMark,
 };
@@ -207,6 +208,11 @@ impl SessionTracker {
                 s.conns.insert(ev.conn.0);
                 s.last = m.clone();
                 if let (Some(d), Body::Eio { .. } | Body::Sio { .. }) = (ev.dir, &ev.body) {
+                    let recent = &mut s.recent_packets[di(d)];
+                    if recent.len() >= RECENT_PACKETS {
+                        recent.pop_front();
+                    }
+                    recent.push_back(m.clone());
                     s.last_packet[di(d)] = Some(m);
                 }
             }
@@ -492,6 +498,7 @@ impl SessionTracker {
             sockets: Vec::new(),
             last: mark(ev, "open"),
             last_packet: [None, None],
+            recent_packets: Default::default(),
             last_ping: None,
             last_pong: None,
             unanswered_ping: None,

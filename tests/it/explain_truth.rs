@@ -1,16 +1,79 @@
-//! `explain` on every fixture names, for each Engine.IO session, the cause and the reason that
-//! the fixture's truth file records (from the libraries' own reports), with evidence frames that
-//! exist in the capture; captures without abnormal ends produce no abnormal finding.
+//! The truth gate: `explain` on every fixture names, for each Engine.IO session, the cause, the
+//! server's reason and the client's reason that the fixture's truth file records (from the
+//! libraries' own reports), links every reconnect the truth shows (the sessions of one truth
+//! `client`, in order, form its chain) and no other, cites evidence frames that exist in the
+//! capture, and never states `certain` a cause the truth contradicts.
 
-use sioscope::explain::{explain, Cause};
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use sioscope::explain::{explain, Cause, Certainty};
 use sioscope::session::SessionTracker;
 
 use crate::common::{decode, fixtures, sioscope, truth};
 
+/// What the client's own library reported for `sid`: `expected[].client_reason` when the truth
+/// gives one, else the first Socket.IO `disconnect` reason with side=client, else the first
+/// Engine.IO close with side=client.
+fn truth_client_reason(t: &Value, exp: &Value, sid: &str) -> Option<String> {
+    if let Some(r) = exp["client_reason"].as_str() {
+        return Some(r.to_string());
+    }
+    for key in ["disconnects", "engine_closes"] {
+        let mut rows: Vec<&Value> = t[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["side"] == "client" && d["sid"] == sid)
+            .collect();
+        rows.sort_by(|a, b| {
+            let ta = a["t_ms"].as_f64().unwrap_or(f64::MAX);
+            let tb = b["t_ms"].as_f64().unwrap_or(f64::MAX);
+            ta.total_cmp(&tb)
+        });
+        if let Some(r) = rows.first().and_then(|d| d["reason"].as_str()) {
+            return Some(r.to_string());
+        }
+    }
+    None
+}
+
+/// The reconnect links the truth implies: consecutive sessions of one `client`.
+fn truth_links(t: &Value) -> BTreeSet<(String, String)> {
+    let sessions = t["sessions"].as_array().cloned().unwrap_or_default();
+    let mut links = BTreeSet::new();
+    let clients: BTreeSet<&str> = sessions.iter().filter_map(|s| s["client"].as_str()).collect();
+    for c in clients {
+        let sids: Vec<&str> = sessions
+            .iter()
+            .filter(|s| s["client"].as_str() == Some(c))
+            .filter_map(|s| s["sid"].as_str())
+            .collect();
+        for w in sids.windows(2) {
+            if let [a, b] = w {
+                links.insert((a.to_string(), b.to_string()));
+            }
+        }
+    }
+    links
+}
+
+/// Matches and totals over the corpus, printed so a run shows where explain stands.
+#[derive(Default)]
+struct Tally {
+    sessions: usize,
+    causes: usize,
+    reasons: (usize, usize),
+    client_reasons: (usize, usize),
+    links: (usize, usize),
+    extra_links: usize,
+    certain_wrong: usize,
+}
+
 #[test]
 fn every_session_is_explained_as_the_truth_file_says() {
     let mut failures = vec![];
-    let mut checked = 0;
+    let mut n = Tally::default();
     for pcap in fixtures() {
         let name = pcap
             .file_name()
@@ -33,31 +96,53 @@ fn every_session_is_explained_as_the_truth_file_says() {
                 truth_sessions, 0,
                 "{name}: truth has sessions but no expected causes"
             );
-            if !x.sessions.is_empty() || x.sessionless_errors.is_empty() {
+            if !x.sessions.is_empty() || x.refusals.is_empty() {
                 failures.push(format!(
-                    "{name}: expected no session and the refusals listed"
+                    "{name}: expected no session and the refusals named as findings"
                 ));
             }
         }
         for exp in &expected {
             let sid = exp["sid"].as_str().unwrap_or_default();
+            n.sessions += 1;
             let Some(f) = x.sessions.iter().find(|f| f.sid == sid) else {
                 failures.push(format!("{name}: session {sid} not found"));
                 continue;
             };
-            checked += 1;
             let want_cause = exp["cause"].as_str().unwrap_or_default();
-            if f.end.cause.as_str() != want_cause {
+            if f.end.cause.as_str() == want_cause {
+                n.causes += 1;
+            } else {
                 failures.push(format!(
                     "{name} {sid}: cause {} (expected {want_cause})",
                     f.end.cause.as_str()
                 ));
+                if f.end.certainty == Certainty::Certain {
+                    n.certain_wrong += 1;
+                    failures.push(format!(
+                        "{name} {sid}: stated certain, but the truth says {want_cause}"
+                    ));
+                }
             }
             if let Some(want_reason) = exp["reason"].as_str() {
-                if f.end.reason.as_deref() != Some(want_reason) {
+                n.reasons.1 += 1;
+                if f.end.reason.as_deref() == Some(want_reason) {
+                    n.reasons.0 += 1;
+                } else {
                     failures.push(format!(
-                        "{name} {sid}: reason {:?} (expected {want_reason:?})",
+                        "{name} {sid}: server reason {:?} (expected {want_reason:?})",
                         f.end.reason
+                    ));
+                }
+            }
+            if let Some(want) = truth_client_reason(&t, exp, sid) {
+                n.client_reasons.1 += 1;
+                if f.end.client_reason.as_deref() == Some(want.as_str()) {
+                    n.client_reasons.0 += 1;
+                } else {
+                    failures.push(format!(
+                        "{name} {sid}: client reason {:?} (expected {want:?})",
+                        f.end.client_reason
                     ));
                 }
             }
@@ -86,6 +171,28 @@ fn every_session_is_explained_as_the_truth_file_says() {
                 failures.push(format!("{name} {sid}: no evidence"));
             }
         }
+        let want_links = truth_links(&t);
+        let got_links: BTreeSet<(String, String)> = x
+            .chains
+            .iter()
+            .flat_map(|c| c.links.iter())
+            .map(|l| (l.from.clone(), l.to.clone()))
+            .collect();
+        n.links.1 += want_links.len();
+        for l in &want_links {
+            if got_links.contains(l) {
+                n.links.0 += 1;
+            } else {
+                failures.push(format!("{name}: chain link {} → {} missing", l.0, l.1));
+            }
+        }
+        for l in got_links.difference(&want_links) {
+            n.extra_links += 1;
+            failures.push(format!(
+                "{name}: chain link {} → {} the truth does not have",
+                l.0, l.1
+            ));
+        }
         // A refused handshake (no session at all) is a problem too.
         let any_abnormal_expected = expected.is_empty()
             || expected.iter().any(|e| {
@@ -105,14 +212,28 @@ fn every_session_is_explained_as_the_truth_file_says() {
             ));
         }
     }
+    eprintln!(
+        "truth gate: {} sessions · causes {}/{} · server words {}/{} · client words {}/{} · \
+         chain links {}/{} (+{} not in the truth) · certain and wrong {}",
+        n.sessions,
+        n.causes,
+        n.sessions,
+        n.reasons.0,
+        n.reasons.1,
+        n.client_reasons.0,
+        n.client_reasons.1,
+        n.links.0,
+        n.links.1,
+        n.extra_links,
+        n.certain_wrong
+    );
     assert!(
         failures.is_empty(),
         "explain disagrees with the truth files:\n{}",
         failures.join("\n")
     );
-    assert!(checked > 0);
+    assert!(n.sessions > 0);
 }
-
 #[test]
 fn issue_6_seed_bug_deflate_error_chain_shows_frame_zlib_close_and_new_sid() {
     let pcap = "fixtures/pcap/v1-3-deflate-fragmented.pcap";

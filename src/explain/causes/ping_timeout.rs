@@ -1,0 +1,218 @@
+//! `ping-timeout`: a heartbeat deadline passed and the waiting side closed the session.
+//!
+//! The deadlines come from the open packet (`pingInterval`, `pingTimeout`):
+//!
+//! - **Engine.IO v4 (socket.io 3/4): the server pings.** engine.io-protocol: "the server sends a
+//!   `ping` packet every `pingInterval` ms; if the client does not answer with `pong` within
+//!   `pingTimeout` ms, the server considers that the connection is closed"
+//!   (`engine.io@6.6.12/build/socket.js:166-187`). The client's deadline is `pingInterval +
+//!   pingTimeout` after the last ping it received (`engine.io-client@6.6.8/build/cjs/socket.js`,
+//!   `_resetPingTimeout` / `_hasPingExpired`): a client whose event loop was frozen finds its own
+//!   timer expired before it reads anything, so it also reports `ping timeout`.
+//! - **Engine.IO v3 (socket.io 1.x/2.x): the client pings.** The server restarts a timer of
+//!   `pingInterval + pingTimeout` on every packet from the client (`engine.io@3.6` `Socket.
+//!   setPingTimeout`, called from `onPacket`); the client waits `pingTimeout` for its pong. A
+//!   frozen 1.x/2.x client reports the server's close it finds on waking: `transport close`.
+//!
+//! A pong after the close, or after the deadline, answers nothing (issue #11 class 1): it is
+//! the frozen peer's late reply. A session that ends this way is reported by the server as
+//! `ping timeout` on every implementation (python-engineio@4.15.1/engineio/base_server.py:29).
+//! What to do: find what blocks the peer's event loop, or raise the timings on the server.
+
+use crate::event::{Dir, Timestamp};
+use crate::explain::cause::Cause;
+use crate::explain::certainty::Certainty;
+use crate::explain::facts::{end, initiator_of, ms, side, Facts};
+use crate::explain::finding::FindingEnd;
+use crate::session::Mark;
+
+/// Fraction of a deadline an end may come early and still count (timer granularity, the
+/// capture point being a hop away from the peer).
+const SLACK: f64 = 0.9;
+
+/// Where the session ended, as the heartbeat rule sees it: the earliest close the capture shows
+/// (an Engine.IO close packet, a close frame, a `400` for the session, FIN/RST of its transport).
+fn end_of(f: &Facts) -> Option<Mark> {
+    let mut candidates: Vec<Mark> = vec![];
+    candidates.extend(f.s.eio_close.clone());
+    candidates.extend(f.s.ws_closes.first().map(|c| c.at.clone()));
+    candidates.extend(
+        f.s.http_errors
+            .iter()
+            .find(|m| m.what.contains("\"code\":1"))
+            .cloned(),
+    );
+    candidates.extend(f.transport_end.clone());
+    candidates.into_iter().min_by_key(|m| m.frame)
+}
+
+/// The last packet from `dir` before frame `before`.
+fn last_before(f: &Facts, dir: Dir, before: u64) -> Option<Mark> {
+    let i = match dir {
+        Dir::C2S => 0,
+        Dir::S2C => 1,
+    };
+    f.s.recent_packets[i]
+        .iter()
+        .rev()
+        .find(|m| m.frame < before)
+        .cloned()
+}
+
+/// A ping before `at` that got no pong in time: no pong at all, a pong after `at`, or a pong
+/// later than `timeout` after the ping.
+fn unanswered_ping(f: &Facts, at: &Mark, timeout: f64) -> Option<Mark> {
+    let s = f.s;
+    let answered = |p: &Mark| {
+        s.last_pong
+            .as_ref()
+            .is_some_and(|q| q.frame < at.frame && ms(p.ts, q.ts) <= timeout)
+    };
+    match &s.last_ping {
+        Some(p) if p.frame < at.frame && !answered(p) => Some(p.clone()),
+        _ => s.unanswered_ping.clone().filter(|p| p.frame < at.frame),
+    }
+}
+
+/// A passed heartbeat deadline: who was waiting, since when, and where it ended.
+pub(crate) struct Expiry {
+    /// The ping that went unanswered, or the last packet before the silence.
+    pub since: Mark,
+    /// The deadline it missed.
+    pub deadline: Timestamp,
+    /// Where the waiting side ended the session.
+    pub at: Mark,
+    /// True when `since` is an unanswered ping (else a silence).
+    pub ping: bool,
+}
+
+/// The heartbeat deadline the session's end came after, if any (both sides, both revisions).
+pub(crate) fn expiry(f: &Facts) -> Option<Expiry> {
+    let s = f.s;
+    let timeout = s.ping_timeout? as f64;
+    let interval = s.ping_interval.unwrap_or(0) as f64;
+    let server_pings = s.eio.unwrap_or(4) >= 4;
+    let at = end_of(f)?;
+    let after = |since: &Mark, window: f64| ms(since.ts, at.ts) >= window * SLACK;
+    let deadline = |since: &Mark, window: f64| Timestamp(since.ts.0 + (window * 1e6) as u64);
+    match (at.dir, server_pings) {
+        // v4 server: its ping got no pong within pingTimeout.
+        (Some(Dir::S2C), true) => {
+            let p = unanswered_ping(f, &at, timeout)?;
+            after(&p, timeout).then(|| Expiry {
+                deadline: deadline(&p, timeout),
+                since: p,
+                at,
+                ping: true,
+            })
+        }
+        // v3 server: nothing from the client for pingInterval + pingTimeout.
+        (Some(Dir::S2C), false) if interval > 0.0 => {
+            let last = last_before(f, Dir::C2S, at.frame).unwrap_or_else(|| s.opened.clone());
+            after(&last, interval + timeout).then(|| Expiry {
+                deadline: deadline(&last, interval + timeout),
+                since: last,
+                at,
+                ping: false,
+            })
+        }
+        // v4 client: no ping from the server for pingInterval + pingTimeout.
+        (Some(Dir::C2S), true) if interval > 0.0 => {
+            let last = last_before(f, Dir::S2C, at.frame).unwrap_or_else(|| s.opened.clone());
+            after(&last, interval + timeout).then(|| Expiry {
+                deadline: deadline(&last, interval + timeout),
+                since: last,
+                at,
+                ping: false,
+            })
+        }
+        // v3 client: its ping got no pong within pingTimeout.
+        (Some(Dir::C2S), false) => {
+            let p = unanswered_ping(f, &at, timeout)?;
+            after(&p, timeout).then(|| Expiry {
+                deadline: deadline(&p, timeout),
+                since: p,
+                at,
+                ping: true,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The session ended after a heartbeat deadline passed.
+pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
+    let s = f.s;
+    let x = expiry(f)?;
+    let timeout = s.ping_timeout.unwrap_or(0) as f64;
+    let interval = s.ping_interval.unwrap_or(0) as f64;
+    let server_pings = s.eio.unwrap_or(4) >= 4;
+    let waiter = x.at.dir;
+    let mut since = x.since.clone();
+    since.what = if x.ping {
+        format!(
+            "{} ping, no pong in time (pingTimeout {timeout:.0} ms)",
+            side(since.dir)
+        )
+    } else {
+        format!(
+            "last packet from the {} before the end (deadline pingInterval {interval:.0} + pingTimeout {timeout:.0} ms)",
+            side(since.dir)
+        )
+    };
+    let mut at = x.at.clone();
+    at.what = format!(
+        "{} ends the session {:.0} ms later: {}",
+        side(at.dir),
+        ms(x.since.ts, x.at.ts),
+        at.what
+    );
+    let mut evidence = vec![since, at];
+    let late_pong = s
+        .last_pong
+        .as_ref()
+        .filter(|q| q.frame > x.at.frame || q.ts.0 > x.deadline.0);
+    if let Some(q) = late_pong {
+        let mut q = q.clone();
+        q.what = format!(
+            "{} pong {:.0} ms after the deadline: too late, it answers nothing",
+            side(q.dir),
+            ms(x.deadline, q.ts)
+        );
+        evidence.push(q);
+    }
+    let (reason, client_reason) = match (waiter, server_pings) {
+        // The server gave up. A v4 client's own timer has expired too by the time it can act;
+        // a 1.x/2.x client (v3) finds the server's close first.
+        (Some(Dir::S2C), true) => ("ping timeout", "ping timeout"),
+        (Some(Dir::S2C), false) => ("ping timeout", "transport close"),
+        // The client gave up: the server sees its close.
+        _ => ("transport close", "ping timeout"),
+    };
+    let frozen = if waiter == Some(Dir::S2C) { "client" } else { "server" };
+    Some(
+        end(
+            x.at.clone(),
+            Cause::PingTimeout,
+            Some(reason),
+            Some(client_reason),
+            initiator_of(waiter),
+            evidence,
+            format!(
+                "The {} waited for a heartbeat that did not come in time (pingInterval {interval:.0} ms, pingTimeout {timeout:.0} ms; {} pings) and closed the session. The usual cause is a frozen {frozen} (a blocked event loop, a suspended tab) or a path that stopped delivering data while TCP stayed up.{}",
+                side(waiter),
+                if server_pings { "Engine.IO v4: the server" } else { "Engine.IO v3: the client" },
+                if late_pong.is_some() { " The late pong shows the peer was alive but frozen." } else { "" }
+            ),
+            Some("Find what blocks the peer's event loop; if pauses are expected, raise pingTimeout/pingInterval on the server."),
+        )
+        .with_certainty(
+            Certainty::Likely,
+            "the end came after the heartbeat deadline from the open packet; the closing side's log would say \"ping timeout\" to make it certain",
+        )
+        .with_candidate(
+            Cause::TransportClose,
+            "the server's DEBUG=engine log: \"ping timeout\" there settles it",
+        ),
+    )
+}

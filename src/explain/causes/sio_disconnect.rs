@@ -1,0 +1,92 @@
+use crate::explain::certainty::Certainty;
+use crate::event::Dir;
+use crate::explain::implementation::Implementation;
+use crate::explain::cause::{Cause, Initiator};
+use crate::explain::facts::{end, side, Facts};
+use crate::explain::finding::FindingEnd;
+
+pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
+    // The session ends by DISCONNECT only when every namespace's latest socket was disconnected
+    // (a namespace that disconnects and connects again keeps the session going).
+    let mut latest: Vec<&crate::session::SocketRecord> = vec![];
+    for k in &f.s.sockets {
+        match latest.iter_mut().find(|l| l.nsp == k.nsp) {
+            Some(l) => *l = k,
+            None => latest.push(k),
+        }
+    }
+    if latest.is_empty() || latest.iter().any(|k| k.disconnect.is_none()) {
+        return None;
+    }
+    let server = f.disconnect(Dir::S2C);
+    let client = f.disconnect(Dir::C2S);
+    let (m, cause) = match (server, client) {
+        (Some(s), Some(c)) if s.frame < c.frame => (s, Cause::ServerDisconnect),
+        (_, Some(c)) => (c, Cause::ClientDisconnect),
+        (Some(s), None) => (s, Cause::ServerDisconnect),
+        (None, None) => return None,
+    };
+    let nsps: Vec<&str> =
+        f.s.sockets
+            .iter()
+            .filter(|k| k.disconnect.is_some())
+            .map(|k| k.nsp.as_str())
+            .collect();
+    let mut at = m.clone();
+    at.what = format!(
+        "{} sends Socket.IO DISCONNECT for {}",
+        side(m.dir),
+        nsps.join(", ")
+    );
+    let mut evidence = vec![at];
+    if let Some(t) = &f.transport_end {
+        if t.frame > m.frame {
+            evidence.push(t.clone());
+        }
+    }
+    let server_reason = match (f.peers.server, cause) {
+        // socket.io 0.9 reports every namespace disconnect as "booted"
+        (Implementation::SocketIo09, _) => "booted",
+        // python-engineio@4.15.1/engineio/base_server.py:25-27 (reasons of python-socketio 5)
+        (Implementation::PythonSocketio, Cause::ServerDisconnect) => "server disconnect",
+        (Implementation::PythonSocketio, _) => "client disconnect",
+        // socket.io@4.8.4/dist/socket.js:509 and :596
+        (Implementation::NodeSocketIo, Cause::ServerDisconnect) => "server namespace disconnect",
+        (Implementation::NodeSocketIo, _) => "client namespace disconnect",
+    };
+    let client_reason = match (f.peers.client, cause) {
+        (Implementation::SocketIo09, _) => "booted",
+        // python-engineio@4.15.1/engineio/base_client.py:36-38
+        (Implementation::PythonSocketio, Cause::ServerDisconnect) => "server disconnect",
+        (Implementation::PythonSocketio, _) => "client disconnect",
+        // socket.io-client@4.8.4/build/cjs/socket.js:638-656 and :683
+        (Implementation::NodeSocketIo, Cause::ServerDisconnect) => "io server disconnect",
+        (Implementation::NodeSocketIo, _) => "io client disconnect",
+    };
+    Some(match cause {
+        Cause::ServerDisconnect => end(
+            m,
+            cause,
+            Some(server_reason),
+            Some(client_reason),
+            Initiator::Server,
+            evidence,
+            "The server disconnected the socket on purpose (`socket.disconnect()` on the server). The client does not reconnect by itself after this reason.".to_string(),
+            None,
+        ),
+        _ => end(
+            m,
+            cause,
+            Some(server_reason),
+            Some(client_reason),
+            Initiator::Client,
+            evidence,
+            "The client disconnected on purpose (`socket.disconnect()`).".to_string(),
+            None,
+        ),
+    }
+    .with_certainty(
+        Certainty::Certain,
+        "a Socket.IO DISCONNECT packet for every namespace of the session is on the wire",
+    ))
+}

@@ -1,0 +1,107 @@
+use crate::explain::certainty::Certainty;
+use crate::event::Dir;
+use crate::session::{ConnRecord, Mark, UpgradeState};
+use crate::explain::cause::{Cause, Initiator};
+use crate::explain::facts::{end, ms, Facts};
+use crate::explain::finding::FindingEnd;
+
+pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
+    // Only when the session never got onto its WebSocket: a session that stayed on polling
+    // ends for another reason, and the blocked WebSocket is a note.
+    if f.s.upgrade == UpgradeState::Upgraded
+        || f.s
+            .transports
+            .first()
+            .is_some_and(|t| t.transport == "polling")
+    {
+        return None;
+    }
+    rule_blocked_any(f)
+}
+
+/// A WebSocket connection of the session that was torn down (FIN/RST) within 2 s of its `101`
+/// without carrying a single frame: the upgrade failed rather than being silently swallowed.
+pub(crate) fn torn_down<'a>(f: &Facts<'a>) -> Option<(&'a ConnRecord, Mark)> {
+    f.conns
+        .iter()
+        .copied()
+        .find_map(|c| conn_torn(c).map(|m| (c, m)))
+}
+
+/// The FIN/RST that ended a WebSocket connection within 2 s of its `101`, with no frame.
+pub(crate) fn conn_torn(c: &ConnRecord) -> Option<Mark> {
+    let switched = c.switched.as_ref()?;
+    let end = [c.rst.clone(), c.fin.clone()]
+        .into_iter()
+        .flatten()
+        .min_by_key(|m| m.frame)?;
+    (c.ws_messages == [0, 0] && ms(switched.ts, end.ts) <= 2000.0).then_some(end)
+}
+
+pub(crate) fn rule_blocked_any(f: &Facts) -> Option<FindingEnd> {
+    // A 101 for this session after which frames stopped in at least one direction, while the
+    // connection stayed up (a connection torn down at once is a failed upgrade instead).
+    let c = f.conns.iter().find(|c| {
+        c.websocket && (c.ws_messages[0] == 0 || c.ws_messages[1] == 0) && conn_torn(c).is_none()
+    })?;
+    if f.s.upgrade == UpgradeState::Upgraded {
+        return None;
+    }
+    let switched = c.switched.clone()?;
+    let mut evidence = vec![switched.clone()];
+    for (i, name) in [(0usize, "client"), (1, "server")] {
+        let what = match &c.last_data[i] {
+            Some(m) if m.frame > switched.frame || (i == 1 && m.frame == switched.frame) => {
+                format!("last bytes from the {name}: {} (frame {})", m.what, m.frame)
+            }
+            _ => format!("no WebSocket frame from the {name} after the 101"),
+        };
+        // Cite the last bytes when they came after the 101, else the 101 itself.
+        let mut m = c.last_data[i]
+            .clone()
+            .filter(|d| d.frame >= switched.frame)
+            .unwrap_or_else(|| switched.clone());
+        m.what = what;
+        m.dir = Some(if i == 0 { Dir::C2S } else { Dir::S2C });
+        evidence.push(m);
+    }
+    let end_at = c.closed.clone().unwrap_or_else(|| f.s.last.clone());
+    let silence = ms(switched.ts, end_at.ts) / 1000.0;
+    let mut e = end_at.clone();
+    e.what = format!(
+        "{:.1} s of silence after the 101, then {}",
+        silence,
+        if c.open_at_eof {
+            "the capture ends".to_string()
+        } else {
+            "the connection closes".to_string()
+        }
+    );
+    evidence.push(e);
+    let stayed_polling = f
+        .conns
+        .iter()
+        .any(|k| !k.websocket && k.opened.frame > switched.frame);
+    Some(end(
+        f.end_mark(),
+        Cause::WebsocketBlocked,
+        Some(if stayed_polling { "transport close" } else { "ping timeout" }),
+        Some(if stayed_polling { "transport close" } else { "connect_error: timeout" }),
+        Initiator::Network,
+        evidence,
+        format!(
+            "The server answered 101 Switching Protocols, then no WebSocket frame got through{}. Something between the client and the server (security software, a proxy on port 80) swallows WebSocket traffic after the upgrade.{}",
+            if c.ws_messages == [0, 0] { " in either direction" } else { " in one direction" },
+            if stayed_polling { " The session kept working over HTTP long-polling." } else { "" }
+        ),
+        Some("Serve over TLS (wss on 443) so middleboxes cannot inspect the frames, or keep clients on polling (`transports: [\"polling\"]`)."),
+    )
+    .with_certainty(
+        Certainty::Likely,
+        "frames stop after the 101 while TCP stays up; a capture on one side cannot show what swallowed them",
+    )
+    .with_candidate(
+        Cause::PingTimeout,
+        "a capture on the server host: if the frames reach it, a frozen peer rather than a middlebox is to blame",
+    ))
+}
