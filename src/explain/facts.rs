@@ -1,9 +1,9 @@
 //! Everything the cause rules look at for one session, and the helpers they share.
 
 use super::cause::{Cause, Initiator};
-use super::implementation::{identify, Peers};
 use super::certainty::Certainty;
 use super::finding::FindingEnd;
+use super::implementation::{identify, Peers};
 use crate::event::{Dir, Timestamp};
 use crate::session::{CloseFrame, ConnRecord, Mark, SessionRecord, SessionTracker, UpgradeState};
 

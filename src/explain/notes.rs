@@ -1,7 +1,7 @@
 //! Secondary findings: what else a session shows beside (or behind) its end.
 
 use super::cause::Cause;
-use super::causes::{upgrade_failed, websocket_blocked};
+use super::causes::{connect_refused, upgrade_failed, websocket_blocked};
 use super::facts::{ms, Facts};
 use super::finding::{FindingEnd, Note};
 use crate::event::Dir;
@@ -25,6 +25,23 @@ pub(crate) fn notes(f: &Facts, end: &FindingEnd) -> Vec<Note> {
                 kind: "upgrade-failed",
                 text: u.explanation,
                 evidence: u.evidence,
+            });
+        }
+    }
+    // A namespace refused by the server while the session went on (or ended for another reason).
+    if end.cause != Cause::ConnectRefused {
+        let refused: Vec<_> = s.sockets.iter().filter(|k| k.refused).collect();
+        if let Some(k) = refused.first() {
+            let words = connect_refused::refusal_message(k)
+                .map(|m| format!(" with {m:?}"))
+                .unwrap_or_default();
+            out.push(Note {
+                kind: "connect-refused",
+                text: format!(
+                    "The server refused the Socket.IO CONNECT to {}{words} (a namespace middleware); the session itself went on.",
+                    k.nsp
+                ),
+                evidence: refused.iter().filter_map(|k| k.connected.clone()).collect(),
             });
         }
     }

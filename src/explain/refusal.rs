@@ -130,13 +130,20 @@ mod tests {
         assert_eq!(r[0].kind, "unsupported-protocol-version");
         assert_eq!(r[0].count, 2);
         assert_eq!(r[0].last.frame, 9);
-        assert!(r[0].fix.as_deref().unwrap_or("").contains("allowEIO3: true"));
+        assert!(r[0]
+            .fix
+            .as_deref()
+            .unwrap_or("")
+            .contains("allowEIO3: true"));
     }
 
     #[test]
     fn code_0_is_a_transport_mismatch_and_a_non_json_body_a_plain_http_error() {
         let r = refusals(&[
-            mark(1, r#"HTTP 400 Bad Request {"code":0,"message":"Transport unknown"}"#),
+            mark(
+                1,
+                r#"HTTP 400 Bad Request {"code":0,"message":"Transport unknown"}"#,
+            ),
             mark(2, "HTTP 502 Bad Gateway"),
         ]);
         assert_eq!(r[0].kind, "transport-unknown");

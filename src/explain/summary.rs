@@ -116,8 +116,8 @@ impl Summary {
             }
         }
         // Stable sort: equal counts keep their order of first appearance.
-        causes.sort_by(|a, b| b.count.cmp(&a.count));
-        fixes.sort_by(|a, b| b.count.cmp(&a.count));
+        causes.sort_by_key(|c| std::cmp::Reverse(c.count));
+        fixes.sort_by_key(|c| std::cmp::Reverse(c.count));
         Summary {
             sessions: x.sessions.len(),
             abnormal: x.abnormal(),

@@ -5,9 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::record::{
-    RECENT_PACKETS,
     CloseFrame, ConnRecord, Mark, SessionRecord, SocketRecord, Transition, UpgradeState,
-    WsMessageMark,
+    WsMessageMark, RECENT_PACKETS,
 };
 use crate::event::{Body, Dir, EioInfo, Event, HttpInfo, SioInfo, TcpInfo, WsInfo};
 use crate::http::header_value;

@@ -42,7 +42,10 @@ fn truth_client_reason(t: &Value, exp: &Value, sid: &str) -> Option<String> {
 fn truth_links(t: &Value) -> BTreeSet<(String, String)> {
     let sessions = t["sessions"].as_array().cloned().unwrap_or_default();
     let mut links = BTreeSet::new();
-    let clients: BTreeSet<&str> = sessions.iter().filter_map(|s| s["client"].as_str()).collect();
+    let clients: BTreeSet<&str> = sessions
+        .iter()
+        .filter_map(|s| s["client"].as_str())
+        .collect();
     for c in clients {
         let sids: Vec<&str> = sessions
             .iter()

@@ -1,6 +1,6 @@
-use crate::explain::certainty::Certainty;
 use crate::event::Dir;
 use crate::explain::cause::{Cause, Initiator};
+use crate::explain::certainty::Certainty;
 use crate::explain::facts::{close_text, end, initiator_of, ms, side, Facts};
 use crate::explain::finding::FindingEnd;
 
@@ -57,6 +57,29 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         );
         evidence.push(at);
     }
+    // The peer of the failing side sees the 1007 close and reports "transport close" (ws 8
+    // answers it: ws@8.21.3/lib/websocket.js:1180-1181). ws 1.x never answered it: the
+    // connection stayed open, and the 1.x client found out through its own heartbeat
+    // ("ping timeout", v1-corrupt-deflate's client report).
+    let answered = close.is_some_and(|c| {
+        s.ws_closes
+            .iter()
+            .any(|o| o.at.frame > c.at.frame && o.at.dir.is_some() && o.at.dir != c.at.dir)
+    });
+    let outlived_heartbeat = close.is_some_and(|c| {
+        f.last_conn
+            .and_then(|k| k.fin.as_ref().or(k.rst.as_ref()))
+            .is_some_and(|fin| {
+                s.ping_timeout.is_some_and(|t| {
+                    ms(c.at.ts, fin.ts) >= t as f64 + s.ping_interval.unwrap_or(0) as f64 * 0.5
+                })
+            })
+    });
+    let client_reason = if close.is_some() && !answered && outlived_heartbeat {
+        "ping timeout"
+    } else {
+        "transport close"
+    };
     let corrupt = failing.is_some_and(|m| m.inflate_error.is_some());
     let receiver = if msg_dir == 0 { "server" } else { "client" };
     let mut explanation = format!(
@@ -84,7 +107,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         close.map(|c| c.at.clone()).unwrap_or_else(|| f.end_mark()),
         Cause::DeflateError,
         Some("transport error"),
-        Some("transport close"),
+        Some(client_reason),
         close.map_or(Initiator::Unknown, |c| initiator_of(c.at.dir)),
         evidence,
         explanation,

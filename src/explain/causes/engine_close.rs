@@ -13,9 +13,9 @@
 use crate::event::Dir;
 use crate::explain::cause::{Cause, Initiator};
 use crate::explain::certainty::Certainty;
-use crate::explain::implementation::Implementation;
 use crate::explain::facts::{close_text, end, side, Facts};
 use crate::explain::finding::FindingEnd;
+use crate::explain::implementation::Implementation;
 
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     let s = f.s;

@@ -1,5 +1,5 @@
-use crate::explain::certainty::Certainty;
 use crate::explain::cause::{Cause, Initiator};
+use crate::explain::certainty::Certainty;
 use crate::explain::facts::{close_text, end, side, Facts};
 use crate::explain::finding::FindingEnd;
 
@@ -48,7 +48,9 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         Cause::MessageTooLarge,
         // ws: the receiver errors out (1009); polling: the client closes after the 413
         Some(if close.is_some() { "transport error" } else { "transport close" }),
-        Some("transport close"),
+        // polling: engine.io-client reports the 413 as "transport error" (xhr post error,
+        // engine.io-client@6.6.8/build/cjs/transports/polling-xhr.js:50-51)
+        Some(if close.is_some() { "transport close" } else { "transport error" }),
         Initiator::Server,
         evidence,
         format!(

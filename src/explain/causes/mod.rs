@@ -5,6 +5,7 @@
 //! rule and its tests. The first rule that matches names the end; the rules after it may still
 //! contribute notes (`explain::notes`).
 
+pub(crate) mod connect_refused;
 pub(crate) mod deflate_error;
 pub(crate) mod engine_close;
 pub(crate) mod message_too_large;
@@ -26,12 +27,13 @@ pub(crate) type Rule = fn(&Facts) -> Option<FindingEnd>;
 /// The order of precedence, first match wins. Explicit statements on the wire come first (a
 /// close code, an HTTP error body, a DISCONNECT packet), then what timing shows (heartbeat
 /// deadlines), then who closed the transport, and last the capture ending under an open session.
-pub(crate) const ORDER: [(&str, Rule); 11] = [
+pub(crate) const ORDER: [(&str, Rule); 12] = [
     ("deflate-error", deflate_error::rule),
     ("message-too-large", message_too_large::rule),
     ("session-unknown", session_unknown::rule),
     ("parse-error", parse_error::rule),
     ("socket.io-disconnect", sio_disconnect::rule),
+    ("connect-refused", connect_refused::rule),
     ("websocket-blocked", websocket_blocked::rule),
     ("ping-timeout", ping_timeout::rule),
     ("upgrade-failed", upgrade_failed::rule),

@@ -1,8 +1,8 @@
-use crate::explain::certainty::Certainty;
-use crate::explain::implementation::Implementation;
 use crate::explain::cause::Cause;
+use crate::explain::certainty::Certainty;
 use crate::explain::facts::{close_text, end, initiator_of, ms, side, Facts};
 use crate::explain::finding::FindingEnd;
+use crate::explain::implementation::Implementation;
 
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     // A packet sioscope could not decode either, followed (within 2 s) by the other side ending

@@ -80,63 +80,49 @@ pub(crate) struct Expiry {
     pub since: Mark,
     /// The deadline it missed.
     pub deadline: Timestamp,
-    /// Where the waiting side ended the session.
+    /// Where the session ended.
     pub at: Mark,
     /// True when `since` is an unanswered ping (else a silence).
     pub ping: bool,
+    /// The side whose deadline passed first (`S2C`: the server gave up).
+    pub waiter: Dir,
 }
 
-/// The heartbeat deadline the session's end came after, if any (both sides, both revisions).
+/// The heartbeat deadline the session's end came after, if any, for either side. On polling
+/// the server's own timeout leaves nothing on the wire while the client is frozen, so a
+/// deadline that passed before *any* end counts, whichever side the end came from.
 pub(crate) fn expiry(f: &Facts) -> Option<Expiry> {
     let s = f.s;
     let timeout = s.ping_timeout? as f64;
     let interval = s.ping_interval.unwrap_or(0) as f64;
     let server_pings = s.eio.unwrap_or(4) >= 4;
     let at = end_of(f)?;
-    let after = |since: &Mark, window: f64| ms(since.ts, at.ts) >= window * SLACK;
+    let passed = |since: &Mark, window: f64| ms(since.ts, at.ts) >= window * SLACK;
     let deadline = |since: &Mark, window: f64| Timestamp(since.ts.0 + (window * 1e6) as u64);
-    match (at.dir, server_pings) {
-        // v4 server: its ping got no pong within pingTimeout.
-        (Some(Dir::S2C), true) => {
-            let p = unanswered_ping(f, &at, timeout)?;
-            after(&p, timeout).then(|| Expiry {
-                deadline: deadline(&p, timeout),
-                since: p,
-                at,
-                ping: true,
-            })
-        }
-        // v3 server: nothing from the client for pingInterval + pingTimeout.
-        (Some(Dir::S2C), false) if interval > 0.0 => {
-            let last = last_before(f, Dir::C2S, at.frame).unwrap_or_else(|| s.opened.clone());
-            after(&last, interval + timeout).then(|| Expiry {
-                deadline: deadline(&last, interval + timeout),
-                since: last,
-                at,
-                ping: false,
-            })
-        }
-        // v4 client: no ping from the server for pingInterval + pingTimeout.
-        (Some(Dir::C2S), true) if interval > 0.0 => {
-            let last = last_before(f, Dir::S2C, at.frame).unwrap_or_else(|| s.opened.clone());
-            after(&last, interval + timeout).then(|| Expiry {
-                deadline: deadline(&last, interval + timeout),
-                since: last,
-                at,
-                ping: false,
-            })
-        }
-        // v3 client: its ping got no pong within pingTimeout.
-        (Some(Dir::C2S), false) => {
-            let p = unanswered_ping(f, &at, timeout)?;
-            after(&p, timeout).then(|| Expiry {
-                deadline: deadline(&p, timeout),
-                since: p,
-                at,
-                ping: true,
-            })
-        }
-        _ => None,
+    let make = |since: Mark, window: f64, ping: bool, waiter: Dir| Expiry {
+        deadline: deadline(&since, window),
+        since,
+        at: at.clone(),
+        ping,
+        waiter,
+    };
+    // The pinging side waits pingTimeout for its pong; the other side waits pingInterval +
+    // pingTimeout for the next ping (v4 clients) or for any packet (v3 servers).
+    let (pinger, other) = if server_pings {
+        (Dir::S2C, Dir::C2S)
+    } else {
+        (Dir::C2S, Dir::S2C)
+    };
+    let by_pinger = unanswered_ping(f, &at, timeout)
+        .filter(|p| p.dir == Some(pinger) && passed(p, timeout))
+        .map(|p| make(p, timeout, true, pinger));
+    let by_other = (interval > 0.0)
+        .then(|| last_before(f, pinger, at.frame).unwrap_or_else(|| s.opened.clone()))
+        .filter(|last| passed(last, interval + timeout))
+        .map(|last| make(last, interval + timeout, false, other));
+    match (by_pinger, by_other) {
+        (Some(a), Some(b)) => Some(if a.deadline.0 <= b.deadline.0 { a } else { b }),
+        (a, b) => a.or(b),
     }
 }
 
@@ -147,7 +133,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     let timeout = s.ping_timeout.unwrap_or(0) as f64;
     let interval = s.ping_interval.unwrap_or(0) as f64;
     let server_pings = s.eio.unwrap_or(4) >= 4;
-    let waiter = x.at.dir;
+    let waiter = Some(x.waiter);
     let mut since = x.since.clone();
     since.what = if x.ping {
         format!(
@@ -189,7 +175,11 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         // The client gave up: the server sees its close.
         _ => ("transport close", "ping timeout"),
     };
-    let frozen = if waiter == Some(Dir::S2C) { "client" } else { "server" };
+    let frozen = if waiter == Some(Dir::S2C) {
+        "client"
+    } else {
+        "server"
+    };
     Some(
         end(
             x.at.clone(),

@@ -1,9 +1,9 @@
-use crate::explain::certainty::Certainty;
 use crate::event::Dir;
-use crate::explain::implementation::Implementation;
 use crate::explain::cause::{Cause, Initiator};
+use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, side, Facts};
 use crate::explain::finding::FindingEnd;
+use crate::explain::implementation::Implementation;
 
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     // The session ends by DISCONNECT only when every namespace's latest socket was disconnected

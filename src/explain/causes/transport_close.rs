@@ -1,7 +1,18 @@
-use crate::explain::certainty::Certainty;
+//! `transport-close` / `transport-error`: the TCP connection under the session ended (FIN or
+//! RST) with no Socket.IO or Engine.IO close before it.
+//!
+//! What the wire shows: the last connection of the session ends by FIN or RST, with no `41`,
+//! no close packet `1` and no close frame. Over WebSocket both node sides report `transport
+//! close` (a reset too: ws reports 1006, `ws@8.21.3/lib/websocket.js:1397-1405`); over polling a
+//! request cut before its response is `transport error` on both sides. Who sent the FIN/RST is
+//! on the wire; why (process exit, proxy idle timeout, a middlebox) is not, so this is `likely`
+//! with candidates. What to do: look at the side that closed (its process, its proxy).
+
 use crate::explain::cause::Cause;
+use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, initiator_of, ms, side, Facts};
 use crate::explain::finding::FindingEnd;
+use crate::explain::implementation::Implementation;
 
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     let t = f.transport_end.clone()?;
@@ -39,11 +50,37 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         l.what = format!("last data before the end: {}", l.what);
         evidence.insert(0, l);
     }
+    // Over WebSocket, ws turns a reset into a plain close (1006): both node sides report
+    // "transport close" (ws@8.21.3/lib/websocket.js:1397-1405); python-engineio's client reports
+    // the broken socket as "transport error" (python-engineio@4.15.1/engineio/base_client.py:40).
+    // Over polling, a request left without its response is an error on both sides
+    // (engine.io@6.6.12/build/transports/polling.js:67-69 "poll connection closed prematurely";
+    // engine.io-client@6.6.8/build/cjs/transports/polling-xhr.js:50-51 "xhr poll error").
+    let pending = !c.websocket
+        && match (&c.last_data[0], &c.last_data[1]) {
+            (Some(req), Some(resp)) => req.frame > resp.frame,
+            (Some(_), None) => true,
+            _ => false,
+        };
+    let (cause, reason, client_reason) = if c.websocket {
+        let client = match (f.peers.client, rst) {
+            (Implementation::PythonSocketio, true) => "transport error",
+            _ => "transport close",
+        };
+        (Cause::TransportClose, "transport close", client)
+    } else if pending {
+        (Cause::TransportError, "transport error", "transport error")
+    } else {
+        (Cause::TransportClose, "transport close", "transport close")
+    };
+    if pending {
+        extra.push_str(" A polling request was still waiting for its response when the connection ended, so both sides report it as an error.");
+    }
     Some(end(
         t.clone(),
-        if rst { Cause::TransportError } else { Cause::TransportClose },
-        Some(if rst { "transport error" } else { "transport close" }),
-        Some("transport close"),
+        cause,
+        Some(reason),
+        Some(client_reason),
         initiator_of(t.dir),
         evidence,
         format!(

@@ -1,9 +1,9 @@
-use crate::explain::certainty::Certainty;
-use crate::session::UpgradeState;
-use crate::explain::causes::websocket_blocked::torn_down;
 use crate::explain::cause::{Cause, Initiator};
+use crate::explain::causes::websocket_blocked::torn_down;
+use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, ms, side, Facts};
 use crate::explain::finding::FindingEnd;
+use crate::session::UpgradeState;
 
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     let s = f.s;
@@ -46,18 +46,20 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         UpgradeState::ProbeSent => "the server never answered the client's 2probe with 3probe",
         _ => "the client got 3probe but never sent the upgrade packet 5",
     };
-    Some(end(
-        f.end_mark(),
-        Cause::UpgradeFailed,
-        Some("transport close"),
-        Some("transport close"),
-        Initiator::Unknown,
-        vec![m],
-        format!("The polling → WebSocket upgrade stalled: {stalled}."),
-        None,
+    Some(
+        end(
+            f.end_mark(),
+            Cause::UpgradeFailed,
+            Some("transport close"),
+            Some("transport close"),
+            Initiator::Unknown,
+            vec![m],
+            format!("The polling → WebSocket upgrade stalled: {stalled}."),
+            None,
+        )
+        .with_certainty(
+            Certainty::Unknown,
+            "the upgrade stopped half-way and the capture does not show why",
+        ),
     )
-    .with_certainty(
-        Certainty::Unknown,
-        "the upgrade stopped half-way and the capture does not show why",
-    ))
 }

@@ -1,9 +1,9 @@
-use crate::explain::certainty::Certainty;
 use crate::event::Dir;
-use crate::session::{ConnRecord, Mark, UpgradeState};
 use crate::explain::cause::{Cause, Initiator};
+use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, ms, Facts};
 use crate::explain::finding::FindingEnd;
+use crate::session::{ConnRecord, Mark, UpgradeState};
 
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     // Only when the session never got onto its WebSocket: a session that stayed on polling
