@@ -57,25 +57,18 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         );
         evidence.push(at);
     }
-    // The peer of the failing side sees the 1007 close and reports "transport close" (ws 8
-    // answers it: ws@8.21.3/lib/websocket.js:1180-1181). ws 1.x never answered it: the
-    // connection stayed open, and the 1.x client found out through its own heartbeat
-    // ("ping timeout", v1-corrupt-deflate's client report).
-    let answered = close.is_some_and(|c| {
-        s.ws_closes
-            .iter()
-            .any(|o| o.at.frame > c.at.frame && o.at.dir.is_some() && o.at.dir != c.at.dir)
-    });
+    // The peer of the failing side reports the 1007 close as "transport close" once its ws
+    // emits `close`, which happens when the TCP connection ends (ws@8.21.3/lib/websocket.js:
+    // 1180-1181 answers at once). When TCP stays open past the client's own heartbeat deadline
+    // (pingInterval + pingTimeout), the client's heartbeat fires first: "ping timeout"
+    // (socket.io-client 1.7.4 with ws 1.1 in v1-corrupt-deflate).
     let outlived_heartbeat = close.is_some_and(|c| {
+        let window = s.ping_interval.unwrap_or(0) + s.ping_timeout.unwrap_or(0);
         f.last_conn
             .and_then(|k| k.fin.as_ref().or(k.rst.as_ref()))
-            .is_some_and(|fin| {
-                s.ping_timeout.is_some_and(|t| {
-                    ms(c.at.ts, fin.ts) >= t as f64 + s.ping_interval.unwrap_or(0) as f64 * 0.5
-                })
-            })
+            .is_some_and(|fin| window > 0 && ms(c.at.ts, fin.ts) >= window as f64)
     });
-    let client_reason = if close.is_some() && !answered && outlived_heartbeat {
+    let client_reason = if outlived_heartbeat {
         "ping timeout"
     } else {
         "transport close"

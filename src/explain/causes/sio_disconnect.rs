@@ -1,3 +1,13 @@
+//! `client-disconnect` / `server-disconnect` by Socket.IO DISCONNECT packets.
+//!
+//! What the wire shows: a DISCONNECT (`41`, `41/nsp,`; socket.io 0.9 `0::` / `0::/nsp`) for
+//! every namespace the session still had. The first sender decides the cause. What each side
+//! reports: node socket.io `client namespace disconnect` / `server namespace disconnect`
+//! (`socket.io@4.8.4/dist/socket.js:509`, `:596`), its client `io client disconnect` / `io
+//! server disconnect`; python-socketio `client disconnect` / `server disconnect`; socket.io 0.9
+//! `booted` for `0::` and `packet` for a namespace. It is a statement on the wire: `certain`.
+//! What to do: nothing, it was asked for (a server-side disconnect stops the client's retries).
+
 use crate::event::Dir;
 use crate::explain::cause::{Cause, Initiator};
 use crate::explain::certainty::Certainty;
@@ -14,6 +24,12 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             Some(l) => *l = k,
             None => latest.push(k),
         }
+    }
+    // socket.io 0.9 joins "/" implicitly for a client of another namespace: leaving that
+    // namespace (`0::/chat`) is the whole disconnect when "/" itself was never used.
+    let legacy = f.peers.server == Implementation::SocketIo09;
+    if legacy && latest.iter().any(|k| k.nsp != "/") {
+        latest.retain(|k| k.nsp != "/" || k.disconnect.is_some());
     }
     if latest.is_empty() || latest.iter().any(|k| k.disconnect.is_none()) {
         return None;
@@ -44,9 +60,12 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             evidence.push(t.clone());
         }
     }
+    let root = nsps.contains(&"/");
     let server_reason = match (f.peers.server, cause) {
-        // socket.io 0.9 reports every namespace disconnect as "booted"
-        (Implementation::SocketIo09, _) => "booted",
+        // socket.io 0.9: `0::` ends the transport, "booted" (socket.io@0.9.19/lib/transport.js:190);
+        // `0::/nsp` leaves a namespace, "packet" (socket.io@0.9.19/lib/namespace.js:343)
+        (Implementation::SocketIo09, _) if root => "booted",
+        (Implementation::SocketIo09, _) => "packet",
         // python-engineio@4.15.1/engineio/base_server.py:25-27 (reasons of python-socketio 5)
         (Implementation::PythonSocketio, Cause::ServerDisconnect) => "server disconnect",
         (Implementation::PythonSocketio, _) => "client disconnect",
@@ -55,20 +74,23 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         (Implementation::NodeSocketIo, _) => "client namespace disconnect",
     };
     let client_reason = match (f.peers.client, cause) {
-        (Implementation::SocketIo09, _) => "booted",
+        // socket.io-client@0.9.16/lib/socket.js:346, :374; a namespace socket that leaves on
+        // its own emits no disconnect on the client
+        (Implementation::SocketIo09, _) if root => Some("booted"),
+        (Implementation::SocketIo09, _) => None,
         // python-engineio@4.15.1/engineio/base_client.py:36-38
-        (Implementation::PythonSocketio, Cause::ServerDisconnect) => "server disconnect",
-        (Implementation::PythonSocketio, _) => "client disconnect",
+        (Implementation::PythonSocketio, Cause::ServerDisconnect) => Some("server disconnect"),
+        (Implementation::PythonSocketio, _) => Some("client disconnect"),
         // socket.io-client@4.8.4/build/cjs/socket.js:638-656 and :683
-        (Implementation::NodeSocketIo, Cause::ServerDisconnect) => "io server disconnect",
-        (Implementation::NodeSocketIo, _) => "io client disconnect",
+        (Implementation::NodeSocketIo, Cause::ServerDisconnect) => Some("io server disconnect"),
+        (Implementation::NodeSocketIo, _) => Some("io client disconnect"),
     };
     Some(match cause {
         Cause::ServerDisconnect => end(
             m,
             cause,
             Some(server_reason),
-            Some(client_reason),
+            client_reason,
             Initiator::Server,
             evidence,
             "The server disconnected the socket on purpose (`socket.disconnect()` on the server). The client does not reconnect by itself after this reason.".to_string(),
@@ -78,7 +100,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             m,
             cause,
             Some(server_reason),
-            Some(client_reason),
+            client_reason,
             Initiator::Client,
             evidence,
             "The client disconnected on purpose (`socket.disconnect()`).".to_string(),

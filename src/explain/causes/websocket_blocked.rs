@@ -1,22 +1,59 @@
+//! `websocket-blocked`: `101 Switching Protocols`, then no WebSocket frame gets through.
+//!
+//! What the wire shows: the upgrade's 101, then silence in one or both directions while the TCP
+//! connection stays up (security software or a proxy on port 80 swallowing the frames). A
+//! WebSocket torn down right after its 101 is `upgrade-failed` instead, and one that carried
+//! frames before a heartbeat deadline passed is `ping-timeout` (issue #11 class 9: a 4 ms
+//! client-closed WebSocket and a textbook ping timeout are not blocked). What the libraries
+//! report: node socket.io `ping timeout` on the server, `connect_error: timeout` on a
+//! WebSocket-only client (`socket.io-client@4.8.4/build/cjs/manager.js:178-187`); socket.io 0.9
+//! nothing while the socket stays open. What to do: TLS (wss on 443), or polling only.
+
 use crate::event::Dir;
 use crate::explain::cause::{Cause, Initiator};
+use crate::explain::causes::ping_timeout;
 use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, ms, Facts};
 use crate::explain::finding::FindingEnd;
+use crate::explain::implementation::Implementation;
 use crate::session::{ConnRecord, Mark, UpgradeState};
 
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     // Only when the session never got onto its WebSocket: a session that stayed on polling
     // ends for another reason, and the blocked WebSocket is a note.
+    // socket.io 0.9 has no upgrade: its handshake is a plain GET and the client then tries
+    // its transports in turn, so "polling first" says nothing there. What counts is whether the
+    // session ever got a packet from the server outside the dead WebSocket.
+    let legacy = f.peers.server == Implementation::SocketIo09;
+    let worked_elsewhere = f.s.last_packet[1]
+        .as_ref()
+        .is_some_and(|p| f.conns.iter().any(|c| !c.websocket && c.conn == p.conn));
     if f.s.upgrade == UpgradeState::Upgraded
-        || f.s
-            .transports
-            .first()
-            .is_some_and(|t| t.transport == "polling")
+        || (legacy && worked_elsewhere)
+        || (!legacy
+            && f.s
+                .transports
+                .first()
+                .is_some_and(|t| t.transport == "polling"))
     {
         return None;
     }
-    rule_blocked_any(f)
+    // The client's frames got through once and the heartbeat deadline passed later: the path
+    // carried WebSocket traffic, so a peer that stopped answering (ping-timeout) is the better
+    // reading; that rule names it. A client whose WebSocket never carried a frame at all stays
+    // here, with ping-timeout as the candidate: one side's capture cannot tell them apart.
+    let client_spoke = f.conns.iter().any(|c| c.websocket && c.ws_messages[0] > 0);
+    if client_spoke && ping_timeout::expiry(f).is_some() {
+        return None;
+    }
+    let mut e = rule_blocked_any(f)?;
+    if legacy {
+        // socket.io 0.9 reports nothing while the WebSocket is silent but open (the server's
+        // close timeout only starts on a disconnect), and its client only "connect_failed".
+        e.reason = None;
+        e.client_reason = None;
+    }
+    Some(e)
 }
 
 /// A WebSocket connection of the session that was torn down (FIN/RST) within 2 s of its `101`
