@@ -40,11 +40,11 @@ impl Implementation {
 pub struct Peers {
     /// The server's implementation.
     pub server: Implementation,
-    /// Why: the evidence, or `assumed (...)`.
+    /// Why: `from …` the evidence, or `assumed: …`.
     pub server_by: String,
     /// The client's implementation.
     pub client: Implementation,
-    /// Why: the evidence, or `assumed (...)`.
+    /// Why: `from …` the evidence, or `assumed: …`.
     pub client_by: String,
 }
 
@@ -62,7 +62,7 @@ fn pythonic_client(ua: &str) -> bool {
 /// Identifies both sides of a session.
 pub(crate) fn identify(s: &SessionRecord) -> Peers {
     if s.eio.is_none() {
-        let by = "socket.io 0.9 handshake (/socket.io/1/, no EIO)".to_string();
+        let by = "from its handshake (/socket.io/1/, no EIO)".to_string();
         return Peers {
             server: Implementation::SocketIo09,
             server_by: by.clone(),
@@ -71,30 +71,34 @@ pub(crate) fn identify(s: &SessionRecord) -> Peers {
         };
     }
     let (server, server_by) = match s.server_software.as_deref() {
-        Some(v) if pythonic_server(v) => (Implementation::PythonSocketio, format!("Server: {v}")),
+        Some(v) if pythonic_server(v) => {
+            (Implementation::PythonSocketio, format!("from Server: {v}"))
+        }
         Some(v) => (
             Implementation::NodeSocketIo,
-            format!("assumed (Server: {v} is not a Python server)"),
+            format!("assumed: Server: {v} names no Python server"),
         ),
         None => (
             Implementation::NodeSocketIo,
-            "assumed (no Server header, as node's http module sends)".to_string(),
+            "assumed: no Server header, as from node's http module".to_string(),
         ),
     };
     let (client, client_by) = match s.user_agent.as_deref() {
-        Some(ua) if pythonic_client(ua) => {
-            (Implementation::PythonSocketio, format!("User-Agent: {ua}"))
-        }
-        Some(ua) if ua.contains("node-XMLHttpRequest") => {
-            (Implementation::NodeSocketIo, format!("User-Agent: {ua}"))
-        }
+        Some(ua) if pythonic_client(ua) => (
+            Implementation::PythonSocketio,
+            format!("from User-Agent: {ua}"),
+        ),
+        Some(ua) if ua.contains("node-XMLHttpRequest") => (
+            Implementation::NodeSocketIo,
+            format!("from User-Agent: {ua}"),
+        ),
         Some(ua) => (
             Implementation::NodeSocketIo,
-            format!("assumed (User-Agent: {ua})"),
+            format!("assumed: User-Agent: {ua}"),
         ),
         None => (
             Implementation::NodeSocketIo,
-            "assumed (no User-Agent)".to_string(),
+            "assumed: no User-Agent".to_string(),
         ),
     };
     Peers {

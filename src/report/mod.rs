@@ -10,7 +10,7 @@ mod sessions_table;
 
 use std::io;
 
-pub use explain_text::ExplainText;
+pub use explain_text::{ExplainText, ExplainView};
 pub use filter::{Filter, LayerSet};
 pub use json::{JsonReporter, NdjsonReporter};
 pub use pretty::{PrettyOptions, PrettyReporter};

@@ -256,3 +256,128 @@ fn issue_6_seed_bug_deflate_error_chain_shows_frame_zlib_close_and_new_sid() {
         chain["links"][0]["sockets"][0]["to"]
     );
 }
+
+/// Runs `explain` as a user would (no tty: plain text at 100 columns) and checks that no line
+/// of the report is wider than the terminal it was wrapped for.
+fn explain_text(args: &[&str]) -> String {
+    let mut all = vec!["explain", "--color", "never"];
+    all.extend_from_slice(args);
+    let out = sioscope(&all);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 104,
+            "line of {} columns: {line}",
+            line.chars().count()
+        );
+    }
+    text
+}
+
+#[test]
+fn sticky_session_capture_opens_with_the_counts_and_shows_its_one_finding_once() {
+    let text = explain_text(&["fixtures/pcap/v4-sticky-fail.pcap"]);
+    insta::assert_snapshot!("explain_grouped_sticky", text);
+    assert_eq!(text.matches("A request carried this session id").count(), 1);
+    let summary = text
+        .lines()
+        .position(|l| l == "summary")
+        .unwrap_or(usize::MAX);
+    assert!(summary < 4, "summary not first:\n{text}");
+    assert!(text.contains("3 session-unknown"));
+}
+
+#[test]
+fn many_clients_capture_groups_findings_and_all_expands_every_session() {
+    let pcap = "fixtures/pcap/v4-many-clients-staggered.pcap";
+    let text = explain_text(&[pcap]);
+    insta::assert_snapshot!("explain_grouped_many_clients", text);
+    assert_eq!(text.matches("The server waited for a heartbeat").count(), 1);
+    let all = explain_text(&["--all", pcap]);
+    assert_eq!(
+        all.matches("The server waited for a heartbeat").count(),
+        1 + 4
+    );
+    let abnormal = explain_text(&["--only-abnormal", "--all", pcap]);
+    assert!(!abnormal.contains("✓ ended"), "{abnormal}");
+    assert!(abnormal.contains("✗ ended"));
+}
+
+#[test]
+fn json_summary_counts_causes_and_fixes_and_every_end_has_a_certainty() {
+    let out = sioscope(&[
+        "explain",
+        "--format",
+        "json",
+        "fixtures/pcap/v4-many-clients-staggered.pcap",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let causes = v["summary"]["causes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let count = |name: &str| {
+        causes
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["count"].as_u64())
+    };
+    assert_eq!(count("ping-timeout"), Some(4));
+    assert_eq!(count("client-disconnect"), Some(4));
+    assert_eq!(v["summary"]["fixes"][0]["count"], 4);
+    for s in v["sessions"].as_array().into_iter().flatten() {
+        let c = s["end"]["certainty"].as_str().unwrap_or_default();
+        assert!(["certain", "likely", "unknown"].contains(&c), "{c}");
+        assert!(!s["end"]["certainty_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty());
+    }
+}
+
+#[test]
+fn refused_handshakes_are_a_finding_with_the_fix_and_the_closing_line_states_exit_1() {
+    let out = sioscope(&[
+        "explain",
+        "--color",
+        "never",
+        "fixtures/pcap/v4-eio3-rejected.pcap",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unsupported-protocol-version · certain · 3 requests"));
+    assert!(text.contains("allowEIO3: true"));
+    assert!(text
+        .trim_end()
+        .ends_with("exit 1: 3 requests were refused before any session opened"));
+}
+
+#[test]
+fn no_debug_names_leak_into_the_text() {
+    for pcap in fixtures() {
+        let out = sioscope(&[
+            "explain",
+            "--all",
+            "--color",
+            "never",
+            pcap.to_str().unwrap_or_default(),
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        for leak in [
+            "ProbeSent",
+            "ProbeAnswered",
+            "Switched ",
+            "by Unknown",
+            "upgrade None",
+            "by Server",
+            "by Client",
+            "by Network",
+        ] {
+            assert!(
+                !text.contains(leak),
+                "{}: {leak:?} in\n{text}",
+                pcap.display()
+            );
+        }
+    }
+}

@@ -63,9 +63,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                     Initiator::Client,
                     vec![m],
                     format!(
-                        "The client closed the transport itself without a Socket.IO DISCONNECT ({who}; client assumed: {} — {}); the server reports \"transport close\" although the client left on purpose.",
-                        f.peers.client.as_str(),
-                        f.peers.client_by
+                        "The client closed the transport itself without a Socket.IO DISCONNECT ({who}); the server reports \"transport close\" although the client left on purpose.",
                     ),
                     None,
                 )
