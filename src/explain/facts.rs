@@ -39,6 +39,8 @@ pub(crate) struct Facts<'a> {
     /// Sessions ending within 100 ms of this one (server-wide shutdown).
     pub(crate) simultaneous: usize,
     pub(crate) open_at_eof: bool,
+    /// The capture's last timestamp.
+    pub(crate) capture_end: Timestamp,
     /// The implementations on each side.
     pub(crate) peers: Peers,
 }
@@ -83,6 +85,7 @@ impl<'a> Facts<'a> {
             transport_end,
             simultaneous: 0,
             open_at_eof,
+            capture_end: t.span().map(|(_, b)| b).unwrap_or(s.last.ts),
             peers: identify(s),
         }
     }

@@ -13,6 +13,7 @@
 use serde_json::Value;
 
 use crate::explain::cause::{Cause, Initiator};
+use crate::explain::causes::ping_timeout;
 use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, Facts};
 use crate::explain::finding::FindingEnd;
@@ -45,6 +46,12 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         }
     }
     if latest.is_empty() || !latest.iter().all(|k| k.refused) {
+        return None;
+    }
+    // The session went on until a heartbeat deadline passed: the refusal did not end it (a
+    // client that kept its engine open, as the protocol suite's does); ping-timeout names the
+    // end and the refusal becomes a note.
+    if ping_timeout::expiry(f).is_some() {
         return None;
     }
     let first = latest.iter().find_map(|k| k.connected.as_ref())?;

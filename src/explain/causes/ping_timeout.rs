@@ -24,7 +24,7 @@ use crate::explain::cause::Cause;
 use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, initiator_of, ms, side, Facts};
 use crate::explain::finding::FindingEnd;
-use crate::session::Mark;
+use crate::session::{Mark, UpgradeState};
 
 /// Fraction of a deadline an end may come early and still count (timer granularity, the
 /// capture point being a hop away from the peer).
@@ -86,6 +86,45 @@ pub(crate) struct Expiry {
     pub ping: bool,
     /// The side whose deadline passed first (`S2C`: the server gave up).
     pub waiter: Dir,
+    /// The client stopped polling: no request after the last one, and the capture runs past
+    /// the deadline (the server's timeout leaves nothing on the wire).
+    pub abandoned: bool,
+}
+
+/// A polling session whose client stopped sending requests: its last connection closed after
+/// a complete response (a client's `Connection: close`, node-fetch does this, is not the end of
+/// a session) and the capture runs past `pingInterval + pingTimeout` without another request.
+/// engine.io then drops the session with "ping timeout" (`engine.io@6.6.12/build/socket.js:
+/// 166-187`), although nothing of it is on the wire.
+fn abandoned(f: &Facts, at: &Mark, window: f64) -> Option<Expiry> {
+    let s = f.s;
+    let on_polling = s.upgrade != UpgradeState::Upgraded
+        && s.transports
+            .last()
+            .is_some_and(|t| t.transport == "polling");
+    let c = f.last_conn?;
+    let tcp_end = [c.fin.as_ref(), c.rst.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|m| m.frame == at.frame);
+    let answered = match (&c.last_data[0], &c.last_data[1]) {
+        (Some(req), Some(resp)) => resp.frame > req.frame,
+        _ => false,
+    };
+    let last = s.last_packet[0]
+        .iter()
+        .chain(s.last_packet[1].iter())
+        .max_by_key(|m| m.frame)?
+        .clone();
+    let idle = ms(last.ts, f.capture_end);
+    (on_polling && tcp_end && answered && window > 0.0 && idle >= window).then(|| Expiry {
+        deadline: Timestamp(last.ts.0 + (window * 1e6) as u64),
+        since: last,
+        at: at.clone(),
+        ping: false,
+        waiter: Dir::S2C,
+        abandoned: true,
+    })
 }
 
 /// The heartbeat deadline the session's end came after, if any, for either side. On polling
@@ -97,6 +136,9 @@ pub(crate) fn expiry(f: &Facts) -> Option<Expiry> {
     let interval = s.ping_interval.unwrap_or(0) as f64;
     let server_pings = s.eio.unwrap_or(4) >= 4;
     let at = end_of(f)?;
+    if let Some(x) = abandoned(f, &at, interval + timeout) {
+        return Some(x);
+    }
     let passed = |since: &Mark, window: f64| ms(since.ts, at.ts) >= window * SLACK;
     let deadline = |since: &Mark, window: f64| Timestamp(since.ts.0 + (window * 1e6) as u64);
     let make = |since: Mark, window: f64, ping: bool, waiter: Dir| Expiry {
@@ -105,6 +147,7 @@ pub(crate) fn expiry(f: &Facts) -> Option<Expiry> {
         at: at.clone(),
         ping,
         waiter,
+        abandoned: false,
     };
     // The pinging side waits pingTimeout for its pong; the other side waits pingInterval +
     // pingTimeout for the next ping (v4 clients) or for any packet (v3 servers).
@@ -168,6 +211,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         evidence.push(q);
     }
     let (reason, client_reason) = match (waiter, server_pings) {
+        // The client went away without a word: what it reported, if anything, is not known.
+        _ if x.abandoned => ("ping timeout", ""),
         // The server gave up. A v4 client's own timer has expired too by the time it can act;
         // a 1.x/2.x client (v3) finds the server's close first.
         (Some(Dir::S2C), true) => ("ping timeout", "ping timeout"),
@@ -185,15 +230,21 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             x.at.clone(),
             Cause::PingTimeout,
             Some(reason),
-            Some(client_reason),
+            Some(client_reason).filter(|r| !r.is_empty()),
             initiator_of(waiter),
             evidence,
-            format!(
+            if x.abandoned {
+                format!(
+                    "The client stopped polling: no request for this session after frame {}, and the capture goes on {:.1} s past the heartbeat deadline (pingInterval {interval:.0} + pingTimeout {timeout:.0} ms). The server drops such a session with \"ping timeout\"; the TCP close before it is the end of one HTTP request (`Connection: close`), not of the session.",
+                    x.since.frame,
+                    ms(x.deadline, f.capture_end) / 1000.0
+                )
+            } else { format!(
                 "The {} waited for a heartbeat that did not come in time (pingInterval {interval:.0} ms, pingTimeout {timeout:.0} ms; {} pings) and closed the session. The usual cause is a frozen {frozen} (a blocked event loop, a suspended tab) or a path that stopped delivering data while TCP stayed up.{}",
                 side(waiter),
                 if server_pings { "Engine.IO v4: the server" } else { "Engine.IO v3: the client" },
                 if late_pong.is_some() { " The late pong shows the peer was alive but frozen." } else { "" }
-            ),
+            ) },
             Some("Find what blocks the peer's event loop; if pauses are expected, raise pingTimeout/pingInterval on the server."),
         )
         .with_certainty(
