@@ -20,6 +20,13 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         f.s.http_errors
             .iter()
             .find(|m| m.what.contains("\"code\":1") || m.what.contains("Session ID unknown"))?;
+    // A 400 for a session that had already been closed on the wire (an Engine.IO close packet,
+    // a close frame) answers a late request of a finished session: the close is the end.
+    let closed_before = f.s.eio_close.iter().any(|m| m.frame < e.frame)
+        || f.s.ws_closes.iter().any(|c| c.at.frame < e.frame);
+    if closed_before {
+        return None;
+    }
     // A 400 after a heartbeat deadline passed is the aftermath of a ping timeout: the server
     // had already dropped the session when the (frozen) client came back.
     if ping_timeout::expiry(f).is_some_and(|x| x.at.frame <= e.frame) {

@@ -78,8 +78,19 @@ pub(crate) fn conn_torn(c: &ConnRecord) -> Option<Mark> {
 pub(crate) fn rule_blocked_any(f: &Facts) -> Option<FindingEnd> {
     // A 101 for this session after which frames stopped in at least one direction, while the
     // connection stayed up (a connection torn down at once is a failed upgrade instead).
+    // A close frame from the silent side got through, so nothing swallows its frames: it just
+    // sent none before closing (a client that closes 4 ms after its open, issue #11 class 9).
+    let closed_by = |c: &ConnRecord, i: usize| {
+        let dir = if i == 0 { Dir::C2S } else { Dir::S2C };
+        f.s.ws_closes
+            .iter()
+            .any(|w| w.at.conn == c.conn && w.at.dir == Some(dir))
+    };
     let c = f.conns.iter().find(|c| {
-        c.websocket && (c.ws_messages[0] == 0 || c.ws_messages[1] == 0) && conn_torn(c).is_none()
+        c.websocket
+            && ((c.ws_messages[0] == 0 && !closed_by(c, 0))
+                || (c.ws_messages[1] == 0 && !closed_by(c, 1)))
+            && conn_torn(c).is_none()
     })?;
     if f.s.upgrade == UpgradeState::Upgraded {
         return None;
