@@ -154,7 +154,16 @@ pub(crate) fn build_chains(records: &[&SessionRecord], findings: &mut [Finding])
                 .copied()
                 .filter(|&a| next[a].is_none())
                 .min_by_key(|&a| rb.opened.ts.0.saturating_sub(findings[a].end.at.ts.0))?;
-            let fits = all_fits;
+            // A predecessor already taken still counts when it ended together with the chosen
+            // one (a server kill ends every session at once): the order of the reconnects
+            // then does not say which client is which.
+            let chosen_end = findings[nearest].end.at.ts;
+            let fits: Vec<usize> = all_fits
+                .into_iter()
+                .filter(|&a| {
+                    next[a].is_none() || ms(findings[a].end.at.ts, chosen_end).abs() <= 100.0
+                })
+                .collect();
             if fits.len() > 1 {
                 ambiguous[b] = fits
                     .iter()

@@ -279,6 +279,7 @@ impl<W: Write> ExplainText<W> {
                 sid_list(&r.sids, 6)
             )?;
             self.words(f)?;
+            self.injected(f)?;
             self.end_detail(f, r.count > 1)?;
         }
         Ok(())
@@ -302,6 +303,16 @@ impl<W: Write> ExplainText<W> {
             p.client_by
         );
         self.prose(4, &text)
+    }
+
+    /// Faults injected on purpose by `sioscope proxy --fault` (recorded as packet comments).
+    fn injected(&mut self, f: &Finding) -> io::Result<()> {
+        for m in &f.injected {
+            let what = m.what.trim_start_matches("injected-fault: ");
+            let label = format!("⚡ injected frame {}", m.frame);
+            self.labelled(4, &label, Style::new().magenta().bold(), what)?;
+        }
+        Ok(())
     }
 
     /// Evidence, explanation, certainty, candidates and fix of one session's end.
@@ -572,17 +583,7 @@ impl<W: Write> ExplainText<W> {
             initiator_words(e.initiator)
         )?;
         self.words(f)?;
-        // Faults injected on purpose by `sioscope proxy --fault` (recorded as packet comments).
-        for m in &f.injected {
-            let what = m.what.trim_start_matches("injected-fault: ");
-            writeln!(
-                self.out,
-                "      {} {}  {}",
-                self.paint("⚡ injected", Style::new().magenta().bold()),
-                self.paint(&format!("frame {}", m.frame), Style::new().cyan()),
-                what
-            )?;
-        }
+        self.injected(f)?;
         self.end_detail(f, false)?;
         for n in &f.notes {
             if n.kind == "lost-messages" {
