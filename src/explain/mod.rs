@@ -21,6 +21,9 @@ mod notes;
 mod refusal;
 mod summary;
 
+#[cfg(test)]
+mod fixture_tests;
+
 pub use cause::{Cause, Initiator, ALL as ALL_CAUSES};
 pub use certainty::{Candidate, Certainty};
 pub use chains::{Chain, Link, SocketChange};

@@ -91,3 +91,21 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn the_refusal_in_the_server_words_is_the_cause() {
+        assert_eq!(
+            verdict("v4-auth-refused.pcap", "A34gXr"),
+            (
+                "connect-refused",
+                s("not authorized"),
+                s("forced close"),
+                "certain"
+            )
+        );
+    }
+}

@@ -1,3 +1,14 @@
+//! `deflate-error`: a permessage-deflate message the receiver could not inflate.
+//!
+//! What the wire shows: a close frame 1007 (invalid payload data) after a compressed message
+//! (RSV1), or a message sioscope cannot inflate either. sioscope inflates the same bytes with the
+//! negotiated parameters: if it succeeds the receiver's inflater is at fault (ws < 1.0.1 on
+//! fragmented compressed messages), if not the bytes were corrupted on the path (zlib's words
+//! quoted). What the libraries report: the failing side `transport error` with the zlib Error
+//! (`ws@8.21.3/lib/permessage-deflate.js:528`, `ws/lib/receiver.js:624`); its peer `transport
+//! close`, or `ping timeout` when TCP outlives its heartbeat deadline (ws 1.x). What to do:
+//! upgrade ws / socket.io, find what rewrites frames, or `perMessageDeflate: false`.
+
 use crate::event::Dir;
 use crate::explain::cause::{Cause, Initiator};
 use crate::explain::certainty::Certainty;
@@ -114,4 +125,31 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             "sioscope could not inflate a message, but no close 1007 shows that the receiver failed too"
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn close_1007_with_ws_8_and_ws_1_peers() {
+        assert_eq!(
+            verdict("v4-corrupt-deflate.pcap", "vQqGH2"),
+            (
+                "deflate-error",
+                s("transport error"),
+                s("transport close"),
+                "certain"
+            )
+        );
+        assert_eq!(
+            verdict("v1-corrupt-deflate.pcap", "dNiMBB"),
+            (
+                "deflate-error",
+                s("transport error"),
+                s("ping timeout"),
+                "certain"
+            )
+        );
+    }
 }

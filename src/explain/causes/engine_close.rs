@@ -120,3 +120,39 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn shutdown_needs_simultaneous_ends_and_a_client_close_speaks_its_library() {
+        assert_eq!(
+            verdict("v4-server-shutdown.pcap", "rvM21_"),
+            (
+                "server-shutdown",
+                s("server shutting down"),
+                s("transport close"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("node-server-py-client.pcap", "leIiyn"),
+            (
+                "client-disconnect",
+                s("transport close"),
+                s("client disconnect"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("eio-bare.pcap", "XWeJnF"),
+            (
+                "client-disconnect",
+                s("transport close"),
+                s("forced close"),
+                "likely"
+            )
+        );
+    }
+}

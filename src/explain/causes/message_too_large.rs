@@ -1,3 +1,13 @@
+//! `message-too-large`: a message over the server's `maxHttpBufferSize`.
+//!
+//! What the wire shows: a close frame 1009 (message too big) over WebSocket, or HTTP 413 on a
+//! polling POST. What the libraries report: over WebSocket the server `transport error`
+//! (`RangeError: Max payload size exceeded`, `ws@8.21.3/lib/receiver.js:444-447`) and the client
+//! `transport close`; over polling the server answers 413 and keeps the session
+//! (`engine.io@6.6.12/build/transports/polling.js:121-126`), the client reports `transport error`
+//! (`xhr post error`) and the server `transport close` when the client then closes. What to do:
+//! raise `maxHttpBufferSize`, or send large data in chunks.
+
 use crate::explain::cause::{Cause, Initiator};
 use crate::explain::certainty::Certainty;
 use crate::explain::facts::{close_text, end, side, Facts};
@@ -66,4 +76,31 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             "the server answered HTTP 413 (payload too large)"
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn close_1009_over_websocket_and_413_over_polling() {
+        assert_eq!(
+            verdict("v4-too-large.pcap", "LFc2PW"),
+            (
+                "message-too-large",
+                s("transport error"),
+                s("transport close"),
+                "certain"
+            )
+        );
+        assert_eq!(
+            verdict("v4-too-large.pcap", "Hwt3RH"),
+            (
+                "message-too-large",
+                s("transport close"),
+                s("transport error"),
+                "certain"
+            )
+        );
+    }
 }

@@ -1,3 +1,12 @@
+//! `parse-error`: the receiver could not take a packet and closed the connection.
+//!
+//! What the wire shows: a packet sioscope cannot decode either and the other side's close soon
+//! after; a close 1002/1003; or socket.io 4.8.4's "invalid state" (a namespace's DISCONNECT and
+//! CONNECT in one tick). What the libraries report: socket.io 3/4 `forced close`
+//! (`socket.io@4.8.4/dist/client.js:189-197`, `:210-219`); engine.io `parse error` for an invalid
+//! Engine.IO packet (`engine.io@6.6.12/build/socket.js:141-142`). What to do: fix the sender's
+//! encoding, or wait for a namespace's disconnect before connecting it again.
+
 use crate::event::Dir;
 use crate::explain::cause::Cause;
 use crate::explain::causes::ping_timeout;
@@ -139,4 +148,31 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         },
     )
     .with_candidate(Cause::TransportClose, "the closing side's own log (DEBUG=engine,socket.io*) names the reason"))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn undecodable_packet_and_the_same_tick_namespace_race() {
+        assert_eq!(
+            verdict("v4-parse-error.pcap", "yfetk6"),
+            (
+                "parse-error",
+                s("forced close"),
+                s("transport close"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("v4-race-one-session.pcap", "et8L5h"),
+            (
+                "parse-error",
+                s("forced close"),
+                s("transport close"),
+                "likely"
+            )
+        );
+    }
 }

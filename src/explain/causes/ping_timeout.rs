@@ -257,3 +257,30 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn v4_server_ping_over_websocket_and_v3_client_ping_over_polling() {
+        assert_eq!(
+            verdict("hb-v4-ws-300-long.pcap", "dmP6pv"),
+            (
+                "ping-timeout",
+                s("ping timeout"),
+                s("ping timeout"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("hb-v1-polling-400-long.pcap", "VWXXCY"),
+            (
+                "ping-timeout",
+                s("ping timeout"),
+                s("transport close"),
+                "likely"
+            )
+        );
+    }
+}

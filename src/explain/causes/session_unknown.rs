@@ -52,3 +52,30 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         "the server's DEBUG=engine log: a \"ping timeout\" close of this sid before the 400 means it expired, not that it lived elsewhere",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn code_1_without_sticky_sessions() {
+        assert_eq!(
+            verdict("v4-sticky-fail.pcap", "K-mj9f"),
+            (
+                "session-unknown",
+                s("ping timeout"),
+                s("transport error"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("v4-sticky-fail.pcap", "6Jsb8j"),
+            (
+                "session-unknown",
+                s("ping timeout"),
+                s("transport error"),
+                "likely"
+            )
+        );
+    }
+}

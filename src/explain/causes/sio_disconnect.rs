@@ -112,3 +112,34 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         "a Socket.IO DISCONNECT packet for every namespace of the session is on the wire",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn words_per_implementation_node_python_and_0_9() {
+        assert_eq!(
+            verdict("v4-one-of-two-server-disconnect.pcap", "ew3MiG"),
+            (
+                "server-disconnect",
+                s("server namespace disconnect"),
+                s("io server disconnect"),
+                "certain"
+            )
+        );
+        assert_eq!(
+            verdict("py-server-node-client.pcap", "RiGiV6"),
+            (
+                "server-disconnect",
+                s("server disconnect"),
+                s("io server disconnect"),
+                "certain"
+            )
+        );
+        assert_eq!(
+            verdict("v09-xhr-namespace.pcap", "J88D_U"),
+            ("client-disconnect", s("packet"), None, "certain")
+        );
+    }
+}

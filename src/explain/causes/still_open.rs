@@ -53,3 +53,20 @@ pub(crate) fn fallback(f: &Facts) -> FindingEnd {
         "no close, FIN or RST of the session's connection is in the capture",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn a_capture_cut_mid_session_blames_no_one() {
+        assert_eq!(
+            verdict("v4-ws-long-cut.pcap", "0ezR3p"),
+            ("still-open", None, None, "certain")
+        );
+        assert_eq!(
+            verdict("v2-polling-two-clients-cut.pcap", "5v2KFb"),
+            ("still-open", None, None, "certain")
+        );
+    }
+}

@@ -100,3 +100,30 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         "a capture on the other side of any proxy, or the peer's log, shows whether its process exited",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn websocket_rst_is_transport_close_and_a_cut_poll_transport_error() {
+        assert_eq!(
+            verdict("rst-v4-ws.pcap", "U9QGUk"),
+            (
+                "transport-close",
+                s("transport close"),
+                s("transport close"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("v4-many-clients-server-killed.pcap", "GNZxH1"),
+            (
+                "transport-error",
+                s("transport error"),
+                s("transport error"),
+                "likely"
+            )
+        );
+    }
+}

@@ -1,3 +1,11 @@
+//! `upgrade-failed`: the polling → WebSocket upgrade did not complete.
+//!
+//! What the wire shows: a 101 and then the WebSocket connection torn down within 2 s before any
+//! frame (a proxy without WebSocket support), or the probe stopping half-way (`2probe` without
+//! `3probe`, `3probe` without `5`). The client stays on polling; engine.io-client reports it as
+//! a `probe error` (not a disconnect reason). What to do: find what closes WebSocket connections
+//! after the upgrade; wss on 443 often passes where ws does not.
+
 use crate::explain::cause::{Cause, Initiator};
 use crate::explain::causes::websocket_blocked::torn_down;
 use crate::explain::certainty::Certainty;

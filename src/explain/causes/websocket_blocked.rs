@@ -153,3 +153,25 @@ pub(crate) fn rule_blocked_any(f: &Facts) -> Option<FindingEnd> {
         "a capture on the server host: if the frames reach it, a frozen peer rather than a middlebox is to blame",
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn swallowed_after_the_101_on_v4_and_on_0_9() {
+        assert_eq!(
+            verdict("v4-ws-blocked-wsonly.pcap", "t9D1KF"),
+            (
+                "websocket-blocked",
+                s("ping timeout"),
+                s("connect_error: timeout"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("v09-ws-blocked.pcap", "LPulLS"),
+            ("websocket-blocked", None, None, "likely")
+        );
+    }
+}
