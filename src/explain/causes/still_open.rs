@@ -56,7 +56,7 @@ pub(crate) fn fallback(f: &Facts) -> FindingEnd {
 
 #[cfg(test)]
 mod tests {
-    use crate::explain::fixture_tests::{s, verdict};
+    use crate::explain::fixture_tests::verdict;
 
     #[test]
     fn a_capture_cut_mid_session_blames_no_one() {
