@@ -38,6 +38,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) transport_end: Option<Mark>,
     /// Sessions ending within 100 ms of this one (server-wide shutdown).
     pub(crate) simultaneous: usize,
+    /// Sessions of the same server, opened before this end, still active a second after it.
+    pub(crate) survivors: usize,
     pub(crate) open_at_eof: bool,
     /// The capture's last timestamp.
     pub(crate) capture_end: Timestamp,
@@ -84,6 +86,7 @@ impl<'a> Facts<'a> {
             last_conn,
             transport_end,
             simultaneous: 0,
+            survivors: 0,
             open_at_eof,
             capture_end: t.span().map(|(_, b)| b).unwrap_or(s.last.ts),
             peers: identify(s),

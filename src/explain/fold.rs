@@ -30,10 +30,27 @@ fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> E
         .iter()
         .filter_map(|f| f.transport_end.as_ref().map(|m| m.ts))
         .collect();
+    // Sessions of each server: (server address, opened, last activity).
+    let lives: Vec<(String, Timestamp, Timestamp)> = all
+        .iter()
+        .map(|f| (f.s.server.clone(), f.s.opened.ts, f.s.last.ts))
+        .collect();
     let mut facts: Vec<Facts> = all.into_iter().filter(|f| keep(f.s)).collect();
     for f in facts.iter_mut() {
         if let Some(e) = f.transport_end.as_ref().map(|m| m.ts) {
             f.simultaneous = ends.iter().filter(|x| ms(**x, e).abs() <= 100.0).count();
+            // A session of the same server, opened before this end and still active a second
+            // after it, or a handshake it accepted within 200 ms after it (sooner than a new
+            // process listens, and sooner than socket.io-client's reconnection delay): that
+            // server did not shut down.
+            f.survivors = lives
+                .iter()
+                .filter(|(server, opened, last)| {
+                    *server == f.s.server
+                        && ((opened.0 < e.0 && ms(e, *last) > 1000.0)
+                            || (opened.0 > e.0 && ms(e, *opened) <= 200.0))
+                })
+                .count();
         }
     }
     let mut sessions: Vec<Finding> = facts

@@ -73,7 +73,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 ),
             )
         }
-        _ if f.simultaneous > 1 => Some(
+        _ if f.simultaneous > 1 && f.survivors == 0 => Some(
             end(
                 m.clone(),
                 Cause::ServerShutdown,
