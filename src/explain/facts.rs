@@ -109,6 +109,26 @@ impl<'a> Facts<'a> {
             .min_by_key(|m| m.frame)
     }
 
+    /// The Engine.IO close packet `1` that closes the session, if any. A `1` over WebSocket is
+    /// ignored by both sides (`engine.io@6.6.12/build/socket.js:119-148` and
+    /// `engine.io-client@6.6.8/build/cjs/socket.js:375-393` have no close case; only polling
+    /// acts on it: `engine.io@6.6.12/build/transports/polling.js:167-169`), and a `1` on the
+    /// polling connection after the upgrade closes the discarded transport, not the session.
+    pub(crate) fn engine_close(&self) -> Option<Mark> {
+        let m = self.s.eio_close.clone()?;
+        let conn = self.conns.iter().find(|c| c.conn == m.conn)?;
+        if conn.websocket {
+            return None;
+        }
+        let upgraded_before = self.s.upgrade == UpgradeState::Upgraded
+            && self
+                .s
+                .upgrade_mark
+                .as_ref()
+                .is_some_and(|u| u.frame <= m.frame);
+        (!upgraded_before).then_some(m)
+    }
+
     pub(crate) fn end_mark(&self) -> Mark {
         self.transport_end
             .clone()

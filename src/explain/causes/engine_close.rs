@@ -20,7 +20,7 @@ use crate::explain::implementation::Implementation;
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     let s = f.s;
     // An Engine.IO close packet, or a close frame, without a Socket.IO DISCONNECT before it.
-    let eio = s.eio_close.clone();
+    let eio = f.engine_close();
     let first_close = s.ws_closes.first().map(|c| {
         let mut m = c.at.clone();
         m.what = format!("{} sends {}", side(m.dir), close_text(c));

@@ -40,7 +40,7 @@ fn invalid_state(f: &Facts) -> Option<(Mark, Mark, Mark)> {
             continue;
         }
         let mut closes: Vec<Mark> = vec![];
-        closes.extend(s.eio_close.clone());
+        closes.extend(f.engine_close());
         closes.extend(s.ws_closes.iter().map(|w| w.at.clone()));
         closes.extend(f.transport_end.clone());
         let close = closes

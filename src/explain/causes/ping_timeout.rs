@@ -34,7 +34,7 @@ const SLACK: f64 = 0.9;
 /// (an Engine.IO close packet, a close frame, a `400` for the session, FIN/RST of its transport).
 fn end_of(f: &Facts) -> Option<Mark> {
     let mut candidates: Vec<Mark> = vec![];
-    candidates.extend(f.s.eio_close.clone());
+    candidates.extend(f.engine_close());
     candidates.extend(f.s.ws_closes.first().map(|c| c.at.clone()));
     candidates.extend(
         f.s.http_errors

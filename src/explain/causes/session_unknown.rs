@@ -22,7 +22,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             .find(|m| m.what.contains("\"code\":1") || m.what.contains("Session ID unknown"))?;
     // A 400 for a session that had already been closed on the wire (an Engine.IO close packet,
     // a close frame) answers a late request of a finished session: the close is the end.
-    let closed_before = f.s.eio_close.iter().any(|m| m.frame < e.frame)
+    let closed_before = f.engine_close().iter().any(|m| m.frame < e.frame)
         || f.s.ws_closes.iter().any(|c| c.at.frame < e.frame);
     if closed_before {
         return None;
