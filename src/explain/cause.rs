@@ -33,6 +33,8 @@ pub enum Cause {
     ParseError,
     /// The capture ended before the session did.
     StillOpen,
+    /// The server refused the Socket.IO CONNECT (CONNECT_ERROR from a namespace middleware).
+    ConnectRefused,
 }
 
 impl Cause {
@@ -52,6 +54,7 @@ impl Cause {
             Cause::UpgradeFailed => "upgrade-failed",
             Cause::ParseError => "parse-error",
             Cause::StillOpen => "still-open",
+            Cause::ConnectRefused => "connect-refused",
         }
     }
 
@@ -70,7 +73,7 @@ impl Cause {
 }
 
 /// Every cause, for parsing and documentation.
-pub const ALL: [Cause; 13] = [
+pub const ALL: [Cause; 14] = [
     Cause::ClientDisconnect,
     Cause::ServerDisconnect,
     Cause::ServerShutdown,
@@ -84,6 +87,7 @@ pub const ALL: [Cause; 13] = [
     Cause::UpgradeFailed,
     Cause::ParseError,
     Cause::StillOpen,
+    Cause::ConnectRefused,
 ];
 
 /// Who ended the session.

@@ -6,11 +6,20 @@
 //! `transport`), with B's handshake after A's end and within a minute of it (reconnection delays
 //! of socket.io clients grow to `reconnectionDelayMax`, 5 s by default, plus jitter).
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use super::cause::Cause;
-use super::rules::Finding;
+use super::finding::Finding;
 use crate::session::SessionRecord;
+
+/// Shortest pause between an end and the next handshake of a reconnect: socket.io-client's
+/// Manager waits its backoff (`reconnectionDelay`, 1000 ms by default, ±50 % jitter:
+/// `socket.io-client@4.8.4/build/cjs/manager.js` `reconnect()`) before it opens a new session;
+/// a handshake a few milliseconds after another session ended is a new client (a test suite's
+/// next test, another tab).
+const MIN_GAP_MS: f64 = 20.0;
 
 /// Longest pause between an end and the next handshake that still counts as a reconnect.
 const MAX_GAP_MS: f64 = 60_000.0;
@@ -39,8 +48,12 @@ pub struct Link {
     pub cause: Cause,
     /// Milliseconds from the end of `from` to the handshake of `to`.
     pub gap_ms: f64,
-    /// How the link was made: `recovery-pid` or `same-client`.
+    /// How the link was made: `recovery-pid` (certain), `same-client` (the only session that
+    /// fits), or `ambiguous` (the nearest of several that fit; `others` lists the rest).
     pub by: &'static str,
+    /// With `ambiguous`: the other sessions that could be the predecessor.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<String>,
     /// Socket ids per namespace.
     pub sockets: Vec<SocketChange>,
 }
@@ -56,6 +69,47 @@ pub struct Chain {
     pub links: Vec<Link>,
 }
 
+/// The namespaces a session connected to.
+fn namespaces(r: &SessionRecord) -> BTreeSet<&str> {
+    r.sockets.iter().map(|k| k.nsp.as_str()).collect()
+}
+
+/// Whether the session tried a WebSocket at all (a client's `transports` option does not change
+/// between its reconnects).
+fn tried_websocket(r: &SessionRecord) -> bool {
+    r.transports.iter().any(|t| t.transport == "websocket")
+}
+
+/// Whether the session carries Socket.IO: a namespace joined, or the `/socket.io/` path (a bare
+/// Engine.IO app serves `/engine.io/` by default: `engine.io@6.6.12/build/server.js`).
+fn socket_io(r: &SessionRecord) -> bool {
+    !r.sockets.is_empty() || r.fingerprint.starts_with("/socket.io")
+}
+
+/// Whether a socket of the session was accepted (a refused or blocked session ended before
+/// its client could show its transports).
+fn connected(r: &SessionRecord) -> bool {
+    r.sockets
+        .iter()
+        .any(|k| !k.refused && k.connected.is_some())
+}
+
+/// Whether `b` can be the reconnect of `a`'s client: same address, `User-Agent` and request
+/// fingerprint; both Socket.IO sessions (a bare Engine.IO client has no Manager that
+/// reconnects); the same transports tried and the same namespaces joined; and `a` did not end
+/// with the client leaving on purpose (socket.io-client does not reconnect after its own
+/// `disconnect()`).
+fn same_client(a: &SessionRecord, b: &SessionRecord, end_a: &Finding) -> bool {
+    a.client_ip == b.client_ip
+        && a.user_agent == b.user_agent
+        && a.fingerprint == b.fingerprint
+        && a.opened.ts < b.opened.ts
+        && (socket_io(a) || socket_io(b))
+        && (!connected(a) || tried_websocket(a) == tried_websocket(b))
+        && (a.sockets.is_empty() || b.sockets.is_empty() || namespaces(a) == namespaces(b))
+        && !matches!(end_a.end.cause, Cause::StillOpen | Cause::ClientDisconnect)
+}
+
 fn ms(a: crate::event::Timestamp, b: crate::event::Timestamp) -> f64 {
     (b.0 as f64 - a.0 as f64) / 1e6
 }
@@ -65,6 +119,7 @@ pub(crate) fn build_chains(records: &[&SessionRecord], findings: &mut [Finding])
     let n = records.len().min(findings.len());
     let mut next: Vec<Option<(usize, &'static str)>> = vec![None; n];
     let mut prev: Vec<Option<usize>> = vec![None; n];
+    let mut ambiguous: Vec<Vec<String>> = vec![vec![]; n];
     for b in 0..n {
         let rb = &records[b];
         let offered: Vec<&str> = rb
@@ -82,21 +137,48 @@ pub(crate) fn build_chains(records: &[&SessionRecord], findings: &mut [Finding])
                     .any(|k| k.pid.as_deref().is_some_and(|p| offered.contains(&p)))
         });
         let candidate = by_pid.map(|a| (a, "recovery-pid")).or_else(|| {
-            (0..b)
-                .rev()
-                .filter(|&a| next[a].is_none())
-                .find(|&a| {
-                    let ra = &records[a];
-                    let end = findings[a].end.at.ts;
-                    ra.client_ip == rb.client_ip
-                        && ra.user_agent == rb.user_agent
-                        && ra.fingerprint == rb.fingerprint
-                        && ra.opened.ts < rb.opened.ts
-                        && ms(end, rb.opened.ts) >= -1000.0
-                        && ms(end, rb.opened.ts) <= MAX_GAP_MS
-                        && findings[a].end.cause != Cause::StillOpen
+            // Every session that fits, taken or not: a predecessor already linked to another
+            // session still makes this link ambiguous when it fits as well.
+            let all_fits: Vec<usize> = (0..n)
+                .filter(|&a| a != b)
+                .filter(|&a| same_client(records[a], rb, &findings[a]))
+                .filter(|&a| {
+                    // A successor never starts before its predecessor ends.
+                    let gap = ms(findings[a].end.at.ts, rb.opened.ts);
+                    (MIN_GAP_MS..=MAX_GAP_MS).contains(&gap)
                 })
-                .map(|a| (a, "same-client"))
+                .collect();
+            // The nearest free end before the handshake.
+            let nearest = all_fits
+                .iter()
+                .copied()
+                .filter(|&a| next[a].is_none())
+                .min_by_key(|&a| rb.opened.ts.0.saturating_sub(findings[a].end.at.ts.0))?;
+            // A predecessor already taken still counts when it ended together with the chosen
+            // one (a server kill ends every session at once): the order of the reconnects
+            // then does not say which client is which.
+            let chosen_end = findings[nearest].end.at.ts;
+            let fits: Vec<usize> = all_fits
+                .into_iter()
+                .filter(|&a| {
+                    next[a].is_none() || ms(findings[a].end.at.ts, chosen_end).abs() <= 100.0
+                })
+                .collect();
+            if fits.len() > 1 {
+                ambiguous[b] = fits
+                    .iter()
+                    .filter(|&&a| a != nearest)
+                    .map(|&a| records[a].sid.clone())
+                    .collect();
+            }
+            Some((
+                nearest,
+                if fits.len() > 1 {
+                    "ambiguous"
+                } else {
+                    "same-client"
+                },
+            ))
         });
         if let Some((a, by)) = candidate {
             next[a] = Some((b, by));
@@ -150,6 +232,7 @@ pub(crate) fn build_chains(records: &[&SessionRecord], findings: &mut [Finding])
                 cause: findings[a].end.cause,
                 gap_ms: ms(findings[a].end.at.ts, rb.opened.ts),
                 by,
+                others: std::mem::take(&mut ambiguous[b]),
                 sockets,
             });
             chain.sids.push(rb.sid.clone());

@@ -284,10 +284,22 @@ impl Filter {
             .filter(|c| c.sids.iter().any(|s| sessions.iter().any(|f| f.sid == *s)))
             .cloned()
             .collect();
+        let hops = x
+            .hops
+            .iter()
+            .filter(|h| {
+                h.sid
+                    .as_ref()
+                    .is_none_or(|s| sessions.iter().any(|f| f.sid == *s))
+            })
+            .cloned()
+            .collect();
         Ok(Explanation {
             sessions,
             chains,
             sessionless_errors: x.sessionless_errors.clone(),
+            refusals: x.refusals.clone(),
+            hops,
             duration: x.duration,
         })
     }

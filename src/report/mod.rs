@@ -11,7 +11,7 @@ mod sessions_table;
 
 use std::io;
 
-pub use explain_text::ExplainText;
+pub use explain_text::{ExplainText, ExplainView};
 pub use filter::{packet_types, Filter, LayerSet};
 pub use json::{JsonReporter, NdjsonReporter};
 pub use pretty::{escape_controls, PrettyOptions, PrettyReporter, TimeMode};

@@ -22,6 +22,6 @@ mod tracker;
 
 pub use record::{
     CloseFrame, ConnRecord, Mark, SessionRecord, SocketRecord, Transition, UpgradeState,
-    WsMessageMark,
+    WsMessageMark, RECENT_PACKETS,
 };
 pub use tracker::SessionTracker;

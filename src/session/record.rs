@@ -22,6 +22,9 @@ pub struct Mark {
     pub what: String,
 }
 
+/// How many recent packets per direction a session remembers (`SessionRecord::recent_packets`).
+pub const RECENT_PACKETS: usize = 16;
+
 /// A WebSocket close frame.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CloseFrame {
@@ -178,6 +181,10 @@ pub struct SessionRecord {
     pub last: Mark,
     /// Last packet in each direction (c2s, s2c).
     pub last_packet: [Option<Mark>; 2],
+    /// The last [`RECENT_PACKETS`] packets in each direction (c2s, s2c), oldest first: heartbeat
+    /// deadlines are measured against the last packet *before* an end, and a frozen peer's late
+    /// packets after the end must not hide it.
+    pub recent_packets: [std::collections::VecDeque<Mark>; 2],
     /// Pings and pongs: the last ping sent by the pinging side and whether it was answered.
     pub last_ping: Option<Mark>,
     /// The answer to `last_ping`.

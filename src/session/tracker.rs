@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::record::{
     CloseFrame, ConnRecord, Mark, SessionRecord, SocketRecord, Transition, UpgradeState,
-    WsMessageMark,
+    WsMessageMark, RECENT_PACKETS,
 };
 use crate::event::{Body, Dir, EioInfo, Event, HttpInfo, SioInfo, TcpInfo, WsInfo};
 use crate::http::header_value;
@@ -62,6 +62,8 @@ pub struct SessionTracker {
     pub other_anomalies: Vec<Mark>,
     first_ts: Option<crate::event::Timestamp>,
     last_ts: Option<crate::event::Timestamp>,
+    /// Both legs of relayed connections, compared as the events go by.
+    legs: crate::legs::LegComparer,
 }
 
 fn mark(ev: &Event, what: impl Into<String>) -> Mark {
@@ -149,6 +151,12 @@ impl SessionTracker {
         self.by_sid.contains_key(sid)
     }
 
+    /// What differed between the two legs of each relayed connection seen so far
+    /// (`crate::legs`): altered, swallowed or injected frames, the hop that closed first.
+    pub fn hops(&self) -> Vec<crate::legs::HopFinding> {
+        self.legs.findings()
+    }
+
     /// Time of the first and last event seen.
     pub fn span(&self) -> Option<(crate::event::Timestamp, crate::event::Timestamp)> {
         Some((self.first_ts?, self.last_ts?))
@@ -173,6 +181,7 @@ impl SessionTracker {
 
     /// Takes one event.
     pub fn event(&mut self, ev: &Event) {
+        self.legs.event(ev);
         if ev.frame > 0 {
             self.first_ts.get_or_insert(ev.ts);
             self.last_ts = Some(ev.ts);
@@ -207,6 +216,11 @@ impl SessionTracker {
                 s.conns.insert(ev.conn.0);
                 s.last = m.clone();
                 if let (Some(d), Body::Eio { .. } | Body::Sio { .. }) = (ev.dir, &ev.body) {
+                    let recent = &mut s.recent_packets[di(d)];
+                    if recent.len() >= RECENT_PACKETS {
+                        recent.pop_front();
+                    }
+                    recent.push_back(m.clone());
                     s.last_packet[di(d)] = Some(m);
                 }
             }
@@ -492,6 +506,7 @@ impl SessionTracker {
             sockets: Vec::new(),
             last: mark(ev, "open"),
             last_packet: [None, None],
+            recent_packets: Default::default(),
             last_ping: None,
             last_pong: None,
             unanswered_ping: None,

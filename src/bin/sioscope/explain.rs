@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use sioscope::report::ExplainText;
+use sioscope::report::{ExplainText, ExplainView};
 
 use crate::common::{track_input, use_color, ColorChoice, FilterArgs, Format, InputArgs};
 
@@ -23,6 +23,17 @@ pub struct ExplainArgs {
     color: ColorChoice,
     #[command(flatten)]
     filter: FilterArgs,
+    /// Show every session after the summary, not only each distinct finding once.
+    #[arg(long, visible_alias = "full")]
+    all: bool,
+    /// Show only abnormal ends and refused handshakes.
+    #[arg(long)]
+    only_abnormal: bool,
+}
+
+/// Column to wrap prose at: the terminal's width when stdout is one, else 100.
+fn text_width() -> usize {
+    crate::common::terminal_width().map_or(100, |c| c.clamp(60, 240))
 }
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode> {
@@ -54,7 +65,13 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
     match args.format {
         Format::Text => {
             let t0 = tracker.span().map(|(a, _)| a).unwrap_or_default();
+            let view = ExplainView {
+                all: args.all,
+                only_abnormal: args.only_abnormal,
+                width: text_width(),
+            };
             ExplainText::new(&mut out, use_color(args.color), t0)
+                .view(view)
                 .write(&name, &x)
                 .context("writing output")?;
         }
@@ -67,14 +84,17 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         Format::Json => {
             let doc = serde_json::json!({
                 "capture": name,
-                "summary": {
-                    "sessions": x.sessions.len(),
-                    "abnormal": x.abnormal(),
-                    "duration": x.duration,
-                },
-                "sessions": x.sessions,
+                "summary": x.summary(),
+                "rule_order": sioscope::explain::rule_order().collect::<Vec<_>>(),
+                "sessions": x
+                    .sessions
+                    .iter()
+                    .filter(|f| !args.only_abnormal || f.abnormal())
+                    .collect::<Vec<_>>(),
                 "chains": x.chains,
                 "sessionless_errors": x.sessionless_errors,
+                "refusals": x.refusals,
+                "hops": x.hops,
             });
             serde_json::to_writer_pretty(&mut out, &doc).context("writing output")?;
             writeln!(out).context("writing output")?;

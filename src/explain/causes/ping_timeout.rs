@@ -1,0 +1,286 @@
+//! `ping-timeout`: a heartbeat deadline passed and the waiting side closed the session.
+//!
+//! The deadlines come from the open packet (`pingInterval`, `pingTimeout`):
+//!
+//! - **Engine.IO v4 (socket.io 3/4): the server pings.** engine.io-protocol: "the server sends a
+//!   `ping` packet every `pingInterval` ms; if the client does not answer with `pong` within
+//!   `pingTimeout` ms, the server considers that the connection is closed"
+//!   (`engine.io@6.6.12/build/socket.js:166-187`). The client's deadline is `pingInterval +
+//!   pingTimeout` after the last ping it received (`engine.io-client@6.6.8/build/cjs/socket.js`,
+//!   `_resetPingTimeout` / `_hasPingExpired`): a client whose event loop was frozen finds its own
+//!   timer expired before it reads anything, so it also reports `ping timeout`.
+//! - **Engine.IO v3 (socket.io 1.x/2.x): the client pings.** The server restarts a timer of
+//!   `pingInterval + pingTimeout` on every packet from the client (`engine.io@3.6` `Socket.
+//!   setPingTimeout`, called from `onPacket`); the client waits `pingTimeout` for its pong. A
+//!   frozen 1.x/2.x client reports the server's close it finds on waking: `transport close`.
+//!
+//! A pong after the close, or after the deadline, answers nothing (issue #11 class 1): it is
+//! the frozen peer's late reply. A session that ends this way is reported by the server as
+//! `ping timeout` on every implementation (python-engineio@4.15.1/engineio/base_server.py:29).
+//! What to do: find what blocks the peer's event loop, or raise the timings on the server.
+
+use crate::event::{Dir, Timestamp};
+use crate::explain::cause::Cause;
+use crate::explain::certainty::Certainty;
+use crate::explain::facts::{end, initiator_of, ms, side, Facts};
+use crate::explain::finding::FindingEnd;
+use crate::session::{Mark, UpgradeState};
+
+/// Fraction of a deadline an end may come early and still count (timer granularity, the
+/// capture point being a hop away from the peer).
+const SLACK: f64 = 0.9;
+
+/// Where the session ended, as the heartbeat rule sees it: the earliest close the capture shows
+/// (an Engine.IO close packet, a close frame, a `400` for the session, FIN/RST of its transport).
+fn end_of(f: &Facts) -> Option<Mark> {
+    let mut candidates: Vec<Mark> = vec![];
+    candidates.extend(f.engine_close());
+    candidates.extend(f.s.ws_closes.first().map(|c| c.at.clone()));
+    candidates.extend(
+        f.s.http_errors
+            .iter()
+            .find(|m| m.what.contains("\"code\":1"))
+            .cloned(),
+    );
+    candidates.extend(f.transport_end.clone());
+    candidates.into_iter().min_by_key(|m| m.frame)
+}
+
+/// The last packet from `dir` before frame `before`.
+fn last_before(f: &Facts, dir: Dir, before: u64) -> Option<Mark> {
+    let i = match dir {
+        Dir::C2S => 0,
+        Dir::S2C => 1,
+    };
+    f.s.recent_packets[i]
+        .iter()
+        .rev()
+        .find(|m| m.frame < before)
+        .cloned()
+}
+
+/// A ping before `at` that got no pong in time: no pong at all, a pong after `at`, or a pong
+/// later than `timeout` after the ping.
+fn unanswered_ping(f: &Facts, at: &Mark, timeout: f64) -> Option<Mark> {
+    let s = f.s;
+    let answered = |p: &Mark| {
+        s.last_pong
+            .as_ref()
+            .is_some_and(|q| q.frame < at.frame && ms(p.ts, q.ts) <= timeout)
+    };
+    match &s.last_ping {
+        Some(p) if p.frame < at.frame && !answered(p) => Some(p.clone()),
+        _ => s.unanswered_ping.clone().filter(|p| p.frame < at.frame),
+    }
+}
+
+/// A passed heartbeat deadline: who was waiting, since when, and where it ended.
+pub(crate) struct Expiry {
+    /// The ping that went unanswered, or the last packet before the silence.
+    pub since: Mark,
+    /// The deadline it missed.
+    pub deadline: Timestamp,
+    /// Where the session ended.
+    pub at: Mark,
+    /// True when `since` is an unanswered ping (else a silence).
+    pub ping: bool,
+    /// The side whose deadline passed first (`S2C`: the server gave up).
+    pub waiter: Dir,
+    /// The client stopped polling: no request after the last one, and the capture runs past
+    /// the deadline (the server's timeout leaves nothing on the wire).
+    pub abandoned: bool,
+}
+
+/// A polling session whose client stopped sending requests: its last connection closed after
+/// a complete response (a client's `Connection: close`, node-fetch does this, is not the end of
+/// a session) and the capture runs past `pingInterval + pingTimeout` without another request.
+/// engine.io then drops the session with "ping timeout" (`engine.io@6.6.12/build/socket.js:
+/// 166-187`), although nothing of it is on the wire.
+fn abandoned(f: &Facts, at: &Mark, window: f64) -> Option<Expiry> {
+    let s = f.s;
+    let on_polling = s.upgrade != UpgradeState::Upgraded
+        && s.transports
+            .last()
+            .is_some_and(|t| t.transport == "polling");
+    let c = f.last_conn?;
+    let tcp_end = [c.fin.as_ref(), c.rst.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|m| m.frame == at.frame);
+    let answered = match (&c.last_data[0], &c.last_data[1]) {
+        (Some(req), Some(resp)) => resp.frame > req.frame,
+        _ => false,
+    };
+    let last = s.last_packet[0]
+        .iter()
+        .chain(s.last_packet[1].iter())
+        .max_by_key(|m| m.frame)?
+        .clone();
+    let idle = ms(last.ts, f.capture_end);
+    (on_polling && tcp_end && answered && window > 0.0 && idle >= window).then(|| Expiry {
+        deadline: Timestamp(last.ts.0 + (window * 1e6) as u64),
+        since: last,
+        at: at.clone(),
+        ping: false,
+        waiter: Dir::S2C,
+        abandoned: true,
+    })
+}
+
+/// The heartbeat deadline the session's end came after, if any, for either side. On polling
+/// the server's own timeout leaves nothing on the wire while the client is frozen, so a
+/// deadline that passed before *any* end counts, whichever side the end came from.
+pub(crate) fn expiry(f: &Facts) -> Option<Expiry> {
+    let s = f.s;
+    let timeout = s.ping_timeout? as f64;
+    let interval = s.ping_interval.unwrap_or(0) as f64;
+    let server_pings = s.eio.unwrap_or(4) >= 4;
+    let at = end_of(f)?;
+    if let Some(x) = abandoned(f, &at, interval + timeout) {
+        return Some(x);
+    }
+    let passed = |since: &Mark, window: f64| ms(since.ts, at.ts) >= window * SLACK;
+    let deadline = |since: &Mark, window: f64| Timestamp(since.ts.0 + (window * 1e6) as u64);
+    let make = |since: Mark, window: f64, ping: bool, waiter: Dir| Expiry {
+        deadline: deadline(&since, window),
+        since,
+        at: at.clone(),
+        ping,
+        waiter,
+        abandoned: false,
+    };
+    // The pinging side waits pingTimeout for its pong; the other side waits pingInterval +
+    // pingTimeout for the next ping (v4 clients) or for any packet (v3 servers).
+    let (pinger, other) = if server_pings {
+        (Dir::S2C, Dir::C2S)
+    } else {
+        (Dir::C2S, Dir::S2C)
+    };
+    let by_pinger = unanswered_ping(f, &at, timeout)
+        .filter(|p| p.dir == Some(pinger) && passed(p, timeout))
+        .map(|p| make(p, timeout, true, pinger));
+    let by_other = (interval > 0.0)
+        .then(|| last_before(f, pinger, at.frame).unwrap_or_else(|| s.opened.clone()))
+        .filter(|last| passed(last, interval + timeout))
+        .map(|last| make(last, interval + timeout, false, other));
+    match (by_pinger, by_other) {
+        (Some(a), Some(b)) => Some(if a.deadline.0 <= b.deadline.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The session ended after a heartbeat deadline passed.
+pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
+    let s = f.s;
+    let x = expiry(f)?;
+    let timeout = s.ping_timeout.unwrap_or(0) as f64;
+    let interval = s.ping_interval.unwrap_or(0) as f64;
+    let server_pings = s.eio.unwrap_or(4) >= 4;
+    let waiter = Some(x.waiter);
+    let mut since = x.since.clone();
+    since.what = if x.ping {
+        format!(
+            "{} ping, no pong in time (pingTimeout {timeout:.0} ms)",
+            side(since.dir)
+        )
+    } else {
+        format!(
+            "last packet from the {} before the end (deadline pingInterval {interval:.0} + pingTimeout {timeout:.0} ms)",
+            side(since.dir)
+        )
+    };
+    let mut at = x.at.clone();
+    at.what = format!(
+        "{} ends the session {:.0} ms later: {}",
+        side(at.dir),
+        ms(x.since.ts, x.at.ts),
+        at.what
+    );
+    let mut evidence = vec![since, at];
+    let late_pong = s
+        .last_pong
+        .as_ref()
+        .filter(|q| q.frame > x.at.frame || q.ts.0 > x.deadline.0);
+    if let Some(q) = late_pong {
+        let mut q = q.clone();
+        q.what = format!(
+            "{} pong {:.0} ms after the deadline: too late, it answers nothing",
+            side(q.dir),
+            ms(x.deadline, q.ts)
+        );
+        evidence.push(q);
+    }
+    let (reason, client_reason) = match (waiter, server_pings) {
+        // The client went away without a word: what it reported, if anything, is not known.
+        _ if x.abandoned => ("ping timeout", ""),
+        // The server gave up. A v4 client's own timer has expired too by the time it can act;
+        // a 1.x/2.x client (v3) finds the server's close first.
+        (Some(Dir::S2C), true) => ("ping timeout", "ping timeout"),
+        (Some(Dir::S2C), false) => ("ping timeout", "transport close"),
+        // The client gave up: the server sees its close.
+        _ => ("transport close", "ping timeout"),
+    };
+    let frozen = if waiter == Some(Dir::S2C) {
+        "client"
+    } else {
+        "server"
+    };
+    Some(
+        end(
+            x.at.clone(),
+            Cause::PingTimeout,
+            Some(reason),
+            Some(client_reason).filter(|r| !r.is_empty()),
+            initiator_of(waiter),
+            evidence,
+            if x.abandoned {
+                format!(
+                    "The client stopped polling: no request for this session after frame {}, and the capture goes on {:.1} s past the heartbeat deadline (pingInterval {interval:.0} + pingTimeout {timeout:.0} ms). The server drops such a session with \"ping timeout\"; the TCP close before it is the end of one HTTP request (`Connection: close`), not of the session.",
+                    x.since.frame,
+                    ms(x.deadline, f.capture_end) / 1000.0
+                )
+            } else { format!(
+                "The {} waited for a heartbeat that did not come in time (pingInterval {interval:.0} ms, pingTimeout {timeout:.0} ms; {} pings) and closed the session. The usual cause is a frozen {frozen} (a blocked event loop, a suspended tab) or a path that stopped delivering data while TCP stayed up.{}",
+                side(waiter),
+                if server_pings { "Engine.IO v4: the server" } else { "Engine.IO v3: the client" },
+                if late_pong.is_some() { " The late pong shows the peer was alive but frozen." } else { "" }
+            ) },
+            Some("Find what blocks the peer's event loop; if pauses are expected, raise pingTimeout/pingInterval on the server."),
+        )
+        .with_certainty(
+            Certainty::Likely,
+            "the end came after the heartbeat deadline from the open packet; the closing side's log would say \"ping timeout\" to make it certain",
+        )
+        .with_candidate(
+            Cause::TransportClose,
+            "the server's DEBUG=engine log: \"ping timeout\" there settles it",
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn v4_server_ping_over_websocket_and_v3_client_ping_over_polling() {
+        assert_eq!(
+            verdict("hb-v4-ws-300-long.pcap", "dmP6pv"),
+            (
+                "ping-timeout",
+                s("ping timeout"),
+                s("ping timeout"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("hb-v1-polling-400-long.pcap", "VWXXCY"),
+            (
+                "ping-timeout",
+                s("ping timeout"),
+                s("transport close"),
+                "likely"
+            )
+        );
+    }
+}

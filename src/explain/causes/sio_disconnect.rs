@@ -1,0 +1,145 @@
+//! `client-disconnect` / `server-disconnect` by Socket.IO DISCONNECT packets.
+//!
+//! What the wire shows: a DISCONNECT (`41`, `41/nsp,`; socket.io 0.9 `0::` / `0::/nsp`) for
+//! every namespace the session still had. The first sender decides the cause. What each side
+//! reports: node socket.io `client namespace disconnect` / `server namespace disconnect`
+//! (`socket.io@4.8.4/dist/socket.js:509`, `:596`), its client `io client disconnect` / `io
+//! server disconnect`; python-socketio `client disconnect` / `server disconnect`; socket.io 0.9
+//! `booted` for `0::` and `packet` for a namespace. It is a statement on the wire: `certain`.
+//! What to do: nothing, it was asked for (a server-side disconnect stops the client's retries).
+
+use crate::event::Dir;
+use crate::explain::cause::{Cause, Initiator};
+use crate::explain::certainty::Certainty;
+use crate::explain::facts::{end, side, Facts};
+use crate::explain::finding::FindingEnd;
+use crate::explain::implementation::Implementation;
+
+pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
+    // The session ends by DISCONNECT only when every namespace's latest socket was disconnected
+    // (a namespace that disconnects and connects again keeps the session going).
+    let mut latest: Vec<&crate::session::SocketRecord> = vec![];
+    for k in &f.s.sockets {
+        match latest.iter_mut().find(|l| l.nsp == k.nsp) {
+            Some(l) => *l = k,
+            None => latest.push(k),
+        }
+    }
+    // socket.io 0.9 joins "/" implicitly for a client of another namespace: leaving that
+    // namespace (`0::/chat`) is the whole disconnect when "/" itself was never used.
+    let legacy = f.peers.server == Implementation::SocketIo09;
+    if legacy && latest.iter().any(|k| k.nsp != "/") {
+        latest.retain(|k| k.nsp != "/" || k.disconnect.is_some());
+    }
+    if latest.is_empty() || latest.iter().any(|k| k.disconnect.is_none()) {
+        return None;
+    }
+    let server = f.disconnect(Dir::S2C);
+    let client = f.disconnect(Dir::C2S);
+    let (m, cause) = match (server, client) {
+        (Some(s), Some(c)) if s.frame < c.frame => (s, Cause::ServerDisconnect),
+        (_, Some(c)) => (c, Cause::ClientDisconnect),
+        (Some(s), None) => (s, Cause::ServerDisconnect),
+        (None, None) => return None,
+    };
+    let nsps: Vec<&str> =
+        f.s.sockets
+            .iter()
+            .filter(|k| k.disconnect.is_some())
+            .map(|k| k.nsp.as_str())
+            .collect();
+    let mut at = m.clone();
+    at.what = format!(
+        "{} sends Socket.IO DISCONNECT for {}",
+        side(m.dir),
+        nsps.join(", ")
+    );
+    let mut evidence = vec![at];
+    if let Some(t) = &f.transport_end {
+        if t.frame > m.frame {
+            evidence.push(t.clone());
+        }
+    }
+    let root = nsps.contains(&"/");
+    let server_reason = match (f.peers.server, cause) {
+        // socket.io 0.9: `0::` ends the transport, "booted" (socket.io@0.9.19/lib/transport.js:190);
+        // `0::/nsp` leaves a namespace, "packet" (socket.io@0.9.19/lib/namespace.js:343)
+        (Implementation::SocketIo09, _) if root => "booted",
+        (Implementation::SocketIo09, _) => "packet",
+        // python-engineio@4.15.1/engineio/base_server.py:25-27 (reasons of python-socketio 5)
+        (Implementation::PythonSocketio, Cause::ServerDisconnect) => "server disconnect",
+        (Implementation::PythonSocketio, _) => "client disconnect",
+        // socket.io@4.8.4/dist/socket.js:509 and :596
+        (Implementation::NodeSocketIo, Cause::ServerDisconnect) => "server namespace disconnect",
+        (Implementation::NodeSocketIo, _) => "client namespace disconnect",
+    };
+    let client_reason = match (f.peers.client, cause) {
+        // socket.io-client@0.9.16/lib/socket.js:346, :374; a namespace socket that leaves on
+        // its own emits no disconnect on the client
+        (Implementation::SocketIo09, _) if root => Some("booted"),
+        (Implementation::SocketIo09, _) => None,
+        // python-engineio@4.15.1/engineio/base_client.py:36-38
+        (Implementation::PythonSocketio, Cause::ServerDisconnect) => Some("server disconnect"),
+        (Implementation::PythonSocketio, _) => Some("client disconnect"),
+        // socket.io-client@4.8.4/build/cjs/socket.js:638-656 and :683
+        (Implementation::NodeSocketIo, Cause::ServerDisconnect) => Some("io server disconnect"),
+        (Implementation::NodeSocketIo, _) => Some("io client disconnect"),
+    };
+    Some(match cause {
+        Cause::ServerDisconnect => end(
+            m,
+            cause,
+            Some(server_reason),
+            client_reason,
+            Initiator::Server,
+            evidence,
+            "The server disconnected the socket on purpose (`socket.disconnect()` on the server). The client does not reconnect by itself after this reason.".to_string(),
+            None,
+        ),
+        _ => end(
+            m,
+            cause,
+            Some(server_reason),
+            client_reason,
+            Initiator::Client,
+            evidence,
+            "The client disconnected on purpose (`socket.disconnect()`).".to_string(),
+            None,
+        ),
+    }
+    .with_certainty(
+        Certainty::Certain,
+        "a Socket.IO DISCONNECT packet for every namespace of the session is on the wire",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn words_per_implementation_node_python_and_0_9() {
+        assert_eq!(
+            verdict("v4-one-of-two-server-disconnect.pcap", "ew3MiG"),
+            (
+                "server-disconnect",
+                s("server namespace disconnect"),
+                s("io server disconnect"),
+                "certain"
+            )
+        );
+        assert_eq!(
+            verdict("py-server-node-client.pcap", "RiGiV6"),
+            (
+                "server-disconnect",
+                s("server disconnect"),
+                s("io server disconnect"),
+                "certain"
+            )
+        );
+        assert_eq!(
+            verdict("v09-xhr-namespace.pcap", "J88D_U"),
+            ("client-disconnect", s("packet"), None, "certain")
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! `transport-close` / `transport-error`: the TCP connection under the session ended (FIN or
+//! RST) with no Socket.IO or Engine.IO close before it.
+//!
+//! What the wire shows: the last connection of the session ends by FIN or RST, with no `41`,
+//! no close packet `1` and no close frame. Over WebSocket both node sides report `transport
+//! close` (a reset too: ws reports 1006, `ws@8.21.3/lib/websocket.js:1397-1405`); over polling a
+//! request cut before its response is `transport error` on both sides. Who sent the FIN/RST is
+//! on the wire; why (process exit, proxy idle timeout, a middlebox) is not, so this is `likely`
+//! with candidates. What to do: look at the side that closed (its process, its proxy).
+
+use crate::explain::cause::Cause;
+use crate::explain::certainty::Certainty;
+use crate::explain::facts::{end, initiator_of, ms, side, Facts};
+use crate::explain::finding::FindingEnd;
+use crate::explain::implementation::Implementation;
+
+pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
+    let t = f.transport_end.clone()?;
+    let c = f.last_conn?;
+    let rst = c.rst.as_ref().is_some_and(|r| r.frame == t.frame);
+    let mut m = t.clone();
+    m.what = format!(
+        "{} sends {} without any Socket.IO/Engine.IO close",
+        side(t.dir),
+        if rst { "TCP RST" } else { "TCP FIN" }
+    );
+    let idle = c
+        .last_data
+        .iter()
+        .flatten()
+        .filter(|d| d.frame < t.frame)
+        .map(|d| d.ts)
+        .max();
+    let mut evidence = vec![m];
+    let mut extra = String::new();
+    if let Some(idle_since) = idle {
+        let gap = ms(idle_since, t.ts) / 1000.0;
+        if gap > 5.0 {
+            extra = format!(" The connection was idle for {gap:.1} s before it closed: an idle timeout in a proxy or load balancer in between would look like this.");
+        }
+    }
+    if let Some(last) = c
+        .last_data
+        .iter()
+        .flatten()
+        .filter(|d| d.frame < t.frame)
+        .max_by_key(|d| d.frame)
+    {
+        let mut l = last.clone();
+        l.what = format!("last data before the end: {}", l.what);
+        evidence.insert(0, l);
+    }
+    // Over WebSocket, ws turns a reset into a plain close (1006): both node sides report
+    // "transport close" (ws@8.21.3/lib/websocket.js:1397-1405); python-engineio's client reports
+    // the broken socket as "transport error" (python-engineio@4.15.1/engineio/base_client.py:40).
+    // Over polling, a request left without its response is an error on both sides
+    // (engine.io@6.6.12/build/transports/polling.js:67-69 "poll connection closed prematurely";
+    // engine.io-client@6.6.8/build/cjs/transports/polling-xhr.js:50-51 "xhr poll error").
+    let pending = !c.websocket
+        && match (&c.last_data[0], &c.last_data[1]) {
+            (Some(req), Some(resp)) => req.frame > resp.frame,
+            (Some(_), None) => true,
+            _ => false,
+        };
+    let (cause, reason, client_reason) = if c.websocket {
+        let client = match (f.peers.client, rst) {
+            (Implementation::PythonSocketio, true) => "transport error",
+            _ => "transport close",
+        };
+        (Cause::TransportClose, "transport close", client)
+    } else if pending {
+        (Cause::TransportError, "transport error", "transport error")
+    } else {
+        (Cause::TransportClose, "transport close", "transport close")
+    };
+    if pending {
+        extra.push_str(" A polling request was still waiting for its response when the connection ended, so both sides report it as an error.");
+    }
+    Some(end(
+        t.clone(),
+        cause,
+        Some(reason),
+        Some(client_reason),
+        initiator_of(t.dir),
+        evidence,
+        format!(
+            "The TCP connection was {} by the {} with no protocol-level goodbye: the {} process died or closed its socket, or something in between cut the connection.{extra}",
+            if rst { "reset" } else { "closed" },
+            side(t.dir),
+            side(t.dir)
+        ),
+        None,
+    )
+    .with_certainty(
+        Certainty::Likely,
+        "who closed the TCP connection is on the wire; why (process exit, a proxy timeout, a network cut) is not",
+    )
+    .with_candidate(
+        Cause::ServerShutdown,
+        "a capture on the other side of any proxy, or the peer's log, shows whether its process exited",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn websocket_rst_is_transport_close_and_a_cut_poll_transport_error() {
+        assert_eq!(
+            verdict("rst-v4-ws.pcap", "U9QGUk"),
+            (
+                "transport-close",
+                s("transport close"),
+                s("transport close"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("v4-many-clients-server-killed.pcap", "GNZxH1"),
+            (
+                "transport-error",
+                s("transport error"),
+                s("transport error"),
+                "likely"
+            )
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Everything the cause rules look at for one session, and the helpers they share.
+
+use super::cause::{Cause, Initiator};
+use super::certainty::Certainty;
+use super::finding::FindingEnd;
+use super::implementation::{identify, Peers};
+use crate::event::{Dir, Timestamp};
+use crate::session::{CloseFrame, ConnRecord, Mark, SessionRecord, SessionTracker, UpgradeState};
+
+pub(crate) fn ms(a: Timestamp, b: Timestamp) -> f64 {
+    (b.0 as f64 - a.0 as f64) / 1e6
+}
+
+pub(crate) fn initiator_of(dir: Option<Dir>) -> Initiator {
+    match dir {
+        Some(Dir::C2S) => Initiator::Client,
+        Some(Dir::S2C) => Initiator::Server,
+        None => Initiator::Unknown,
+    }
+}
+
+pub(crate) fn side(dir: Option<Dir>) -> &'static str {
+    match dir {
+        Some(Dir::C2S) => "client",
+        Some(Dir::S2C) => "server",
+        None => "?",
+    }
+}
+
+/// Everything the rules look at for one session.
+pub(crate) struct Facts<'a> {
+    pub(crate) s: &'a SessionRecord,
+    /// Connections of the session, in order.
+    pub(crate) conns: Vec<&'a ConnRecord>,
+    /// The connection that carried the session last (the WebSocket one after an upgrade).
+    pub(crate) last_conn: Option<&'a ConnRecord>,
+    /// The first way the transport ended: the first close frame, FIN or RST on `last_conn`.
+    pub(crate) transport_end: Option<Mark>,
+    /// Sessions ending within 100 ms of this one (server-wide shutdown).
+    pub(crate) simultaneous: usize,
+    /// Sessions of the same server, opened before this end, still active a second after it.
+    pub(crate) survivors: usize,
+    pub(crate) open_at_eof: bool,
+    /// The capture's last timestamp.
+    pub(crate) capture_end: Timestamp,
+    /// The implementations on each side.
+    pub(crate) peers: Peers,
+}
+
+impl<'a> Facts<'a> {
+    pub(crate) fn new(s: &'a SessionRecord, t: &'a SessionTracker) -> Self {
+        let conns: Vec<&ConnRecord> = s.conns.iter().filter_map(|c| t.conns().get(c)).collect();
+        let ws_conn = conns
+            .iter()
+            .rev()
+            .find(|c| c.websocket && c.ws_messages.iter().sum::<u64>() > 0)
+            .copied();
+        let last_conn = if s.upgrade == UpgradeState::Upgraded
+            || s.transports
+                .first()
+                .is_some_and(|t| t.transport == "websocket")
+        {
+            ws_conn.or_else(|| conns.last().copied())
+        } else {
+            conns
+                .iter()
+                .rev()
+                .find(|c| !c.websocket)
+                .copied()
+                .or_else(|| conns.last().copied())
+        };
+        let mut candidates: Vec<Mark> = vec![];
+        if let Some(c) = last_conn {
+            candidates.extend(c.fin.clone());
+            candidates.extend(c.rst.clone());
+        }
+        if let Some(first_close) = s.ws_closes.first() {
+            candidates.push(first_close.at.clone());
+        }
+        let transport_end = candidates.into_iter().min_by_key(|m| m.frame);
+        let open_at_eof =
+            last_conn.is_some_and(|c| c.open_at_eof && c.fin.is_none() && c.rst.is_none());
+        Facts {
+            s,
+            conns,
+            last_conn,
+            transport_end,
+            simultaneous: 0,
+            survivors: 0,
+            open_at_eof,
+            capture_end: t.span().map(|(_, b)| b).unwrap_or(s.last.ts),
+            peers: identify(s),
+        }
+    }
+
+    pub(crate) fn close_with(&self, codes: &[u16]) -> Option<&CloseFrame> {
+        self.s
+            .ws_closes
+            .iter()
+            .find(|c| c.code.is_some_and(|x| codes.contains(&x)))
+    }
+
+    pub(crate) fn disconnect(&self, dir: Dir) -> Option<Mark> {
+        self.s
+            .sockets
+            .iter()
+            .filter_map(|k| k.disconnect.clone())
+            .filter(|m| m.dir == Some(dir))
+            .min_by_key(|m| m.frame)
+    }
+
+    /// The Engine.IO close packet `1` that closes the session, if any. A `1` over WebSocket is
+    /// ignored by both sides (`engine.io@6.6.12/build/socket.js:119-148` and
+    /// `engine.io-client@6.6.8/build/cjs/socket.js:375-393` have no close case; only polling
+    /// acts on it: `engine.io@6.6.12/build/transports/polling.js:167-169`), and a `1` on the
+    /// polling connection after the upgrade closes the discarded transport, not the session.
+    pub(crate) fn engine_close(&self) -> Option<Mark> {
+        let m = self.s.eio_close.clone()?;
+        let conn = self.conns.iter().find(|c| c.conn == m.conn)?;
+        if conn.websocket {
+            return None;
+        }
+        let upgraded_before = self.s.upgrade == UpgradeState::Upgraded
+            && self
+                .s
+                .upgrade_mark
+                .as_ref()
+                .is_some_and(|u| u.frame <= m.frame);
+        (!upgraded_before).then_some(m)
+    }
+
+    pub(crate) fn end_mark(&self) -> Mark {
+        self.transport_end
+            .clone()
+            .unwrap_or_else(|| self.s.last.clone())
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one argument per field of the finding
+pub(crate) fn end(
+    at: Mark,
+    cause: Cause,
+    reason: Option<&str>,
+    client_reason: Option<&str>,
+    initiator: Initiator,
+    evidence: Vec<Mark>,
+    explanation: String,
+    fix: Option<&str>,
+) -> FindingEnd {
+    FindingEnd {
+        at,
+        cause,
+        reason: reason.map(str::to_string),
+        client_reason: client_reason.map(str::to_string),
+        initiator,
+        evidence,
+        explanation,
+        fix: fix.map(str::to_string),
+        certainty: Certainty::Unknown,
+        certainty_reason: "not assessed".to_string(),
+        candidates: vec![],
+    }
+}
+
+pub(crate) fn close_text(c: &CloseFrame) -> String {
+    match c.code {
+        Some(code) => format!(
+            "close {code}{}",
+            if c.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" {:?}", c.reason)
+            }
+        ),
+        None => "close (no status code)".to_string(),
+    }
+}

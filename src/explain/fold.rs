@@ -1,0 +1,110 @@
+//! The fold: every session's facts through the cause rules, then notes, chains and refusals.
+
+use std::collections::BTreeSet;
+
+use super::causes::classify;
+use super::chains::build_chains;
+use super::facts::{ms, Facts};
+use super::finding::{Explanation, Finding, SocketSummary};
+use super::notes::notes;
+use super::refusal::refusals;
+use crate::event::Timestamp;
+use crate::session::{SessionRecord, SessionTracker};
+
+/// Explains every session the tracker saw.
+pub fn explain(t: &SessionTracker) -> Explanation {
+    explain_where(t, |_| true)
+}
+
+/// Explains only the sessions named in `sids` (a live run explains the sessions a closing
+/// connection carried, not every session again). Simultaneous ends are still counted against
+/// every session of the tracker; reconnect chains link the chosen sessions only.
+pub fn explain_sessions(t: &SessionTracker, sids: &BTreeSet<String>) -> Explanation {
+    explain_where(t, |s| sids.contains(&s.sid))
+}
+
+fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> Explanation {
+    let all: Vec<Facts> = t.sessions().iter().map(|s| Facts::new(s, t)).collect();
+    // Simultaneity: sessions whose transport ended within 100 ms of each other.
+    let ends: Vec<Timestamp> = all
+        .iter()
+        .filter_map(|f| f.transport_end.as_ref().map(|m| m.ts))
+        .collect();
+    // Sessions of each server: (server address, opened, last activity).
+    let lives: Vec<(String, Timestamp, Timestamp)> = all
+        .iter()
+        .map(|f| (f.s.server.clone(), f.s.opened.ts, f.s.last.ts))
+        .collect();
+    let mut facts: Vec<Facts> = all.into_iter().filter(|f| keep(f.s)).collect();
+    for f in facts.iter_mut() {
+        if let Some(e) = f.transport_end.as_ref().map(|m| m.ts) {
+            f.simultaneous = ends.iter().filter(|x| ms(**x, e).abs() <= 100.0).count();
+            // A session of the same server, opened before this end and still active a second
+            // after it, or a handshake it accepted within 200 ms after it (sooner than a new
+            // process listens, and sooner than socket.io-client's reconnection delay): that
+            // server did not shut down.
+            f.survivors = lives
+                .iter()
+                .filter(|(server, opened, last)| {
+                    *server == f.s.server
+                        && ((opened.0 < e.0 && ms(e, *last) > 1000.0)
+                            || (opened.0 > e.0 && ms(e, *opened) <= 200.0))
+                })
+                .count();
+        }
+    }
+    let mut sessions: Vec<Finding> = facts
+        .iter()
+        .map(|f| {
+            let s = f.s;
+            Finding {
+                sid: s.sid.clone(),
+                eio: s.eio,
+                transports: s.transports.iter().map(|t| t.transport.clone()).collect(),
+                client: s.client.clone(),
+                server: s.server.clone(),
+                implementation: f.peers.clone(),
+                user_agent: s.user_agent.clone(),
+                start: s.opened.clone(),
+                sockets: s
+                    .sockets
+                    .iter()
+                    .map(|k| SocketSummary {
+                        nsp: k.nsp.clone(),
+                        socket_id: k.socket_id.clone(),
+                        refused: k.refused,
+                        recovered: None,
+                    })
+                    .collect(),
+                upgrade: s.upgrade,
+                upgrade_at: s.upgrade_mark.clone(),
+                lost: s.lost_after_close.clone(),
+                injected: s
+                    .anomalies
+                    .iter()
+                    .filter(|m| m.what.starts_with("injected-fault:"))
+                    .cloned()
+                    .collect(),
+                events: s.events,
+                end: classify(f),
+                notes: vec![],
+            }
+        })
+        .collect();
+    for (f, finding) in facts.iter().zip(sessions.iter_mut()) {
+        finding.notes = notes(f, &finding.end);
+    }
+    let records: Vec<&SessionRecord> = facts.iter().map(|f| f.s).collect();
+    let chains = build_chains(&records, &mut sessions);
+    let duration = t.span().map(|(a, b)| ms(a, b) / 1000.0).unwrap_or(0.0);
+    let hops = t.hops();
+    super::hops::apply(&mut sessions, &hops);
+    Explanation {
+        sessions,
+        chains,
+        sessionless_errors: t.sessionless_errors.clone(),
+        refusals: refusals(&t.sessionless_errors),
+        hops,
+        duration,
+    }
+}
