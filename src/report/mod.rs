@@ -2,14 +2,17 @@
 //! `ndjson`). Each format is one file implementing [`Reporter`]; [`Filter`] selects events the same
 //! way for all of them.
 
+mod annotations;
 mod explain_text;
 mod filter;
+pub mod html;
 mod json;
 mod pretty;
 mod sessions_table;
 
 use std::io;
 
+pub use annotations::Annotations;
 pub use explain_text::ExplainText;
 pub use filter::{Filter, LayerSet};
 pub use json::{JsonReporter, NdjsonReporter};

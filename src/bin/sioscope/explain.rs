@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
+use sioscope::explain::Explanation;
 use sioscope::report::ExplainText;
 
 use crate::common::{track, use_color, ColorChoice, InputArgs};
@@ -44,18 +45,8 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
                 .context("writing output")?;
         }
         ExplainFormat::Json => {
-            let doc = serde_json::json!({
-                "capture": name,
-                "summary": {
-                    "sessions": x.sessions.len(),
-                    "abnormal": x.abnormal(),
-                    "duration": x.duration,
-                },
-                "sessions": x.sessions,
-                "chains": x.chains,
-                "sessionless_errors": x.sessionless_errors,
-            });
-            serde_json::to_writer_pretty(&mut out, &doc).context("writing output")?;
+            serde_json::to_writer_pretty(&mut out, &json_doc(&name, &x))
+                .context("writing output")?;
             writeln!(out).context("writing output")?;
         }
     }
@@ -64,5 +55,21 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The `explain --format json` document of one capture (also embedded by `report` and read by
+/// `annotate`, so the three show the same findings).
+pub fn json_doc(name: &str, x: &Explanation) -> serde_json::Value {
+    serde_json::json!({
+        "capture": name,
+        "summary": {
+            "sessions": x.sessions.len(),
+            "abnormal": x.abnormal(),
+            "duration": x.duration,
+        },
+        "sessions": x.sessions,
+        "chains": x.chains,
+        "sessionless_errors": x.sessionless_errors,
     })
 }

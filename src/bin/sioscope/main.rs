@@ -1,5 +1,6 @@
 //! The `sioscope` command line: a thin layer over the library, one file per subcommand.
 
+mod annotate;
 mod check;
 mod check_capture;
 mod common;
@@ -7,6 +8,7 @@ mod decode;
 mod doctor;
 mod explain;
 mod proxy;
+mod report;
 mod sessions;
 
 use std::io;
@@ -73,6 +75,20 @@ enum Command {
     ///   sioscope doctor http://127.0.0.1:3000
     ///   sioscope doctor https://chat.example.com/ --path /ws/ --timeout 2
     Doctor(doctor::DoctorArgs),
+    /// Write one self-contained HTML report of captures: a timeline of sessions per client,
+    /// reconnect chains, heartbeats, the explain findings and a filterable packet table.
+    ///
+    /// Example:
+    ///   sioscope report app.pcapng -o report.html
+    #[command(verbatim_doc_comment)]
+    Report(report::ReportArgs),
+    /// Write a capture back as pcapng with a packet comment on every frame that carries an
+    /// Engine.IO / Socket.IO packet or a finding (Wireshark: `frame.comment contains "deflate"`).
+    ///
+    /// Example:
+    ///   sioscope annotate app.pcap -o app-annotated.pcapng
+    #[command(verbatim_doc_comment)]
+    Annotate(annotate::AnnotateArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +100,8 @@ fn main() -> ExitCode {
         Command::Proxy(args) => proxy::run(args),
         Command::Check(args) => check::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Annotate(args) => annotate::run(args),
     };
     match result {
         Ok(code) => code,
