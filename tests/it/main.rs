@@ -1,5 +1,6 @@
 //! Integration tests: one binary (like ripgrep's), one module per concern.
 
+mod annotate;
 mod bad_input;
 mod check;
 mod common;
@@ -11,5 +12,6 @@ mod fixtures_truth;
 mod linktypes;
 mod proxy;
 mod rechunk;
+mod report;
 mod sessions;
 mod tshark;

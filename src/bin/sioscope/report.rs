@@ -11,7 +11,7 @@ use clap::Args;
 use sioscope::capture::{replay, ReplayOptions};
 use sioscope::event::Event;
 use sioscope::report::html::{DataKind, HtmlPage};
-use sioscope::report::{Filter, JsonReporter, Reporter};
+use sioscope::report::Filter;
 use sioscope::session::SessionTracker;
 
 use crate::common::open_input;
@@ -51,12 +51,11 @@ fn write(args: &ReportArgs, out: BufWriter<File>) -> Result<()> {
         let mut tracker = SessionTracker::new();
         page.begin_data(DataKind::Events, i)
             .context("writing the report")?;
-        let mut events = JsonReporter::new(page.data());
         let mut write_err: Option<io::Error> = None;
         let res = replay(open_input(path)?, &opts, &mut |ev: Event| {
             tracker.event(&ev);
             if write_err.is_none() && filter.matches(&ev) {
-                if let Err(e) = events.event(&ev) {
+                if let Err(e) = page.event(&ev) {
                     write_err = Some(e);
                 }
             }
@@ -65,14 +64,15 @@ fn write(args: &ReportArgs, out: BufWriter<File>) -> Result<()> {
             return Err(e).context("writing the report");
         }
         res.map_err(|e| anyhow::Error::new(e).context(name.clone()))?;
-        events.finish().context("writing the report")?;
-        page.end_data().context("writing the report")?;
+        page.end_data(DataKind::Events)
+            .context("writing the report")?;
         let x = sioscope::explain::explain(&tracker);
         page.begin_data(DataKind::Explain, i)
             .context("writing the report")?;
-        serde_json::to_writer(page.data(), &crate::explain::json_doc(name, &x))
+        page.value(&crate::explain::json_doc(name, &x))
             .context("writing the report")?;
-        page.end_data().context("writing the report")?;
+        page.end_data(DataKind::Explain)
+            .context("writing the report")?;
     }
     page.finish().context("writing the report")?;
     Ok(())

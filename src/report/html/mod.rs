@@ -1,8 +1,8 @@
 //! The HTML report (`sioscope report`): one self-contained page, every asset inlined, no network
 //! access, that works from `file://`.
 //!
-//! The page is a view of data embedded once per capture: the events exactly as
-//! `decode --format json` writes them and the document `explain --format json` prints, each in a
+//! The page is a view of data embedded once per capture: the events as `decode --format json`
+//! writes them (long payloads cut, see [`HtmlPage::event`]) and the document `explain --format json` prints, each in a
 //! `<script type="application/json">` block, read by the page's own script (`page.js`) and drawn
 //! as plain SVG and DOM. Inside such a block the HTML parser ends the element at the first
 //! `</script` and treats `<!--` specially (HTML Living Standard, "script data state"); every `<`
@@ -12,7 +12,9 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::event::Event;
 use crate::explain::ALL_CAUSES;
 
 const CSS: &str = include_str!("page.css");
@@ -20,7 +22,7 @@ const JS: &str = include_str!("page.js");
 
 /// A writer that escapes `<` as `\u003c` while `escaping` is on (JSON inside a script element).
 #[derive(Debug)]
-pub struct Embed<W: Write> {
+struct Embed<W: Write> {
     out: W,
     escaping: bool,
 }
@@ -51,6 +53,42 @@ impl<W: Write> Write for Embed<W> {
 #[derive(Debug)]
 pub struct HtmlPage<W: Write> {
     out: Embed<W>,
+    events: u64,
+    buf: Vec<u8>,
+}
+
+/// Events whose JSON is longer than this get their payloads cut in the page.
+pub const MAX_EVENT_JSON: usize = 2048;
+/// Characters of a cut payload kept as its preview.
+const PREVIEW: usize = 160;
+
+/// The payload-carrying keys of an event (see `docs/json-schema.md`), by layer object.
+const PAYLOAD_KEYS: [(&str, &str); 7] = [
+    ("sio", "data"),
+    ("eio", "text"),
+    ("eio", "base64"),
+    ("", "text"),
+    ("", "base64"),
+    ("", "body_text"),
+    ("", "body_base64"),
+];
+
+fn truncate_payloads(v: &mut Value) {
+    for (obj, key) in PAYLOAD_KEYS {
+        let target = if obj.is_empty() {
+            Some(&mut *v)
+        } else {
+            v.get_mut(obj)
+        };
+        let Some(slot) = target.and_then(|o| o.get_mut(key)) else {
+            continue;
+        };
+        let json = slot.to_string();
+        if json.len() > PREVIEW {
+            let preview: String = json.chars().take(PREVIEW).collect();
+            *slot = serde_json::json!({"_truncated": json.len(), "preview": preview});
+        }
+    }
 }
 
 /// What a data block holds.
@@ -85,6 +123,8 @@ impl<W: Write> HtmlPage<W> {
                 out,
                 escaping: false,
             },
+            events: 0,
+            buf: Vec::new(),
         };
         let title = html_escape(title);
         write!(
@@ -120,16 +160,44 @@ impl<W: Write> HtmlPage<W> {
             kind.as_str()
         )?;
         self.out.escaping = true;
+        self.events = 0;
+        if kind == DataKind::Events {
+            self.out.write_all(b"{\"events\":[")?;
+        }
         Ok(())
     }
 
-    /// The writer of the open data block: JSON written here is escaped for the script element.
-    pub fn data(&mut self) -> &mut Embed<W> {
-        &mut self.out
+    /// Writes one event into the open events block, as `decode --format json` writes it, except
+    /// that an event whose JSON exceeds [`MAX_EVENT_JSON`] bytes has its payload fields replaced
+    /// by `{"_truncated": <their JSON length>, "preview": "<the first characters>"}`: the page
+    /// shows packets, not megabytes of payload, and must open quickly.
+    pub fn event(&mut self, ev: &Event) -> io::Result<()> {
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, ev)?;
+        if self.buf.len() > MAX_EVENT_JSON {
+            if let Ok(mut v) = serde_json::from_slice::<Value>(&self.buf) {
+                truncate_payloads(&mut v);
+                self.buf.clear();
+                serde_json::to_writer(&mut self.buf, &v)?;
+            }
+        }
+        if self.events > 0 {
+            self.out.write_all(b",\n")?;
+        }
+        self.events += 1;
+        self.out.write_all(&self.buf)
+    }
+
+    /// Writes a whole JSON value (the explain document) into the open block.
+    pub fn value<T: Serialize>(&mut self, v: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, v).map_err(io::Error::from)
     }
 
     /// Closes the open data block.
-    pub fn end_data(&mut self) -> io::Result<()> {
+    pub fn end_data(&mut self, kind: DataKind) -> io::Result<()> {
+        if kind == DataKind::Events {
+            self.out.write_all(b"]}")?;
+        }
         self.out.escaping = false;
         self.out.write_all(b"</script>\n")
     }
@@ -166,8 +234,9 @@ mod tests {
     fn page_with(json: &str) -> String {
         let mut p = HtmlPage::new(Vec::new(), "a<b>.pcap").unwrap();
         p.begin_data(DataKind::Explain, 0).unwrap();
-        p.data().write_all(json.as_bytes()).unwrap();
-        p.end_data().unwrap();
+        p.value(&serde_json::from_str::<Value>(json).unwrap())
+            .unwrap();
+        p.end_data(DataKind::Explain).unwrap();
         String::from_utf8(p.finish().unwrap()).unwrap()
     }
 
@@ -188,5 +257,25 @@ mod tests {
         assert!(html.contains(r#"{"cause":"deflate-error","abnormal":true}"#));
         assert!(html.contains(r#"{"cause":"client-disconnect","abnormal":false}"#));
         assert!(!html.contains("<link") && !html.contains(" src="));
+    }
+
+    #[test]
+    fn a_long_payload_is_cut_to_a_preview_with_its_length() {
+        let mut v = serde_json::json!({"frame": 3, "layer": "sio",
+            "sio": {"type": "EVENT", "event": "frame", "data": ["frame", "x".repeat(5000)]}});
+        truncate_payloads(&mut v);
+        assert_eq!(v["sio"]["data"]["_truncated"], 5012);
+        assert_eq!(
+            v["sio"]["data"]["preview"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .count(),
+            PREVIEW
+        );
+        assert_eq!(v["sio"]["event"], "frame");
+        let mut small = serde_json::json!({"sio": {"data": ["a"]}});
+        truncate_payloads(&mut small);
+        assert_eq!(small["sio"]["data"], serde_json::json!(["a"]));
     }
 }
