@@ -4,8 +4,8 @@
 //!
 //! pcapng layout written here (pcapng spec, draft-ietf-opsawg-pcapng): one Section Header Block
 //! (type `0x0A0D0D0A`, byte-order magic `0x1A2B3C4D`, version 1.0, section length -1), one
-//! Interface Description Block per interface (type 1; `new` declares link type 1 = Ethernet, snap length 0 = unlimited, option
-//! `if_tsresol` = 9, nanoseconds), then one Enhanced Packet Block (type 6) per packet, with an
+//! Interface Description Block per interface (type 1; `new` declares link type 1 = Ethernet;
+//! snap length 0 = unlimited, option `if_tsresol` = 9, nanoseconds), then one Enhanced Packet Block (type 6) per packet, with an
 //! optional `opt_comment` (code 1) — used to mark injected faults. Every block is padded to 32 bits
 //! and ends with its total length again.
 
