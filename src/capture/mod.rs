@@ -22,6 +22,7 @@
 //! is one read buffer whatever the file size. Each packet comes out as a [`Packet`] (frame number,
 //! timestamp, link type, bytes); [`link::parse_tcp`] slices it down to a [`link::TcpSegment`].
 
+pub mod annotate;
 mod error;
 pub mod link;
 mod merge;

@@ -4,8 +4,8 @@
 //!
 //! pcapng layout written here (pcapng spec, draft-ietf-opsawg-pcapng): one Section Header Block
 //! (type `0x0A0D0D0A`, byte-order magic `0x1A2B3C4D`, version 1.0, section length -1), one
-//! Interface Description Block (type 1, link type 1 = Ethernet, snap length 0 = unlimited, option
-//! `if_tsresol` = 9, nanoseconds), then one Enhanced Packet Block (type 6) per packet, with an
+//! Interface Description Block per interface (type 1; `new` declares link type 1 = Ethernet;
+//! snap length 0 = unlimited, option `if_tsresol` = 9, nanoseconds), then one Enhanced Packet Block (type 6) per packet, with an
 //! optional `opt_comment` (code 1) — used to mark injected faults. Every block is padded to 32 bits
 //! and ends with its total length again.
 
@@ -72,6 +72,8 @@ pub fn synth_packet(
 /// Writes a pcapng capture with one Ethernet interface and nanosecond timestamps.
 pub struct PcapNgWriter<W: Write> {
     out: W,
+    /// Interfaces declared so far.
+    interfaces: u32,
 }
 
 fn pad4(n: usize) -> usize {
@@ -79,8 +81,16 @@ fn pad4(n: usize) -> usize {
 }
 
 impl<W: Write> PcapNgWriter<W> {
-    /// Writes the section and interface headers.
-    pub fn new(mut out: W) -> io::Result<Self> {
+    /// Writes the section header and one Ethernet interface (id 0) with nanosecond timestamps.
+    pub fn new(out: W) -> io::Result<Self> {
+        let mut w = Self::section(out)?;
+        w.interface(1)?;
+        Ok(w)
+    }
+
+    /// Writes a Section Header Block only; declare interfaces with [`PcapNgWriter::interface`]
+    /// before writing packets on them.
+    pub fn section(mut out: W) -> io::Result<Self> {
         // Section Header Block: type, length 28, BOM, major 1, minor 0, section length -1, length.
         let mut shb = Vec::with_capacity(28);
         shb.extend_from_slice(&0x0A0D_0D0Au32.to_le_bytes());
@@ -91,11 +101,17 @@ impl<W: Write> PcapNgWriter<W> {
         shb.extend_from_slice(&(-1i64).to_le_bytes());
         shb.extend_from_slice(&28u32.to_le_bytes());
         out.write_all(&shb)?;
-        // Interface Description Block: link type 1, snaplen 0, if_tsresol (9) = 9, opt_endofopt.
+        Ok(PcapNgWriter { out, interfaces: 0 })
+    }
+
+    /// Declares the next interface (ids count from 0) with this link type, snap length 0
+    /// (unlimited) and nanosecond timestamps; returns its id.
+    pub fn interface(&mut self, linktype: u16) -> io::Result<u32> {
+        // Interface Description Block: link type, snaplen 0, if_tsresol (9) = 9, opt_endofopt.
         let mut idb = Vec::with_capacity(32);
         idb.extend_from_slice(&1u32.to_le_bytes());
         idb.extend_from_slice(&32u32.to_le_bytes());
-        idb.extend_from_slice(&1u16.to_le_bytes());
+        idb.extend_from_slice(&linktype.to_le_bytes());
         idb.extend_from_slice(&0u16.to_le_bytes());
         idb.extend_from_slice(&0u32.to_le_bytes());
         idb.extend_from_slice(&9u16.to_le_bytes());
@@ -103,12 +119,29 @@ impl<W: Write> PcapNgWriter<W> {
         idb.extend_from_slice(&[9, 0, 0, 0]);
         idb.extend_from_slice(&0u32.to_le_bytes());
         idb.extend_from_slice(&32u32.to_le_bytes());
-        out.write_all(&idb)?;
-        Ok(PcapNgWriter { out })
+        self.out.write_all(&idb)?;
+        self.interfaces += 1;
+        Ok(self.interfaces - 1)
     }
 
     /// Writes one packet, with an optional comment (shown by Wireshark as `pkt_comment`).
     pub fn packet(&mut self, ts: Timestamp, data: &[u8], comment: Option<&str>) -> io::Result<()> {
+        let len = u32::try_from(data.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "packet too large"))?;
+        self.packet_on(0, ts, data, len, comment)
+    }
+
+    /// Writes one packet on interface `iface`, keeping its original length on the wire
+    /// (`orig_len` ≥ the captured bytes when the capture was cut at a snap length). A comment
+    /// that is empty or 60 000 bytes or longer is left out.
+    pub fn packet_on(
+        &mut self,
+        iface: u32,
+        ts: Timestamp,
+        data: &[u8],
+        orig_len: u32,
+        comment: Option<&str>,
+    ) -> io::Result<()> {
         let comment = comment
             .map(str::as_bytes)
             .filter(|c| !c.is_empty() && c.len() < 60_000);
@@ -121,11 +154,11 @@ impl<W: Write> PcapNgWriter<W> {
         let mut b = Vec::with_capacity(total);
         b.extend_from_slice(&6u32.to_le_bytes());
         b.extend_from_slice(&total32.to_le_bytes());
-        b.extend_from_slice(&0u32.to_le_bytes());
+        b.extend_from_slice(&iface.to_le_bytes());
         b.extend_from_slice(&((ts.0 >> 32) as u32).to_le_bytes());
         b.extend_from_slice(&(ts.0 as u32).to_le_bytes());
         b.extend_from_slice(&caplen.to_le_bytes());
-        b.extend_from_slice(&caplen.to_le_bytes());
+        b.extend_from_slice(&orig_len.max(caplen).to_le_bytes());
         b.extend_from_slice(data);
         b.extend(std::iter::repeat_n(0u8, pad4(data.len())));
         if let Some(c) = comment {

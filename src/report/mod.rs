@@ -2,8 +2,10 @@
 //! `ndjson`). Each format is one file implementing [`Reporter`]; [`Filter`] selects events the same
 //! way for all of them.
 
+mod annotations;
 mod explain_text;
 mod filter;
+pub mod html;
 mod json;
 mod pretty;
 mod seen;
@@ -11,6 +13,7 @@ mod sessions_table;
 
 use std::io;
 
+pub use annotations::Annotations;
 pub use explain_text::{ExplainText, ExplainView};
 pub use filter::{packet_types, Filter, LayerSet};
 pub use json::{JsonReporter, NdjsonReporter};

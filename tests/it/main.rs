@@ -1,5 +1,6 @@
 //! Integration tests: one binary (like ripgrep's), one module per concern.
 
+mod annotate;
 mod bad_input;
 mod bare_engineio;
 mod check;
@@ -17,6 +18,7 @@ mod ping_answered;
 mod proxy;
 mod readme;
 mod rechunk;
+mod report;
 mod sessions;
 mod tshark;
 mod upgrade_faults;

@@ -227,6 +227,12 @@ pub fn replay_options(i: &InputArgs) -> ReplayOptions {
     }
 }
 
+/// Opens one capture on its own (a file or stdin, decompressed when it is gzip or zstd), for
+/// commands that read each capture separately.
+pub fn open_input(path: &PathBuf) -> Result<Box<dyn Read + Send>> {
+    open_one(path, None)
+}
+
 /// Opens one input: a file or stdin, decompressed when it is gzip or zstd.
 fn open_one(
     path: &PathBuf,

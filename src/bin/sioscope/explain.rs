@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
+use sioscope::explain::Explanation;
 use sioscope::report::{ExplainText, ExplainView};
 
 use crate::common::{track_input, use_color, ColorChoice, FilterArgs, Format, InputArgs};
@@ -82,20 +83,17 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
             }
         }
         Format::Json => {
-            let doc = serde_json::json!({
-                "capture": name,
-                "summary": x.summary(),
-                "rule_order": sioscope::explain::rule_order().collect::<Vec<_>>(),
-                "sessions": x
-                    .sessions
-                    .iter()
-                    .filter(|f| !args.only_abnormal || f.abnormal())
-                    .collect::<Vec<_>>(),
-                "chains": x.chains,
-                "sessionless_errors": x.sessionless_errors,
-                "refusals": x.refusals,
-                "hops": x.hops,
-            });
+            let mut doc = json_doc(&name, &x);
+            if args.only_abnormal {
+                if let Some(v) = doc.get_mut("sessions") {
+                    *v = serde_json::to_value(
+                        x.sessions
+                            .iter()
+                            .filter(|f| f.abnormal())
+                            .collect::<Vec<_>>(),
+                    )?;
+                }
+            }
             serde_json::to_writer_pretty(&mut out, &doc).context("writing output")?;
             writeln!(out).context("writing output")?;
         }
@@ -105,5 +103,20 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The `explain --format json` document of one capture (also embedded by `report` and read by
+/// `annotate`, so the three show the same findings).
+pub fn json_doc(name: &str, x: &Explanation) -> serde_json::Value {
+    serde_json::json!({
+        "capture": name,
+        "summary": x.summary(),
+        "rule_order": sioscope::explain::rule_order().collect::<Vec<_>>(),
+        "sessions": x.sessions,
+        "chains": x.chains,
+        "sessionless_errors": x.sessionless_errors,
+        "refusals": x.refusals,
+        "hops": x.hops,
     })
 }

@@ -1,5 +1,6 @@
 //! The `sioscope` command line: a thin layer over the library, one file per subcommand.
 
+mod annotate;
 mod check;
 mod check_capture;
 mod common;
@@ -8,6 +9,7 @@ mod decode;
 mod doctor;
 mod explain;
 mod proxy;
+mod report;
 mod sessions;
 
 use std::io;
@@ -116,6 +118,20 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff) to stdout: `sioscope man | man -l -`.
     Man,
+    /// Write one self-contained HTML report of captures: a timeline of sessions per client,
+    /// reconnect chains, heartbeats, the explain findings and a filterable packet table.
+    ///
+    /// Example:
+    ///   sioscope report app.pcapng -o report.html
+    #[command(verbatim_doc_comment)]
+    Report(report::ReportArgs),
+    /// Write a capture back as pcapng with a packet comment on every frame that carries an
+    /// Engine.IO / Socket.IO packet or a finding (Wireshark: `frame.comment contains "deflate"`).
+    ///
+    /// Example:
+    ///   sioscope annotate app.pcap -o app-annotated.pcapng
+    #[command(verbatim_doc_comment)]
+    Annotate(annotate::AnnotateArgs),
 }
 
 fn main() -> ExitCode {
@@ -129,6 +145,8 @@ fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man => completions::man(),
+        Command::Report(args) => report::run(args),
+        Command::Annotate(args) => annotate::run(args),
     };
     match result {
         Ok(code) => code,

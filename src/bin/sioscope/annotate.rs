@@ -1,0 +1,64 @@
+//! `sioscope annotate`: the capture written back as pcapng with a comment on every frame that
+//! carries an Engine.IO / Socket.IO packet or a finding, for Wireshark.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use sioscope::capture::annotate::annotate;
+use sioscope::capture::replay;
+use sioscope::event::Event;
+use sioscope::report::Annotations;
+use sioscope::session::SessionTracker;
+
+use crate::common::{open_input, replay_options, InputArgs};
+
+#[derive(Args, Debug)]
+pub struct AnnotateArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The annotated capture to write (pcapng).
+    #[arg(short, long, value_name = "OUT.pcapng")]
+    output: PathBuf,
+}
+
+pub fn run(args: AnnotateArgs) -> Result<ExitCode> {
+    let [path] = args.input.capture.as_slice() else {
+        bail!("annotate writes one capture back: give exactly one input");
+    };
+    if path.as_os_str() == "-" {
+        bail!("annotate reads its input twice (decode, then copy): give a capture file, not -");
+    }
+    let mut notes = Annotations::new();
+    let mut tracker = SessionTracker::new();
+    replay(
+        open_input(path)?,
+        &replay_options(&args.input),
+        &mut |ev: Event| {
+            notes.event(&ev);
+            tracker.event(&ev);
+        },
+    )
+    .map_err(|e| anyhow::Error::new(e).context(format!("{}", path.display())))?;
+    let x = sioscope::explain::explain(&tracker);
+    notes.explain_json(&crate::explain::json_doc(&path.display().to_string(), &x));
+    let out = File::create(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let stats = annotate(
+        open_input(path)?,
+        &mut |frame| notes.comment(frame),
+        BufWriter::with_capacity(1 << 16, out),
+    )
+    .with_context(|| format!("{}", path.display()))?;
+    eprintln!(
+        "{}: {} frames, {} with a comment",
+        args.output.display(),
+        stats.frames,
+        stats.commented
+    );
+    Ok(ExitCode::SUCCESS)
+}
