@@ -47,7 +47,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// Nothing happened within the operation's time limit.
-    #[error("timed out after {0:?} waiting for {1}")]
+    #[error("timed out after {} waiting for {}", crate::units::HumanDuration(*.0), .1)]
     Timeout(Duration, &'static str),
     /// The TCP connection could not be opened (refused, unreachable, name not resolved).
     #[error("cannot connect to {addr}: {source}")]

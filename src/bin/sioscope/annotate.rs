@@ -2,7 +2,7 @@
 //! carries an Engine.IO / Socket.IO packet or a finding, for Wireshark.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,11 +54,14 @@ pub fn run(args: AnnotateArgs) -> Result<ExitCode> {
         BufWriter::with_capacity(1 << 16, out),
     )
     .with_context(|| format!("{}", path.display()))?;
-    eprintln!(
-        "{}: {} frames, {} with a comment",
-        args.output.display(),
-        stats.frames,
-        stats.commented
-    );
+    // A closing summary for people, as decode's: only on a terminal, so scripts see a quiet run.
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "{}: {} frames, {} with a comment",
+            args.output.display(),
+            stats.frames,
+            stats.commented
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,8 @@ use sioscope::client::Endpoint;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
-    /// A table of cases, then every failure with the bytes exchanged.
+    /// The summary line, a table of cases, then every failure with the bytes exchanged.
+    #[value(name = "text", alias = "table")]
     Table,
     /// One JSON document.
     Json,
@@ -71,9 +72,9 @@ pub struct CheckArgs {
     /// Also write a JUnit XML report to this file.
     #[arg(long, value_name = "FILE")]
     junit: Option<std::path::PathBuf>,
-    /// Time limit for one expected reply, in milliseconds.
-    #[arg(long, default_value_t = 2000)]
-    step_ms: u64,
+    /// Time limit for one expected reply (2s, 500ms; at least 50ms).
+    #[arg(long, default_value = "2s", value_parser = sioscope::units::parse_duration, value_name = "TIME")]
+    step: Duration,
     /// Run the cases that need the official suites' reference app even when it is not detected.
     #[arg(long)]
     reference: bool,
@@ -121,7 +122,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             endpoint.path.clone()
         }
     });
-    let step = Duration::from_millis(args.step_ms.max(50));
+    let step = args.step.max(Duration::from_millis(50));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
