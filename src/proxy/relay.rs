@@ -388,6 +388,10 @@ impl Pump<'_> {
                 break End::Cut;
             }
         };
+        // Close this direction's sockets before telling the observers: a lifecycle note may wait
+        // for a decoder that is behind, and the peers must not wait for it.
+        drop(r);
+        drop(w);
         match end {
             End::Eof | End::Cut | End::Shutdown => {
                 self.ctx
