@@ -18,6 +18,8 @@
 //! ```
 //!
 //! * [`relay`]: the tokio relay (accept loop, per-connection tasks, upstream TLS, shutdown);
+//! * [`order`]: the cross-connection order of first chunks (a later connection's request never
+//!   overtakes an earlier one's while its upstream connect is under way);
 //! * [`fault`]: `--fault` parsing;
 //! * [`shaper`]: the stream-aware shapers that inject them ([`poll_stall`]: `stall-pongs` over
 //!   long-polling);
@@ -32,6 +34,7 @@
 pub mod fault;
 pub mod note;
 pub mod observe;
+pub mod order;
 pub mod poll_stall;
 pub mod record;
 pub mod relay;
@@ -92,6 +95,9 @@ pub struct Summary {
     pub injected: u64,
     /// Packets written to the recording.
     pub recorded_frames: u64,
+    /// First chunks that waited for an earlier connection's (see [`order`]), and waits that ran
+    /// out (the order of those was not guaranteed).
+    pub order_waits: (u64, u64),
     /// The sessions still tracked at the end (the live tracker forgets reported sessions after
     /// a grace period, so this is not every session of a long run: see `sessions`).
     pub explanation: Explanation,
@@ -160,6 +166,10 @@ where
         events: d.events,
         injected: d.injected,
         recorded_frames,
+        order_waits: (
+            stats.order_waited.load(Ordering::Relaxed),
+            stats.order_expired.load(Ordering::Relaxed),
+        ),
         explanation: d.explanation,
         sessions: d.counts,
     })

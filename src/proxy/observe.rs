@@ -378,13 +378,16 @@ impl<'s> Decoder<'s> {
         }
     }
 
-    /// Reports sessions that ended, among `sids` and those waiting to settle (`None`: every
-    /// session, at the end of the run). A session is only reported once its end has stayed the
-    /// same for [`SETTLE`] (a polling session's connection may close while the session goes on
-    /// with the next request); at the end of the run every ended session is reported now.
+    /// Reports sessions that ended, among `sids` (`None`: every session, at the end of the run).
+    /// A session is only reported once its end has stayed the same for [`SETTLE`] (a polling
+    /// session's connection may close while the session goes on with the next request): a
+    /// closing connection's sessions are explained and start to wait, and [`Self::tick`] explains
+    /// each waiting one again when its time is up. At the end of the run every ended session is
+    /// reported now.
     ///
     /// Only these sessions are explained, so the work per closed connection does not grow with
-    /// the length of the run. A reported session is counted in [`SessionCounts`] and forgotten
+    /// the length of the run, nor with the number of sessions waiting to settle (re-explaining
+    /// every waiting session at each close made 10 000 connections decode at 65 a second). A reported session is counted in [`SessionCounts`] and forgotten
     /// by the tracker [`GRACE`] later.
     fn findings(&mut self, sids: Option<BTreeSet<String>>) {
         if self.tracker.sessions().is_empty() {
@@ -394,8 +397,7 @@ impl<'s> Decoder<'s> {
         let now = Instant::now();
         let x = match sids {
             None => explain(&self.tracker),
-            Some(mut sids) => {
-                sids.extend(self.pending.keys().cloned());
+            Some(sids) => {
                 if sids.is_empty() {
                     return;
                 }
@@ -429,12 +431,14 @@ impl<'s> Decoder<'s> {
     /// Called now and then: reports sessions whose end has settled, and forgets what is over.
     fn tick(&mut self) {
         let settle = self.settle;
-        let due = self
+        let due: BTreeSet<String> = self
             .pending
-            .values()
-            .any(|&(since, _)| since.elapsed() >= settle);
-        if due {
-            self.findings(Some(BTreeSet::new()));
+            .iter()
+            .filter(|(_, &(since, _))| since.elapsed() >= settle)
+            .map(|(sid, _)| sid.clone())
+            .collect();
+        if !due.is_empty() {
+            self.findings(Some(due));
         }
         self.sweep(Instant::now());
     }

@@ -28,6 +28,7 @@ use tokio_rustls::TlsConnector;
 use super::fault::FaultPlan;
 use super::note::{now, Note};
 use super::observe::Counters;
+use super::order::{FirstRead, Sequencer, Ticket};
 use super::shaper::{C2sShaper, ConnFaultState, S2cShaper, Shaped};
 use crate::event::Dir;
 
@@ -75,6 +76,10 @@ pub struct RelayStats {
     pub c2s_bytes: AtomicU64,
     /// Bytes forwarded server→client.
     pub s2c_bytes: AtomicU64,
+    /// First chunks that waited for an earlier connection's to be written (order kept).
+    pub order_waited: AtomicU64,
+    /// First chunks whose wait for an earlier connection's ran out (order possibly not kept).
+    pub order_expired: AtomicU64,
 }
 
 /// Upstream TLS, ready to use.
@@ -229,7 +234,16 @@ struct Pump<'a> {
 }
 
 impl Pump<'_> {
-    async fn run<R, W>(&self, mut r: R, mut w: W, mut stop: watch::Receiver<bool>) -> End
+    /// Relays one direction. `buf` already holds `pre` bytes read before the relay started (the
+    /// first chunk, read by the connection's set-up); `gate` is the connection's place in the
+    /// cross-connection order, waited for before that first chunk is written and then released.
+    async fn run<R, W>(
+        &self,
+        mut r: R,
+        mut w: W,
+        mut stop: watch::Receiver<bool>,
+        start: Start,
+    ) -> End
     where
         R: AsyncRead + Unpin,
         W: AsyncWrite + Unpin,
@@ -241,12 +255,18 @@ impl Pump<'_> {
             Dir::S2C => Shaper::S2c(S2cShaper::default()),
         };
         let mut cut_rx = self.cut_rx.clone();
-        let size = self.ctx.cfg.buffer_size.max(1024);
-        let mut buf = self.ctx.counters.take_buffer(size);
+        let Start {
+            mut buf,
+            mut pre,
+            mut gate,
+        } = start;
         let mut offset = 0u64;
         let end = loop {
             let deadline = self.deadline;
-            let read = tokio::select! {
+            let read = if let Some(n) = pre.take() {
+                Ok(n)
+            } else {
+                tokio::select! {
                 biased;
                 _ = stop.changed() => break End::Shutdown,
                 _ = cut_rx.changed() => break End::Cut,
@@ -271,6 +291,7 @@ impl Pump<'_> {
                     buf.clear();
                     r.read_buf(&mut buf)
                 } => r,
+                }
             };
             let n = match read {
                 Ok(0) => {
@@ -294,16 +315,34 @@ impl Pump<'_> {
             } else {
                 (chunk, &[][..], false)
             };
+            // Only the first chunk has a gate; dropping it lets the next connection's go.
+            let gate_now = gate.take();
             if !out.is_empty() {
+                if let Some(g) = &gate_now {
+                    tokio::select! {
+                        biased;
+                        _ = stop.changed() => break End::Shutdown,
+                        _ = cut_rx.changed() => break End::Cut,
+                        _ = g.turn() => {}
+                    }
+                }
                 let wrote = tokio::select! {
                     _ = stop.changed() => break End::Shutdown,
                     _ = cut_rx.changed() => break End::Cut,
-                    w = w.write_all(out) => w,
+                    w = async {
+                        w.write_all(out).await?;
+                        if gate_now.is_some() {
+                            // Out of any TLS buffer and into the socket before the next goes.
+                            w.flush().await?;
+                        }
+                        Ok::<(), std::io::Error>(())
+                    } => w,
                 };
                 if wrote.is_err() {
                     break End::Failed;
                 }
             }
+            drop(gate_now);
             let counter = match self.dir {
                 Dir::C2S => &self.ctx.stats.c2s_bytes,
                 Dir::S2C => &self.ctx.stats.s2c_bytes,
@@ -349,6 +388,10 @@ impl Pump<'_> {
                 break End::Cut;
             }
         };
+        // Close this direction's sockets before telling the observers: a lifecycle note may wait
+        // for a decoder that is behind, and the peers must not wait for it.
+        drop(r);
+        drop(w);
         match end {
             End::Eof | End::Cut | End::Shutdown => {
                 self.ctx
@@ -398,9 +441,62 @@ async fn sleep_opt(deadline: Option<Instant>) {
     }
 }
 
-async fn connect_upstream(ctx: &Ctx) -> Result<(TcpStream, SocketAddr), String> {
+/// An upstream connection as the accept loop started it.
+enum Dial {
+    /// The connect was issued on accept (the upstream is an address): it completes in the task.
+    Started(std::io::Result<TcpStream>, SocketAddr),
+    /// The upstream is a name: the task resolves it and connects.
+    Lookup,
+}
+
+/// `connect(2)` of a non-blocking socket: "The socket is nonblocking and the connection cannot be
+/// completed immediately" (`ErrorKind::InProgress` is not stable yet).
+#[cfg(target_os = "linux")]
+const EINPROGRESS: i32 = 115;
+#[cfg(not(target_os = "linux"))]
+const EINPROGRESS: i32 = 36;
+
+/// Issues a non-blocking connect to `addr` now, so that the upstream sees connections in the
+/// order the proxy accepted them (a server accepts, then reads, in SYN order; a later
+/// connection dialled first could be served first even though its bytes are written later).
+fn dial(addr: SocketAddr) -> std::io::Result<TcpStream> {
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    sock.set_nonblocking(true)?;
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e)
+            if e.raw_os_error() == Some(EINPROGRESS)
+                || e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    TcpStream::from_std(std::net::TcpStream::from(sock))
+}
+
+/// Waits for a connect issued by [`dial`] to complete.
+async fn dialled(s: TcpStream) -> std::io::Result<TcpStream> {
+    s.writable().await?;
+    if let Some(e) = s.take_error()? {
+        return Err(e);
+    }
+    s.peer_addr()?;
+    Ok(s)
+}
+
+async fn connect_upstream(ctx: &Ctx, dial: Dial) -> Result<(TcpStream, SocketAddr), String> {
     let up = &ctx.cfg.upstream;
     let fut = async {
+        if let Dial::Started(s, a) = dial {
+            return match s {
+                Ok(s) => dialled(s).await,
+                Err(e) => Err(e),
+            }
+            .map(|s| (s, a))
+            .map_err(|e| format!("upstream {a} unreachable: {e}"));
+        }
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host(up.as_str())
             .await
             .map_err(|e| format!("cannot resolve upstream {up}: {e}"))?
@@ -424,14 +520,98 @@ async fn connect_upstream(ctx: &Ctx) -> Result<(TcpStream, SocketAddr), String> 
     }
 }
 
+/// What a direction starts with: its buffer, bytes already read into it, the first-chunk gate.
+struct Start {
+    buf: Vec<u8>,
+    pre: Option<usize>,
+    gate: Option<Ticket>,
+}
+
+/// The upstream, once connected (and TLS done).
+enum Upstream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Connects to the upstream and does the TLS handshake when asked; the error is the log line.
+async fn open_upstream(ctx: &Ctx, dial: Dial) -> Result<(Upstream, SocketAddr), String> {
+    let (upstream, server_addr) = connect_upstream(ctx, dial).await?;
+    let Some(tls) = &ctx.tls else {
+        return Ok((Upstream::Plain(upstream), server_addr));
+    };
+    let hs = timeout(
+        ctx.cfg.connect_timeout,
+        tls.connector.connect(tls.name.clone(), upstream),
+    )
+    .await;
+    match hs {
+        Ok(Ok(s)) => Ok((Upstream::Tls(Box::new(s)), server_addr)),
+        Ok(Err(e)) => Err(format!(
+            "TLS handshake with upstream {server_addr} failed: {e}"
+        )),
+        Err(_) => Err(format!(
+            "TLS handshake with upstream {server_addr}: no answer within {} s",
+            ctx.cfg.connect_timeout.as_secs()
+        )),
+    }
+}
+
+/// Reads the client's first bytes when they come (`Some(n)` once read; `None` while there are
+/// none, and also after the client closed or failed: the relay's own read then sees that again).
+async fn first_bytes(ticket: &Ticket, client: &TcpStream, buf: &mut Vec<u8>) -> Option<usize> {
+    loop {
+        if client.readable().await.is_err() {
+            return None;
+        }
+        match ticket.read_first(client, buf) {
+            FirstRead::Bytes(n) => return Some(n),
+            FirstRead::WouldBlock => continue,
+            FirstRead::Eof | FirstRead::Failed => return None,
+        }
+    }
+}
+
+/// Reads the upstream's first bytes, for a server that speaks first (`Some(n)` once read; `None`
+/// when it closed or failed).
+async fn upstream_first<U: AsyncRead + Unpin>(up: &mut U, buf: &mut Vec<u8>) -> Option<usize> {
+    match up.read_buf(buf).await {
+        Ok(n) if n > 0 => Some(n),
+        _ => None,
+    }
+}
+
 async fn connection(
     ctx: Arc<Ctx>,
     conn: u64,
-    client: TcpStream,
+    client: Arc<TcpStream>,
+    ticket: Ticket,
+    dial: Dial,
     client_addr: SocketAddr,
-    stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
 ) {
-    let (upstream, server_addr) = match connect_upstream(&ctx).await {
+    let size = ctx.cfg.buffer_size.max(1024);
+    let mut c2s = ctx.counters.take_buffer(size);
+    let mut s2c = ctx.counters.take_buffer(size);
+    // Set-up: connect upstream while the client's first bytes are read (and queued in the
+    // cross-connection order, see `super::order`), then, if the client has said nothing yet, wait
+    // for whichever side speaks first.
+    let mut c2s_pre = None;
+    let mut client_done = false;
+    let opened = {
+        let opening = open_upstream(&ctx, dial);
+        tokio::pin!(opening);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                r = &mut opening => break r,
+                n = first_bytes(&ticket, &client, &mut c2s), if !client_done => {
+                    c2s_pre = n;
+                    client_done = true;
+                }
+            }
+        }
+    };
+    let (mut upstream, server_addr) = match opened {
         Ok(x) => x,
         Err(error) => {
             ctx.stats.failed.fetch_add(1, Ordering::Relaxed);
@@ -447,9 +627,36 @@ async fn connection(
             return;
         }
     };
+    let mut s2c_pre = None;
+    if !client_done {
+        let server_first = async {
+            match &mut upstream {
+                Upstream::Plain(s) => upstream_first(s, &mut s2c).await,
+                Upstream::Tls(s) => upstream_first(s, &mut s2c).await,
+            }
+        };
+        tokio::select! {
+            _ = stop.changed() => return,
+            n = first_bytes(&ticket, &client, &mut c2s) => c2s_pre = n,
+            n = server_first => s2c_pre = n,
+        }
+    }
+    // Without first client bytes there is nothing to keep in order.
+    let gate = c2s_pre.is_some().then_some(ticket);
+    let Ok(client) = Arc::try_unwrap(client) else {
+        // Unreachable: the sequencer gives the socket back once the first bytes are read or
+        // the ticket is dropped.
+        return;
+    };
     let _ = client.set_nodelay(true);
-    let _ = upstream.set_nodelay(true);
     let (client_addr, server_addr) = same_family(client_addr, server_addr);
+    ctx.lifecycle(Note::Open {
+        conn,
+        client: client_addr,
+        server: server_addr,
+        ts: now(),
+    })
+    .await;
     let faults = ConnFaultState::default();
     let (cut, _) = watch::channel(false);
     let deadline = ctx.cfg.faults.drop_after_time.map(|d| Instant::now() + d);
@@ -462,64 +669,34 @@ async fn connection(
         cut_rx: cut.subscribe(),
         deadline,
     };
+    let (p1, p2) = (pump(Dir::C2S), pump(Dir::S2C));
+    let c2s = Start {
+        buf: c2s,
+        pre: c2s_pre,
+        gate,
+    };
+    let s2c = Start {
+        buf: s2c,
+        pre: s2c_pre,
+        gate: None,
+    };
     let (cr, cw) = client.into_split();
-    match &ctx.tls {
-        None => {
-            ctx.lifecycle(Note::Open {
-                conn,
-                client: client_addr,
-                server: server_addr,
-                ts: now(),
-            })
-            .await;
+    match upstream {
+        Upstream::Plain(upstream) => {
+            let _ = upstream.set_nodelay(true);
             let (ur, uw) = upstream.into_split();
-            let (p1, p2) = (pump(Dir::C2S), pump(Dir::S2C));
-            tokio::join!(p1.run(cr, uw, stop.clone()), p2.run(ur, cw, stop.clone()));
+            tokio::join!(
+                p1.run(cr, uw, stop.clone(), c2s),
+                p2.run(ur, cw, stop.clone(), s2c)
+            );
         }
-        Some(tls) => {
-            let hs = timeout(
-                ctx.cfg.connect_timeout,
-                tls.connector.connect(tls.name.clone(), upstream),
-            )
-            .await;
-            let stream = match hs {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    ctx.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    ctx.lifecycle(Note::Failed {
-                        conn,
-                        client: client_addr,
-                        ts: now(),
-                        error: format!("TLS handshake with upstream {server_addr} failed: {e}"),
-                    })
-                    .await;
-                    return;
-                }
-                Err(_) => {
-                    ctx.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    ctx.lifecycle(Note::Failed {
-                        conn,
-                        client: client_addr,
-                        ts: now(),
-                        error: format!(
-                            "TLS handshake with upstream {server_addr}: no answer within {} s",
-                            ctx.cfg.connect_timeout.as_secs()
-                        ),
-                    })
-                    .await;
-                    return;
-                }
-            };
-            ctx.lifecycle(Note::Open {
-                conn,
-                client: client_addr,
-                server: server_addr,
-                ts: now(),
-            })
-            .await;
-            let (ur, uw) = tokio::io::split(stream);
-            let (p1, p2) = (pump(Dir::C2S), pump(Dir::S2C));
-            tokio::join!(p1.run(cr, uw, stop.clone()), p2.run(ur, cw, stop.clone()));
+        Upstream::Tls(stream) => {
+            let _ = stream.get_ref().0.set_nodelay(true);
+            let (ur, uw) = tokio::io::split(*stream);
+            tokio::join!(
+                p1.run(cr, uw, stop.clone(), c2s),
+                p2.run(ur, cw, stop.clone(), s2c)
+            );
         }
     }
     let at_shutdown = *stop.borrow();
@@ -549,6 +726,12 @@ where
     let stats = Arc::new(RelayStats::default());
     let grace = cfg.shutdown_grace;
     let max = cfg.max_connections;
+    // A first chunk waits at most as long as an earlier connection's set-up and delay may take.
+    let max_wait =
+        cfg.connect_timeout * 2 + cfg.faults.delay.unwrap_or_default() + Duration::from_secs(1);
+    let order = Arc::new(Sequencer::new(max_wait));
+    // An address upstream is dialled on accept, in accept order; a name is resolved per connection.
+    let literal: Option<SocketAddr> = cfg.upstream.parse().ok();
     let ctx = Arc::new(Ctx {
         cfg,
         tls,
@@ -576,7 +759,14 @@ where
                 Ok((sock, addr)) => {
                     next += 1;
                     stats.accepted.fetch_add(1, Ordering::Relaxed);
-                    tasks.spawn(connection(ctx.clone(), next, sock, addr, stop_rx.clone()));
+                    // Registered here, in accept order, before the task runs.
+                    let sock = Arc::new(sock);
+                    let ticket = order.register(next, sock.clone());
+                    let dial = match literal {
+                        Some(a) => Dial::Started(dial(a), a),
+                        None => Dial::Lookup,
+                    };
+                    tasks.spawn(connection(ctx.clone(), next, sock, ticket, dial, addr, stop_rx.clone()));
                 }
                 Err(_) => {
                     // Out of descriptors and the like: wait a little instead of spinning.
@@ -590,6 +780,10 @@ where
     let _ = timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
+    stats.order_waited.store(order.waited(), Ordering::Relaxed);
+    stats
+        .order_expired
+        .store(order.expired(), Ordering::Relaxed);
     stats
 }
 

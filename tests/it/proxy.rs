@@ -15,6 +15,10 @@ use sioscope::pipeline::PipelineOptions;
 use sioscope::proxy::{serve, LiveSink, ProxyConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[path = "proxy_load.rs"]
+mod load;
+#[path = "proxy_order.rs"]
+mod order;
 #[path = "proxy_support.rs"]
 mod support;
 

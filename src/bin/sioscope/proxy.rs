@@ -326,6 +326,13 @@ fn print_summary(s: &sioscope::proxy::Summary, record: Option<&std::path::Path>)
             format!(": {}", causes.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", "))
         }
     );
+    if s.order_waits.1 > 0 {
+        eprintln!(
+            "sioscope proxy: warning: {} connection{} waited too long for an earlier one and went out of turn",
+            s.order_waits.1,
+            if s.order_waits.1 == 1 { "" } else { "s" }
+        );
+    }
     if s.injected > 0 {
         eprintln!(
             "sioscope proxy: {} fault{} injected",
