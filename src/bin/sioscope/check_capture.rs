@@ -12,7 +12,6 @@ use owo_colors::OwoColorize;
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
-use sioscope::capture::replay;
 use sioscope::conformance::{junit, Checker, Deny, Report};
 use sioscope::event::Event;
 use sioscope::session::SessionTracker;
@@ -67,11 +66,11 @@ pub fn run(args: CheckCaptureArgs) -> Result<ExitCode> {
     let input = open_input(&args.input.capture)?;
     let mut checker = Checker::new();
     let mut tracker = SessionTracker::new();
-    replay(input, &replay_options(&args.input), &mut |ev: Event| {
+    crate::har_input::replay_input(input, &replay_options(&args.input), &mut |ev: Event| {
         checker.event(&ev);
         tracker.event(&ev);
     })
-    .map_err(|e| anyhow::Error::new(e).context(format!("{}", args.input.capture.display())))?;
+    .map_err(|e| e.context(format!("{}", args.input.capture.display())))?;
     let x = sioscope::explain::explain(&tracker);
     let name = args.input.capture.display().to_string();
     let report = Report::build(&name, checker, &x, &deny);

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
-use sioscope::capture::{replay, ReplayOptions};
+use sioscope::capture::ReplayOptions;
 use sioscope::event::Event;
 use sioscope::pipeline::PipelineOptions;
 use sioscope::report::{
@@ -163,11 +163,16 @@ pub fn use_color(choice: ColorChoice) -> bool {
 
 /// Replays a capture into the session tracker.
 pub fn track(input: &InputArgs) -> Result<SessionTracker> {
+    Ok(track_any(input)?.0)
+}
+
+/// Replays a capture or a HAR into the session tracker; says what was read when it was a HAR.
+pub fn track_any(input: &InputArgs) -> Result<(SessionTracker, Option<sioscope::har::HarSummary>)> {
     let reader = open_input(&input.capture)?;
     let mut tracker = SessionTracker::new();
-    replay(reader, &replay_options(input), &mut |ev: Event| {
+    let har = crate::har_input::replay_input(reader, &replay_options(input), &mut |ev: Event| {
         tracker.event(&ev)
     })
-    .map_err(|e| anyhow::Error::new(e).context(format!("{}", input.capture.display())))?;
-    Ok(tracker)
+    .map_err(|e| e.context(format!("{}", input.capture.display())))?;
+    Ok((tracker, har))
 }

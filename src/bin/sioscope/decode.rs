@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use sioscope::capture::replay;
 use sioscope::event::Event;
 
 use crate::common::{open_input, replay_options, FilterArgs, InputArgs, OutputArgs};
@@ -35,7 +34,7 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
             }
         }
     };
-    let res = replay(input, &replay_options(&args.input), &mut sink);
+    let res = crate::har_input::replay_input(input, &replay_options(&args.input), &mut sink);
     if let Some(e) = write_err {
         return Err(e).context("writing output");
     }
@@ -44,7 +43,7 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             io::stdout().flush().ok();
-            Err(anyhow::Error::new(e).context(format!("{}", args.input.capture.display())))
+            Err(e.context(format!("{}", args.input.capture.display())))
         }
     }
 }

@@ -6,6 +6,7 @@ mod common;
 mod decode;
 mod doctor;
 mod explain;
+mod har_input;
 mod proxy;
 mod sessions;
 
