@@ -10,8 +10,10 @@
 
 mod cause;
 mod chains;
+mod har;
 mod rules;
 
 pub use cause::{Cause, Initiator, ALL as ALL_CAUSES};
 pub use chains::{Chain, Link, SocketChange};
+pub use har::apply_har_limits;
 pub use rules::{explain, explain_sessions, Explanation, Finding, FindingEnd, Note, SocketSummary};

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use sioscope::report::ExplainText;
 
-use crate::common::{track, use_color, ColorChoice, InputArgs};
+use crate::common::{track_any, use_color, ColorChoice, InputArgs};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ExplainFormat {
@@ -31,8 +31,11 @@ pub struct ExplainArgs {
 }
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode> {
-    let tracker = track(&args.input)?;
-    let x = sioscope::explain::explain(&tracker);
+    let (tracker, har) = track_any(&args.input)?;
+    let mut x = sioscope::explain::explain(&tracker);
+    if let Some(h) = &har {
+        sioscope::explain::apply_har_limits(&tracker, &mut x, h);
+    }
     let name = args.input.capture.display().to_string();
     let stdout = io::stdout().lock();
     let mut out = BufWriter::new(stdout);
@@ -46,6 +49,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         ExplainFormat::Json => {
             let doc = serde_json::json!({
                 "capture": name,
+                "har": har,
                 "summary": {
                     "sessions": x.sessions.len(),
                     "abnormal": x.abnormal(),
