@@ -11,9 +11,11 @@
 mod cause;
 mod chains;
 mod har;
+mod log;
 mod rules;
 
 pub use cause::{Cause, Initiator, ALL as ALL_CAUSES};
 pub use chains::{Chain, Link, SocketChange};
 pub use har::apply_har_limits;
+pub use log::attach_log_evidence;
 pub use rules::{explain, explain_sessions, Explanation, Finding, FindingEnd, Note, SocketSummary};

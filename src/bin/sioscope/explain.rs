@@ -28,6 +28,10 @@ pub struct ExplainArgs {
     /// Colors in text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// A library's debug log of the same traffic (node `DEBUG=engine*,socket.io*`, python-engineio
+    /// / python-socketio logging); repeatable. Its lines are quoted beside the wire evidence.
+    #[arg(long = "log", value_name = "FILE")]
+    logs: Vec<std::path::PathBuf>,
 }
 
 pub fn run(args: ExplainArgs) -> Result<ExitCode> {
@@ -35,6 +39,10 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
     let mut x = sioscope::explain::explain(&tracker);
     if let Some(h) = &har {
         sioscope::explain::apply_har_limits(&tracker, &mut x, h);
+    }
+    let logs = crate::log_input::place_logs(&args.logs, &tracker, &x)?;
+    for tl in &logs {
+        sioscope::explain::attach_log_evidence(&mut x, tl);
     }
     let name = args.input.capture.display().to_string();
     let stdout = io::stdout().lock();
@@ -50,6 +58,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
             let doc = serde_json::json!({
                 "capture": name,
                 "har": har,
+                "logs": logs,
                 "summary": {
                     "sessions": x.sessions.len(),
                     "abnormal": x.abnormal(),

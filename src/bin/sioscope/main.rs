@@ -7,6 +7,7 @@ mod decode;
 mod doctor;
 mod explain;
 mod har_input;
+mod log_input;
 mod proxy;
 mod sessions;
 
