@@ -1,7 +1,7 @@
 //! A library's own log lines as evidence beside the wire (see `crate::log`).
 //!
 //! For each session, the lines tied to it (by the sid or socket id they name, or as the only
-//! session open at the time) within 2 s of the end that carry a reason (`reason …`, `error`,
+//! session open at the time) within 1 s of the end that carry a reason (`reason …`, `error`,
 //! `timeout`, `close`) are quoted as a `log` note, each with its time and its distance to the
 //! frame that shows the end. An end the wire leaves `likely` is settled when the log names the
 //! reason itself (socket.io 4.8.4 `dist/socket.js:535` `closing socket - reason %s`,
@@ -12,7 +12,7 @@ use crate::event::Timestamp;
 use crate::log::LogTimeline;
 use crate::session::Mark;
 
-const NEAR_END_NS: u64 = 2_000_000_000;
+const NEAR_END_NS: u64 = 1_000_000_000;
 
 fn carries_reason(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
