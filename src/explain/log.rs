@@ -53,15 +53,27 @@ fn named_reason(text: &str) -> Option<&str> {
 pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
     for (i, f) in x.sessions.iter_mut().enumerate() {
         let end = f.end.at.clone();
-        let mut near: Vec<(u64, &crate::log::PlacedLine)> = tl
+        let around: Vec<(u64, &crate::log::PlacedLine)> = tl
             .lines
             .iter()
             .filter(|p| p.session.session() == Some(i))
             .filter_map(|p| Some((p.at?.0.abs_diff(end.ts.0), p)))
-            .filter(|(d, p)| *d <= NEAR_END_NS && carries_reason(&p.log.text))
+            .filter(|(d, _)| *d <= NEAR_END_NS)
             .collect();
-        near.sort_by_key(|(d, _)| *d);
-        near.truncate(4);
+        let mut near: Vec<_> = around
+            .iter()
+            .copied()
+            .filter(|(_, p)| carries_reason(&p.log.text))
+            .collect();
+        let quoted_all = near.is_empty();
+        if quoted_all {
+            // No line names a reason (python-engineio logs packets, not reasons): quote the lines
+            // closest to the end as they are.
+            near = around;
+        }
+        // Lines that name a reason (`closing socket - reason …`) first, then the closest.
+        near.sort_by_key(|(d, p)| (named_reason(&p.log.text).is_none(), *d));
+        near.truncate(if quoted_all { 2 } else { 4 });
         near.sort_by_key(|(_, p)| p.at);
         if near.is_empty() {
             let last = tl
@@ -93,17 +105,21 @@ pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
             let first = p.log.text.lines().next().unwrap_or("");
             let d = (at.0 as f64 - end.ts.0 as f64) / 1e6;
             let certain = matches!(p.session, crate::log::Attribution::Sid(_));
+            // A `+Nms` line has no clock of its own: its time is reconstructed.
+            let approx = if p.log.ts.is_none() { "≈" } else { "" };
             evidence.push(Mark {
                 frame: end.frame,
                 ts: at,
                 conn: end.conn,
                 dir: None,
                 what: format!(
-                    "{} log {} `{} {}`, {:.0} ms {} the end in frame {}{}",
+                    "{} log {}{} `{} {}`, {}{:.0} ms {} the end in frame {}{}",
                     p.log.side().as_str(),
+                    approx,
                     clock(p.log.ts.unwrap_or(at)),
                     p.log.namespace,
                     first,
+                    approx,
                     d.abs(),
                     if d >= 0.0 { "after" } else { "before" },
                     end.frame,
@@ -126,8 +142,16 @@ pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
                     tl.matched
                 )
             })
-            .unwrap_or_else(|| "no event matched: the log's own clock is used as is".into());
+            .unwrap_or_else(|| match tl.relative_anchors {
+                0 => "no event matched: the log's own clock is used as is".into(),
+                n => format!("`+Nms` times summed per namespace, {n} namespace(s) pinned to a handshake they name; approximate"),
+            });
         let mut text = format!("The libraries' own log ({}; {offset}).", tl.file);
+        if quoted_all {
+            text.push_str(
+                " No line near the end names a reason; the closest lines are quoted as they are.",
+            );
+        }
         if let Some(r) = &reason {
             if f.end.explanation.starts_with("Likely") {
                 text.push_str(&format!(

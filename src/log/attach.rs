@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::line::{LogLine, LogWriter};
+use super::line::LogLine;
 use crate::event::Timestamp;
 use crate::session::SessionTracker;
 
@@ -52,6 +52,9 @@ pub struct LogTimeline {
     pub offset_ms: Option<f64>,
     /// How many sessions matched.
     pub matched: usize,
+    /// Lines of the `+Nms` form carry no clock: each `debug` namespace's times are summed from its
+    /// first line naming a sid, pinned to that session's open packet. How many namespaces were.
+    pub relative_anchors: usize,
     /// Every line, in file order.
     pub lines: Vec<PlacedLine>,
     /// Lines before the first recognised record (not a log of a known writer).
@@ -95,33 +98,51 @@ pub fn attach(
             })
         })
         .collect();
-    // Anchors: the first line naming each session, against the session's open packet.
+    // Anchors: a session's handshake lines (those naming its sid within 500 ms of the first one)
+    // against its open packet. The library logs the handshake before the open packet leaves
+    // (`handshaking client` comes first, `writing "0{…}"` last), so under load the first line
+    // alone is early by the server's processing time; the line closest to the packet is taken.
     let mut offsets: Vec<i64> = Vec::new();
     let mut base: HashMap<&str, i64> = HashMap::new();
-    let mut seen = vec![false; sessions.len()];
+    let mut first_at: Vec<Option<i64>> = vec![None; sessions.len()];
+    let mut best: Vec<Option<i64>> = vec![None; sessions.len()];
     for (l, r) in lines.iter().zip(&rel) {
         let Some(i) = mention(l) else { continue };
         let Some(s) = sessions.get(i) else { continue };
-        if std::mem::replace(&mut seen[i], true) {
-            continue;
-        }
         let wire = s.opened.ts.0 as i64;
         match (l.ts, r) {
-            (Some(ts), _) => offsets.push(ts.0 as i64 - wire),
-            (None, Some(c)) => {
+            (Some(ts), _) => {
+                let ts = ts.0 as i64;
+                let first = *first_at[i].get_or_insert(ts);
+                if ts - first <= 500_000_000 {
+                    let d = ts - wire;
+                    if best[i].is_none_or(|b| d.abs() < b.abs()) {
+                        best[i] = Some(d);
+                    }
+                }
+            }
+            (None, Some(c)) if first_at[i].is_none() => {
+                first_at[i] = Some(0);
                 base.entry(l.namespace.as_str())
                     .or_insert(wire - (*c as i64) * 1_000_000);
             }
             _ => {}
         }
     }
+    offsets.extend(best.iter().flatten());
+    let seen: Vec<bool> = first_at.iter().map(Option::is_some).collect();
     offsets.sort_unstable();
     let offset = offsets.get(offsets.len() / 2).copied();
-    let placed: Vec<PlacedLine> = lines
+    let anchored = base.len();
+    // `+Nms` lines: a file is written in time order, so a namespace with no anchor of its own is
+    // pinned, at its first line, to the line before it, and no relative line goes back in time.
+    // `ms` rounds deltas of a second and more to whole seconds: these times are approximate.
+    let mut prev: Option<Timestamp> = None;
+    let ats: Vec<Option<Timestamp>> = lines
         .iter()
         .zip(&rel)
         .map(|(l, r)| {
-            let at = match (l.ts, r) {
+            let own = match (l.ts, r) {
                 (Some(ts), _) => Some(ts.0 as i64 - offset.unwrap_or(0)),
                 (None, Some(c)) => base
                     .get(l.namespace.as_str())
@@ -130,6 +151,28 @@ pub fn attach(
             }
             .and_then(|n| u64::try_from(n).ok())
             .map(Timestamp);
+            let at = if let Some(c) = r {
+                // A namespace's first line after the timeline is anchored pins that namespace.
+                if let (None, Some(p)) = (own, prev) {
+                    base.insert(l.namespace.as_str(), p.0 as i64 - (*c as i64) * 1_000_000);
+                }
+                match (own, prev) {
+                    (Some(a), Some(p)) => Some(a.max(p)),
+                    (a, p) => a.or(p),
+                }
+            } else {
+                own
+            };
+            if at.is_some() {
+                prev = at;
+            }
+            at
+        })
+        .collect();
+    let placed: Vec<PlacedLine> = lines
+        .iter()
+        .zip(ats)
+        .map(|(l, at)| {
             let session = match mention(l) {
                 Some(i) => Attribution::Sid(i),
                 None => at.map_or(Attribution::None, |ts| {
@@ -156,13 +199,8 @@ pub fn attach(
     let matched = seen.iter().filter(|s| **s).count();
     LogTimeline {
         file: file.to_string(),
-        offset_ms: offset.map(|o| o as f64 / 1e6).or_else(|| {
-            lines
-                .iter()
-                .all(|l| l.writer == LogWriter::NodeDebugRelative)
-                .then_some(0.0)
-                .filter(|_| !base.is_empty())
-        }),
+        offset_ms: offset.map(|o| o as f64 / 1e6),
+        relative_anchors: anchored,
         matched,
         lines: placed,
         unrecognised,

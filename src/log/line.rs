@@ -14,13 +14,17 @@ pub enum LogWriter {
     NodeDebugRelative,
     /// Python `logging` (python-engineio / python-socketio).
     Python,
+    /// A bare message with no prefix: python-engineio / python-socketio with `logger=True` add
+    /// their own handler writing `%(message)s` only. No time: placed by the sid it names only.
+    Bare,
 }
 
 /// Whose log it is, from the namespace or logger name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogSide {
-    /// `engine`, `engine:*`, `socket.io:*`, `engineio.server`, `socketio.server`.
+    /// `engine`, `engine:*`, `socket.io:*` (`socket.io:client` included), `engineio.server`,
+    /// `socketio.server`.
     Server,
     /// `engine.io-client:*`, `socket.io-client:*`, `engineio.client`, `socketio.client`.
     Client,
@@ -32,7 +36,11 @@ impl LogSide {
     /// The side a node `debug` namespace or Python logger name belongs to.
     pub fn of(namespace: &str) -> LogSide {
         let n = namespace.to_ascii_lowercase();
-        if n.contains("client") {
+        // `socket.io:client` is the server's Client class (socket.io 4.8.4 `dist/client.js`).
+        if n.starts_with("engine.io-client")
+            || n.starts_with("socket.io-client")
+            || n.ends_with(".client")
+        {
             LogSide::Client
         } else if n == "engine"
             || n.starts_with("engine:")
@@ -79,5 +87,19 @@ impl LogLine {
     /// Whose log it is.
     pub fn side(&self) -> LogSide {
         LogSide::of(&self.namespace)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogSide;
+
+    #[test]
+    fn sides_of_namespaces() {
+        assert_eq!(LogSide::of("socket.io:client"), LogSide::Server);
+        assert_eq!(LogSide::of("engine:socket"), LogSide::Server);
+        assert_eq!(LogSide::of("socket.io-client:manager"), LogSide::Client);
+        assert_eq!(LogSide::of("engineio.client"), LogSide::Client);
+        assert_eq!(LogSide::of("socket.io-parser"), LogSide::Unknown);
     }
 }

@@ -124,18 +124,48 @@ fn python(s: &str, line: usize) -> Option<LogLine> {
     })
 }
 
+/// A line that continues the record before it: indented (a node or Python stack frame), or the
+/// head of an error (`Error: …`, `TypeError: …`, `Traceback (most recent call last):`).
+fn is_continuation(raw: &str) -> bool {
+    let s = strip_ansi(raw);
+    if s.starts_with([' ', '\t']) || s.starts_with("Traceback") {
+        return true;
+    }
+    let head = s.split([':', ' ']).next().unwrap_or("");
+    head.ends_with("Error") || head.ends_with("Exception")
+}
+
 /// Reads every line of a log. Lines that start no record (an error's stack, `Error: …`) are
-/// continuations of the record before them; lines before the first record are dropped and
-/// counted in the second value.
+/// continuations of the record before them (lines before the first record are dropped and
+/// counted in the second value); other lines are bare records ([`LogWriter::Bare`]).
 pub fn parse(text: &str) -> (Vec<LogLine>, usize) {
     let mut out: Vec<LogLine> = Vec::new();
     let mut orphans = 0;
     for (i, raw) in text.lines().enumerate() {
-        if raw.trim().is_empty() {
+        if strip_ansi(raw).trim().is_empty() {
             continue;
         }
         match parse_one(raw, i + 1) {
-            Some(l) => out.push(l),
+            Some(l) => {
+                // The same message once bare and once formatted (two handlers): keep the
+                // formatted one, which has the time.
+                if out
+                    .last()
+                    .is_some_and(|p| p.writer == LogWriter::Bare && p.text == l.text)
+                {
+                    out.pop();
+                }
+                out.push(l)
+            }
+            None if !is_continuation(raw) => out.push(LogLine {
+                line: i + 1,
+                writer: LogWriter::Bare,
+                ts: None,
+                delta_ms: None,
+                namespace: String::new(),
+                level: None,
+                text: strip_ansi(raw).trim_end().to_string(),
+            }),
             None => match out.last_mut() {
                 // Bounded: a runaway continuation cannot grow one record past 64 KiB.
                 Some(prev) if prev.text.len() < 64 << 10 => {
@@ -199,8 +229,23 @@ mod tests {
 
     #[test]
     fn garbage_is_dropped_not_panicked_on() {
-        let (l, orphans) = parse("\u{1b}[\u{1b}\n  +\n  a +99999999999999999999999d\n:::\n");
+        let (l, orphans) = parse("\u{1b}[\u{1b}\n  +\n  a +99999999999999999999999d\n");
         assert!(l.is_empty());
-        assert_eq!(orphans, 4);
+        assert_eq!(
+            orphans, 2,
+            "the escape-only line is empty, the indented ones have no record"
+        );
+        let (l, _) = parse(":::\n");
+        assert_eq!(l[0].writer, LogWriter::Bare);
+    }
+
+    #[test]
+    fn bare_duplicate_of_a_formatted_line_is_dropped() {
+        let (l, _) = parse("abc: Sending packet OPEN\n2026-12-01 20:12:27,526 INFO:engineio.server:abc: Sending packet OPEN\nabc: bare only\n");
+        assert_eq!(l.len(), 2);
+        assert_eq!(
+            (l[0].writer, l[1].writer),
+            (LogWriter::Python, LogWriter::Bare)
+        );
     }
 }
