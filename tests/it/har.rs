@@ -7,7 +7,7 @@ use std::fs::File;
 
 use sioscope::capture::{replay, ReplayOptions};
 use sioscope::event::{Body, Event};
-use sioscope::explain::{apply_har_limits, explain, Explanation};
+use sioscope::explain::{apply_har_limits, explain, Cause, Certainty, Explanation};
 use sioscope::har::{self, Dialect};
 use sioscope::session::SessionTracker;
 
@@ -159,6 +159,87 @@ fn har_restart_ends_as_a_likely_server_loss_never_a_certain_tcp_cause() {
         .evidence
         .iter()
         .any(|m| m.what.contains("net::ERR_CONNECTION_REFUSED")));
+    assert_eq!(
+        first.certainty,
+        Certainty::Likely,
+        "{}",
+        first.certainty_reason
+    );
+    assert!(
+        first.certainty_reason.contains("a HAR holds no TCP"),
+        "{}",
+        first.certainty_reason
+    );
+    assert!(
+        first
+            .candidates
+            .iter()
+            .any(|c| c.cause == Cause::TransportError),
+        "a capture would decide FIN against RST"
+    );
+}
+
+#[test]
+fn har_ends_are_certain_only_when_the_payloads_state_them() {
+    for s in SCENARIOS {
+        let (_, _, x, _) = from_har(s);
+        for f in &x.sessions {
+            if f.end.certainty == Certainty::Certain {
+                assert!(
+                    matches!(
+                        f.end.cause,
+                        Cause::ClientDisconnect
+                            | Cause::ServerDisconnect
+                            | Cause::ServerShutdown
+                            | Cause::ConnectRefused
+                            | Cause::SessionUnknown
+                            | Cause::MessageTooLarge
+                    ),
+                    "{s} {}: {} certain from a HAR ({})",
+                    f.sid,
+                    f.end.cause.as_str(),
+                    f.end.certainty_reason
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_reading_command_takes_a_har_through_the_one_input_path() {
+    let har = path("restart", "har");
+    let out = crate::common::sioscope(&["explain", &har, "--format", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("read as a HAR 1.2 exported by Chrome DevTools"),
+        "{err}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["har"]["dialect"], "chrome-dev-tools", "{}", doc["har"]);
+    assert!(doc.get("logs").is_none(), "no --log given");
+    let log = format!(
+        "{}/fixtures/log/restart-server.log",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = crate::common::sioscope(&["explain", &har, "--format", "json", "--log", &log]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["logs"].as_array().map(Vec::len), Some(1));
+    for cmd in [&["decode"][..], &["sessions"], &["check", "--capture"]] {
+        let mut args = cmd.to_vec();
+        args.push(&har);
+        let out = crate::common::sioscope(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("read as a HAR 1.2"), "{cmd:?}: {err}");
+        assert!(!out.stdout.is_empty(), "{cmd:?} printed nothing");
+    }
+    let pcap = path("restart", "pcap");
+    let out = crate::common::sioscope(&["decode", &pcap, &har]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a HAR cannot be merged with other inputs"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -96,9 +96,14 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         }
         Format::Json => {
             let mut doc = json_doc(&name, &x);
+            // Only when there is one, so a capture's document stays the one `report` embeds.
             if let Some(o) = doc.as_object_mut() {
-                o.insert("har".into(), serde_json::to_value(&tracked.har)?);
-                o.insert("logs".into(), serde_json::to_value(&logs)?);
+                if let Some(h) = &tracked.har {
+                    o.insert("har".into(), serde_json::to_value(h)?);
+                }
+                if !logs.is_empty() {
+                    o.insert("logs".into(), serde_json::to_value(&logs)?);
+                }
             }
             if args.only_abnormal {
                 if let Some(v) = doc.get_mut("sessions") {
