@@ -52,8 +52,11 @@ pub fn guess_what_it_is(head: &[u8]) -> &'static str {
     if trimmed.starts_with('{') {
         // A HAR file is one JSON object whose first key is "log" (HAR 1.2 §"log").
         if trimmed.contains("\"log\"") {
-            return "; it looks like a HAR file (a browser's network export): sioscope reads \
-                    pcap/pcapng captures, record one with tcpdump or `sioscope proxy --record`";
+            // `decode`, `explain`, `sessions` and `check --capture` read HARs before they get
+            // here (`sioscope::har::looks_like_har`); the commands that reach this need a capture.
+            return "; it looks like a HAR file (a browser's network export): `decode`, `explain`, \
+                    `sessions` and `check --capture` read HARs, this command needs a pcap/pcapng \
+                    capture (record one with tcpdump or `sioscope proxy --record`)";
         }
         return "; it looks like JSON: sioscope reads pcap/pcapng captures";
     }
@@ -65,8 +68,8 @@ pub fn guess_what_it_is(head: &[u8]) -> &'static str {
         .filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
         .count();
     if !head.is_empty() && printable * 10 >= head.len() * 9 {
-        return "; it looks like a text file (a log?): sioscope reads pcap/pcapng captures, \
-                record one with tcpdump or `sioscope proxy --record`";
+        return "; it looks like a text file (a log?): sioscope reads pcap/pcapng captures and \
+                HAR files (a library's debug log goes to `explain --log FILE`)";
     }
     ""
 }

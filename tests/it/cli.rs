@@ -323,10 +323,20 @@ fn a_har_file_or_a_log_is_named_as_such() {
         "2026-12-01T10:00:00.000Z socket.io:socket joined room\n",
     )
     .expect("write");
+    // decode reads a HAR (issue #17); annotate writes a pcapng back and still needs a capture.
     let err = stderr(&["decode", &har.to_string_lossy()]);
+    assert!(err.contains("read as a HAR 1.2"), "{err}");
+    let out = dir.path().join("out.pcapng");
+    let err = stderr(&[
+        "annotate",
+        &har.to_string_lossy(),
+        "-o",
+        &out.to_string_lossy(),
+    ]);
     assert!(err.contains("it looks like a HAR file"), "{err}");
     let err = stderr(&["explain", &log.to_string_lossy()]);
     assert!(err.contains("it looks like a text file (a log?)"), "{err}");
+    assert!(err.contains("explain --log FILE"), "{err}");
 }
 
 #[test]

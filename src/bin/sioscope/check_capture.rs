@@ -70,7 +70,8 @@ pub fn run(args: CheckCaptureArgs) -> Result<ExitCode> {
         seen.event(ev);
         checker.event(ev);
         tracker.event(ev);
-    })?;
+    })?
+    .stats;
     seen.stats(&stats);
     let x = sioscope::explain::explain(&tracker);
     let name = args.input.name();

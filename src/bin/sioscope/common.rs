@@ -15,6 +15,7 @@ use sioscope::capture::{
     ReplayStats,
 };
 use sioscope::event::{Event, Timestamp};
+use sioscope::har::{self, HarSummary};
 use sioscope::pipeline::PipelineOptions;
 use sioscope::report::{
     Filter, JsonReporter, LayerSet, NdjsonReporter, PrettyOptions, PrettyReporter, Reporter, Seen,
@@ -23,6 +24,9 @@ use sioscope::report::{
 use sioscope::session::SessionTracker;
 use sioscope::tcp::ReassemblyLimits;
 use sioscope::units::{parse_size_usize, UnitError};
+
+/// Bytes read ahead to tell a HAR from a capture.
+const HEAD_BYTES: usize = 64;
 
 /// Inputs at least this big (all files together) get a progress bar when stderr is a terminal.
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
@@ -297,12 +301,22 @@ impl PacketSource for Observed<'_> {
     }
 }
 
-/// Replays the inputs (several merged by time) and sends each event, with the time of the
-/// capture's first packet, to `sink`. Returns the replay counters.
+/// What a replay read: its counters, and what the HAR held when the input was one.
+pub struct Replayed {
+    /// The replay counters (for a HAR: one "frame" per record on its timeline).
+    pub stats: ReplayStats,
+    /// What the HAR held and what it cannot show, when the input was a HAR.
+    pub har: Option<HarSummary>,
+}
+
+/// Replays the inputs (several captures merged by time, or one HAR) and sends each event, with
+/// the time of the input's first packet, to `sink`. A HAR is recognised by its content
+/// (`sioscope::har::looks_like_har`) and replayed by `sioscope::har::replay`; the "read as a HAR"
+/// line goes to stderr.
 pub fn replay_input(
     input: &InputArgs,
     sink: &mut dyn FnMut(&Event, Timestamp),
-) -> Result<ReplayStats> {
+) -> Result<Replayed> {
     if input
         .capture
         .iter()
@@ -315,7 +329,30 @@ pub fn replay_input(
     let bar = progress_bar(&input.capture);
     let mut readers = Vec::with_capacity(input.capture.len());
     for path in &input.capture {
-        let r = open_one(path, bar.as_ref())?;
+        let mut raw = open_one(path, bar.as_ref())?;
+        // The first bytes decide what the input is; a short read (a decompressor's first
+        // block, a pipe) must not hide a HAR's first key.
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        (&mut raw)
+            .take(HEAD_BYTES as u64)
+            .read_to_end(&mut head)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let is_har = har::looks_like_har(&head);
+        let r = io::Cursor::new(head).chain(raw);
+        if is_har {
+            if input.capture.len() > 1 {
+                bail!(
+                    "{}: a HAR cannot be merged with other inputs (it has no capture clock or \
+                     TCP to line up); give it on its own",
+                    path.display()
+                );
+            }
+            let res = replay_har(r, input, sink);
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            return res.with_context(|| path.display().to_string());
+        }
         let reader = CaptureReader::new(r)
             .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
         readers.push((path.display().to_string(), reader));
@@ -338,7 +375,45 @@ pub fn replay_input(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    res.map_err(|e| anyhow::Error::new(e).context(input.name()))
+    let stats = res.map_err(|e| anyhow::Error::new(e).context(input.name()))?;
+    Ok(Replayed { stats, har: None })
+}
+
+/// Replays one HAR; its first record's time is the time origin.
+fn replay_har(
+    r: impl Read,
+    input: &InputArgs,
+    sink: &mut dyn FnMut(&Event, Timestamp),
+) -> Result<Replayed> {
+    let mut t0: Option<Timestamp> = None;
+    let mut frames = 0u64;
+    let summary = har::replay(r, &replay_options(input), &mut |ev: Event| {
+        frames = frames.max(ev.frame);
+        sink(&ev, *t0.get_or_insert(ev.ts))
+    })?;
+    eprintln!("{}", describe_har(&summary));
+    Ok(Replayed {
+        stats: ReplayStats {
+            frames,
+            ..ReplayStats::default()
+        },
+        har: Some(summary),
+    })
+}
+
+/// `read as a HAR 1.2 …`: which dialect was read and what a HAR cannot show.
+pub fn describe_har(s: &HarSummary) -> String {
+    format!(
+        "read as a HAR 1.2 exported by {} ({}{}): {} entries, {} WebSocket(s) with {} messages, {} failed; a HAR holds no TCP, no WebSocket close frames and no compression{}",
+        s.dialect.as_str(),
+        s.creator,
+        s.browser.as_deref().map(|b| format!(", {b}")).unwrap_or_default(),
+        s.entries,
+        s.websockets,
+        s.ws_messages,
+        s.failed,
+        if s.time_unit_mismatch { "; WebSocket message times did not match the exporter's unit and were read by magnitude" } else { "" },
+    )
 }
 
 /// A replay folded into the session tracker, with what was seen (for honest empty results).
@@ -349,6 +424,8 @@ pub struct Tracked {
     pub seen: Seen,
     /// The capture's first packet.
     pub t0: Timestamp,
+    /// What the HAR held, when the input was a HAR.
+    pub har: Option<HarSummary>,
 }
 
 /// Replays the inputs into the session tracker.
@@ -356,15 +433,16 @@ pub fn track_input(input: &InputArgs) -> Result<Tracked> {
     let mut tracker = SessionTracker::new();
     let mut seen = Seen::default();
     let mut t0 = None;
-    let stats = replay_input(input, &mut |ev, first| {
+    let replayed = replay_input(input, &mut |ev, first| {
         t0.get_or_insert(first);
         seen.event(ev);
         tracker.event(ev);
     })?;
-    seen.stats(&stats);
+    seen.stats(&replayed.stats);
     Ok(Tracked {
         tracker,
         seen,
         t0: t0.unwrap_or_default(),
+        har: replayed.har,
     })
 }

@@ -46,7 +46,7 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     let mut reporter = reporter.unwrap_or_else(|| args.output.reporter(io::stdout(), None));
     reporter.finish().context("writing output")?;
     let stats = match res {
-        Ok(stats) => stats,
+        Ok(replayed) => replayed.stats,
         Err(e) => {
             io::stdout().flush().ok();
             return Err(e);

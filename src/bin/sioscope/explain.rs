@@ -30,6 +30,10 @@ pub struct ExplainArgs {
     /// Show only abnormal ends and refused handshakes.
     #[arg(long)]
     only_abnormal: bool,
+    /// A library's debug log of the same traffic (node `DEBUG=engine*,socket.io*`, python-engineio
+    /// / python-socketio logging); repeatable. Its lines are quoted beside the wire evidence.
+    #[arg(long = "log", value_name = "FILE")]
+    logs: Vec<std::path::PathBuf>,
 }
 
 /// Column to wrap prose at: the terminal's width when stdout is one, else 100.
@@ -44,7 +48,15 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
     }
     let tracked = track_input(&args.input)?;
     let tracker = tracked.tracker;
-    let x = sioscope::explain::explain(&tracker);
+    let mut x = sioscope::explain::explain(&tracker);
+    // Both rewrite findings by session index: before the filters narrow the list.
+    if let Some(h) = &tracked.har {
+        sioscope::explain::apply_har_limits(&tracker, &mut x, h);
+    }
+    let logs = crate::log_input::place_logs(&args.logs, &tracker, &x)?;
+    for tl in &logs {
+        sioscope::explain::attach_log_evidence(&mut x, tl);
+    }
     let x = filter
         .narrow(&x, tracker.sessions())
         .map_err(anyhow::Error::msg)?;
@@ -84,6 +96,15 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         }
         Format::Json => {
             let mut doc = json_doc(&name, &x);
+            // Only when there is one, so a capture's document stays the one `report` embeds.
+            if let Some(o) = doc.as_object_mut() {
+                if let Some(h) = &tracked.har {
+                    o.insert("har".into(), serde_json::to_value(h)?);
+                }
+                if !logs.is_empty() {
+                    o.insert("logs".into(), serde_json::to_value(&logs)?);
+                }
+            }
             if args.only_abnormal {
                 if let Some(v) = doc.get_mut("sessions") {
                     *v = serde_json::to_value(

@@ -8,6 +8,7 @@ mod completions;
 mod decode;
 mod doctor;
 mod explain;
+mod log_input;
 mod proxy;
 mod report;
 mod sessions;

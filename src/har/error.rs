@@ -1,0 +1,20 @@
+//! Errors of the HAR frontend.
+
+use thiserror::Error;
+
+/// Why a HAR could not be read.
+#[derive(Debug, Error)]
+pub enum HarError {
+    /// Reading the input failed.
+    #[error("reading the HAR: {0}")]
+    Io(#[from] std::io::Error),
+    /// Larger than [`super::MAX_HAR_BYTES`].
+    #[error("the HAR is larger than {limit} bytes; it is parsed whole, so it is refused")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// Not JSON, or not shaped like HAR 1.2 (`log.entries`).
+    #[error("not a HAR 1.2 document: {0}")]
+    Json(#[from] serde_json::Error),
+}

@@ -1,0 +1,208 @@
+//! Log lines on the capture's timeline, tied to sessions.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::line::LogLine;
+use crate::event::Timestamp;
+use crate::session::SessionTracker;
+
+/// How a line was tied to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "by", content = "session")]
+pub enum Attribution {
+    /// It names the session's Engine.IO sid or one of its Socket.IO socket ids (certain).
+    Sid(usize),
+    /// It names no id, and exactly one session was open at its time (likely).
+    OnlyOpen(usize),
+    /// It names no id and several or no sessions were open.
+    None,
+}
+
+impl Attribution {
+    /// The session index (into the tracker's sessions), certain or likely.
+    pub fn session(self) -> Option<usize> {
+        match self {
+            Attribution::Sid(i) | Attribution::OnlyOpen(i) => Some(i),
+            Attribution::None => None,
+        }
+    }
+}
+
+/// One line placed on the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlacedLine {
+    /// The line.
+    pub log: LogLine,
+    /// Its time on the capture's clock (log time minus the offset), when it can be placed.
+    pub at: Option<Timestamp>,
+    /// Its session.
+    pub session: Attribution,
+}
+
+/// A log placed against a capture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogTimeline {
+    /// The file, as given.
+    pub file: String,
+    /// Log clock minus capture clock, in ms, estimated as the median over matched events (the
+    /// first line naming a session's sid against that session's open packet); `None` without a
+    /// match.
+    pub offset_ms: Option<f64>,
+    /// How many sessions matched.
+    pub matched: usize,
+    /// Lines of the `+Nms` form carry no clock: each `debug` namespace's times are summed from its
+    /// first line naming a sid, pinned to that session's open packet. How many namespaces were.
+    pub relative_anchors: usize,
+    /// Every line, in file order.
+    pub lines: Vec<PlacedLine>,
+    /// Lines before the first recognised record (not a log of a known writer).
+    pub unrecognised: usize,
+}
+
+/// Places `lines` of `file` against the sessions of `t`; `ends[i]` is when session `i` ended.
+pub fn attach(
+    file: &str,
+    lines: Vec<LogLine>,
+    unrecognised: usize,
+    t: &SessionTracker,
+    ends: &[Timestamp],
+) -> LogTimeline {
+    let sessions = t.sessions();
+    let mut ids: Vec<(&str, usize)> = Vec::new();
+    for (i, s) in sessions.iter().enumerate() {
+        if !s.sid.is_empty() {
+            ids.push((&s.sid, i));
+        }
+        for k in &s.sockets {
+            if let Some(id) = k.socket_id.as_deref().filter(|id| !id.is_empty()) {
+                ids.push((id, i));
+            }
+        }
+    }
+    let mention = |l: &LogLine| {
+        ids.iter()
+            .find(|(id, _)| l.text.contains(id))
+            .map(|(_, i)| *i)
+    };
+    // Relative lines: time since the namespace's previous line, summed per namespace.
+    let mut cum: HashMap<&str, u64> = HashMap::new();
+    let rel: Vec<Option<u64>> = lines
+        .iter()
+        .map(|l| {
+            l.delta_ms.map(|d| {
+                let c = cum.entry(l.namespace.as_str()).or_default();
+                *c = c.saturating_add(d);
+                *c
+            })
+        })
+        .collect();
+    // Anchors: a session's handshake lines (those naming its sid within 500 ms of the first one)
+    // against its open packet. The library logs the handshake before the open packet leaves
+    // (`handshaking client` comes first, `writing "0{…}"` last), so under load the first line
+    // alone is early by the server's processing time; the line closest to the packet is taken.
+    let mut offsets: Vec<i64> = Vec::new();
+    let mut base: HashMap<&str, i64> = HashMap::new();
+    let mut first_at: Vec<Option<i64>> = vec![None; sessions.len()];
+    let mut best: Vec<Option<i64>> = vec![None; sessions.len()];
+    for (l, r) in lines.iter().zip(&rel) {
+        let Some(i) = mention(l) else { continue };
+        let Some(s) = sessions.get(i) else { continue };
+        let wire = s.opened.ts.0 as i64;
+        match (l.ts, r) {
+            (Some(ts), _) => {
+                let ts = ts.0 as i64;
+                let first = *first_at[i].get_or_insert(ts);
+                if ts - first <= 500_000_000 {
+                    let d = ts - wire;
+                    if best[i].is_none_or(|b| d.abs() < b.abs()) {
+                        best[i] = Some(d);
+                    }
+                }
+            }
+            (None, Some(c)) if first_at[i].is_none() => {
+                first_at[i] = Some(0);
+                base.entry(l.namespace.as_str())
+                    .or_insert(wire - (*c as i64) * 1_000_000);
+            }
+            _ => {}
+        }
+    }
+    offsets.extend(best.iter().flatten());
+    let seen: Vec<bool> = first_at.iter().map(Option::is_some).collect();
+    offsets.sort_unstable();
+    let offset = offsets.get(offsets.len() / 2).copied();
+    let anchored = base.len();
+    // `+Nms` lines: a file is written in time order, so a namespace with no anchor of its own is
+    // pinned, at its first line, to the line before it, and no relative line goes back in time.
+    // `ms` rounds deltas of a second and more to whole seconds: these times are approximate.
+    let mut prev: Option<Timestamp> = None;
+    let ats: Vec<Option<Timestamp>> = lines
+        .iter()
+        .zip(&rel)
+        .map(|(l, r)| {
+            let own = match (l.ts, r) {
+                (Some(ts), _) => Some(ts.0 as i64 - offset.unwrap_or(0)),
+                (None, Some(c)) => base
+                    .get(l.namespace.as_str())
+                    .map(|b| b + (*c as i64) * 1_000_000),
+                _ => None,
+            }
+            .and_then(|n| u64::try_from(n).ok())
+            .map(Timestamp);
+            let at = if let Some(c) = r {
+                // A namespace's first line after the timeline is anchored pins that namespace.
+                if let (None, Some(p)) = (own, prev) {
+                    base.insert(l.namespace.as_str(), p.0 as i64 - (*c as i64) * 1_000_000);
+                }
+                match (own, prev) {
+                    (Some(a), Some(p)) => Some(a.max(p)),
+                    (a, p) => a.or(p),
+                }
+            } else {
+                own
+            };
+            if at.is_some() {
+                prev = at;
+            }
+            at
+        })
+        .collect();
+    let placed: Vec<PlacedLine> = lines
+        .iter()
+        .zip(ats)
+        .map(|(l, at)| {
+            let session = match mention(l) {
+                Some(i) => Attribution::Sid(i),
+                None => at.map_or(Attribution::None, |ts| {
+                    let open: Vec<usize> = (0..sessions.len())
+                        .filter(|&i| {
+                            let end = ends.get(i).copied().unwrap_or(Timestamp(u64::MAX));
+                            sessions[i].opened.ts.0 <= ts.0.saturating_add(50_000_000)
+                                && ts.0 <= end.0.saturating_add(50_000_000)
+                        })
+                        .collect();
+                    match open.as_slice() {
+                        [i] => Attribution::OnlyOpen(*i),
+                        _ => Attribution::None,
+                    }
+                }),
+            };
+            PlacedLine {
+                log: l.clone(),
+                at,
+                session,
+            }
+        })
+        .collect();
+    let matched = seen.iter().filter(|s| **s).count();
+    LogTimeline {
+        file: file.to_string(),
+        offset_ms: offset.map(|o| o as f64 / 1e6),
+        relative_anchors: anchored,
+        matched,
+        lines: placed,
+        unrecognised,
+    }
+}

@@ -1,0 +1,267 @@
+//! HAR input: every HAR fixture (headless chromium against socket.io 4.8.4, recorded by
+//! `fixtures/har/record` with tcpdump on the same session) gives the same Socket.IO events, sids,
+//! chains and causes as the pcap of that session, where a HAR can show them.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+
+use sioscope::capture::{replay, ReplayOptions};
+use sioscope::event::{Body, Event};
+use sioscope::explain::{apply_har_limits, explain, Cause, Certainty, Explanation};
+use sioscope::har::{self, Dialect};
+use sioscope::session::SessionTracker;
+
+const SCENARIOS: [&str; 5] = ["clean", "blocked", "restart", "colors", "python"];
+
+fn path(s: &str, ext: &str) -> String {
+    format!("{}/fixtures/har/{s}.{ext}", env!("CARGO_MANIFEST_DIR"))
+}
+
+type SioKey = (String, String, Option<String>, String);
+
+fn sio_counts(events: &[Event]) -> BTreeMap<SioKey, usize> {
+    let mut m = BTreeMap::new();
+    for e in events {
+        if let Body::Sio { sio: s, .. } = &e.body {
+            let dir = e.dir.map(|d| d.as_str().to_string()).unwrap_or_default();
+            *m.entry((s.kind.clone(), s.nsp.clone(), s.event.clone(), dir))
+                .or_default() += 1;
+        }
+    }
+    m
+}
+
+fn from_pcap(s: &str) -> (Vec<Event>, SessionTracker, Explanation) {
+    let mut events = vec![];
+    let mut t = SessionTracker::new();
+    replay(
+        File::open(path(s, "pcap")).unwrap(),
+        &ReplayOptions::default(),
+        &mut |e| {
+            t.event(&e);
+            events.push(e);
+        },
+    )
+    .unwrap();
+    let x = explain(&t);
+    (events, t, x)
+}
+
+fn from_har(s: &str) -> (Vec<Event>, SessionTracker, Explanation, har::HarSummary) {
+    let mut events = vec![];
+    let mut t = SessionTracker::new();
+    let sum = har::replay(
+        File::open(path(s, "har")).unwrap(),
+        &ReplayOptions::default(),
+        &mut |e| {
+            t.event(&e);
+            events.push(e);
+        },
+    )
+    .unwrap();
+    let mut x = explain(&t);
+    apply_har_limits(&t, &mut x, &sum);
+    (events, t, x, sum)
+}
+
+#[test]
+fn har_fixtures_decode_to_the_same_socketio_events_as_their_pcap() {
+    for s in SCENARIOS {
+        let (pe, _, _) = from_pcap(s);
+        let (he, _, _, sum) = from_har(s);
+        let (p, h) = (sio_counts(&pe), sio_counts(&he));
+        assert!(!p.is_empty(), "{s}: the pcap shows Socket.IO packets");
+        assert_eq!(p, h, "{s}: Socket.IO events (type, nsp, name, dir) → count");
+        assert_eq!(sum.dialect, Dialect::ChromeDevTools, "{s}");
+        assert!(
+            sum.ws_messages > 0,
+            "{s}: the WebSocket's messages were read"
+        );
+    }
+}
+
+#[test]
+fn har_fixtures_explain_the_same_sids_chains_and_causes_as_their_pcap() {
+    for s in SCENARIOS {
+        let (_, _, px) = from_pcap(s);
+        let (_, _, hx, _) = from_har(s);
+        let ends = |x: &Explanation| -> Vec<(String, &'static str, String)> {
+            x.sessions
+                .iter()
+                .map(|f| {
+                    (
+                        f.sid.clone(),
+                        f.end.cause.as_str(),
+                        format!("{:?}", f.end.initiator),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            ends(&px),
+            ends(&hx),
+            "{s}: sid, cause, initiator per session"
+        );
+        let chains = |x: &Explanation| x.chains.iter().map(|c| c.sids.clone()).collect::<Vec<_>>();
+        assert_eq!(chains(&px), chains(&hx), "{s}: reconnect chains");
+        let notes = |x: &Explanation| {
+            x.sessions
+                .iter()
+                .map(|f| {
+                    f.notes
+                        .iter()
+                        .map(|n| n.kind)
+                        .filter(|k| *k != "har-limits")
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            notes(&px),
+            notes(&hx),
+            "{s}: notes (websocket-blocked, upgrade-failed, …)"
+        );
+        assert!(
+            hx.sessions
+                .iter()
+                .all(|f| f.notes.iter().any(|n| n.kind == "har-limits")),
+            "{s}: says what a HAR cannot show"
+        );
+    }
+}
+
+#[test]
+fn har_restart_ends_as_a_likely_server_loss_never_a_certain_tcp_cause() {
+    let (_, _, x, sum) = from_har("restart");
+    let har: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path("restart", "har")).unwrap()).unwrap();
+    let refused = har["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["response"]["_error"] == "net::ERR_CONNECTION_REFUSED")
+        .count();
+    assert!(
+        refused >= 2,
+        "the browser retried while the server was down"
+    );
+    assert_eq!(sum.refused.len(), refused, "every refused attempt is read");
+    let first = &x.sessions[0].end;
+    assert!(
+        first.explanation.starts_with("Likely the server went away"),
+        "{}",
+        first.explanation
+    );
+    assert!(first.explanation.contains(
+        "whether the server closed or reset the connection, and exactly when, is unknown"
+    ));
+    assert!(first
+        .evidence
+        .iter()
+        .any(|m| m.what.contains("net::ERR_CONNECTION_REFUSED")));
+    assert_eq!(
+        first.certainty,
+        Certainty::Likely,
+        "{}",
+        first.certainty_reason
+    );
+    assert!(
+        first.certainty_reason.contains("a HAR holds no TCP"),
+        "{}",
+        first.certainty_reason
+    );
+    assert!(
+        first
+            .candidates
+            .iter()
+            .any(|c| c.cause == Cause::TransportError),
+        "a capture would decide FIN against RST"
+    );
+}
+
+#[test]
+fn har_ends_are_certain_only_when_the_payloads_state_them() {
+    for s in SCENARIOS {
+        let (_, _, x, _) = from_har(s);
+        for f in &x.sessions {
+            if f.end.certainty == Certainty::Certain {
+                assert!(
+                    matches!(
+                        f.end.cause,
+                        Cause::ClientDisconnect
+                            | Cause::ServerDisconnect
+                            | Cause::ServerShutdown
+                            | Cause::ConnectRefused
+                            | Cause::SessionUnknown
+                            | Cause::MessageTooLarge
+                    ),
+                    "{s} {}: {} certain from a HAR ({})",
+                    f.sid,
+                    f.end.cause.as_str(),
+                    f.end.certainty_reason
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_reading_command_takes_a_har_through_the_one_input_path() {
+    let har = path("restart", "har");
+    let out = crate::common::sioscope(&["explain", &har, "--format", "json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("read as a HAR 1.2 exported by Chrome DevTools"),
+        "{err}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["har"]["dialect"], "chrome-dev-tools", "{}", doc["har"]);
+    assert!(doc.get("logs").is_none(), "no --log given");
+    let log = format!(
+        "{}/fixtures/log/restart-server.log",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = crate::common::sioscope(&["explain", &har, "--format", "json", "--log", &log]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["logs"].as_array().map(Vec::len), Some(1));
+    for cmd in [&["decode"][..], &["sessions"], &["check", "--capture"]] {
+        let mut args = cmd.to_vec();
+        args.push(&har);
+        let out = crate::common::sioscope(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("read as a HAR 1.2"), "{cmd:?}: {err}");
+        assert!(!out.stdout.is_empty(), "{cmd:?} printed nothing");
+    }
+    let pcap = path("restart", "pcap");
+    let out = crate::common::sioscope(&["decode", &pcap, &har]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a HAR cannot be merged with other inputs"),
+        "{err}"
+    );
+}
+
+#[test]
+fn har_detection_is_by_content() {
+    let har = std::fs::read(path("clean", "har")).unwrap();
+    let pcap = std::fs::read(path("clean", "pcap")).unwrap();
+    assert!(har::looks_like_har(&har[..64]));
+    assert!(!har::looks_like_har(&pcap[..64]));
+}
+
+#[test]
+fn malformed_har_is_a_clear_error_not_a_panic() {
+    for bad in [
+        &b"{\"log\": 3}"[..],
+        b"{\"log\": {\"entries\": [{\"request\": 1}]}}",
+        b"{\"log\"",
+        b"{\"log\": {\"entries\": [{\"startedDateTime\": \"x\", \"request\": {}}]}}",
+    ] {
+        let r = har::replay(bad, &ReplayOptions::default(), &mut |_| {});
+        match r {
+            Err(e) => assert!(e.to_string().starts_with("not a HAR 1.2 document"), "{e}"),
+            Ok(s) => assert_eq!(s.undated, 1),
+        }
+    }
+}
