@@ -61,3 +61,17 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn duplicate_poll_refused_with_empty_400_is_the_servers_transport_error() {
+        // The official suite's "closes the session upon duplicate poll requests".
+        assert_eq!(
+            verdict("suite-eio.pcapng", "rcS46t"),
+            ("transport-error", s("transport error"), None, "likely")
+        );
+    }
+}
