@@ -39,6 +39,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     first.what = format!("server refuses a polling request: {}", refused.what);
     let mut then = close.clone();
     then.what = "server closes the session on its pending poll (Engine.IO `1`)".into();
+    let mut evidence = vec![first, then];
+    evidence.sort_by_key(|m| m.frame);
     let at = if close.frame < refused.frame {
         close.clone()
     } else {
@@ -51,7 +53,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             Some("transport error"),
             None,
             Initiator::Server,
-            vec![first, then],
+            evidence,
             "engine.io refused a polling request of this live session with an empty 400 (a second GET while a poll was pending, a second POST while one was being read, or an invalid body) and closed the session with \"transport error\". The client's own report is not on the wire.".into(),
             Some("Send one poll and one POST at a time per session; look for a custom transport or a proxy that retries requests."),
         )
