@@ -40,6 +40,12 @@ struct ConnState {
     last_request_sid: Option<String>,
     /// A WebSocket close frame was seen on this connection.
     closed_ws: bool,
+    /// A second WebSocket for a session whose upgrade was already under way (or done) on
+    /// another connection. engine.io closes such a socket and leaves the session alone
+    /// (`engine.io@6.6.12/build/server.js:628-635`: "transport has already been trying to
+    /// upgrade" / "transport had already been upgraded" → `websocket.close()`), so its close
+    /// frames are not the session's end.
+    duplicate_upgrade: bool,
     /// Protocol revision from the last request's `EIO`.
     eio: Option<u8>,
     /// The server's `Server` response header.
@@ -330,11 +336,17 @@ impl SessionTracker {
         if status == 101 {
             if let Some(sid) = &sid {
                 let m = mark(ev, "101 Switching Protocols");
+                let mut duplicate = false;
                 if let Some(s) = self.session_mut(sid) {
                     if s.upgrade == UpgradeState::None {
                         s.upgrade = UpgradeState::Switched;
                         s.upgrade_mark = Some(m);
+                    } else {
+                        duplicate = s.upgrade_mark.as_ref().is_some_and(|u| u.conn != id);
                     }
+                }
+                if duplicate {
+                    self.state.entry(id).or_default().duplicate_upgrade = true;
                 }
             }
         }
@@ -440,6 +452,9 @@ impl SessionTracker {
                     c.last_data[di(d)] = Some(mark(ev, "close frame"));
                 }
                 let Some(sid) = sid else { return };
+                if self.state.get(&id).is_some_and(|st| st.duplicate_upgrade) {
+                    return;
+                }
                 if let Some(s) = self.session_mut(&sid) {
                     push_capped(
                         &mut s.ws_closes,

@@ -15,6 +15,7 @@ pub(crate) mod session_unknown;
 pub(crate) mod sio_disconnect;
 pub(crate) mod still_open;
 pub(crate) mod transport_close;
+pub(crate) mod transport_error;
 pub(crate) mod upgrade_failed;
 pub(crate) mod websocket_blocked;
 
@@ -27,7 +28,7 @@ pub(crate) type Rule = fn(&Facts) -> Option<FindingEnd>;
 /// The order of precedence, first match wins. Explicit statements on the wire come first (a
 /// close code, an HTTP error body, a DISCONNECT packet), then what timing shows (heartbeat
 /// deadlines), then who closed the transport, and last the capture ending under an open session.
-pub(crate) const ORDER: [(&str, Rule); 12] = [
+pub(crate) const ORDER: [(&str, Rule); 13] = [
     ("deflate-error", deflate_error::rule),
     ("message-too-large", message_too_large::rule),
     ("session-unknown", session_unknown::rule),
@@ -37,6 +38,7 @@ pub(crate) const ORDER: [(&str, Rule); 12] = [
     ("websocket-blocked", websocket_blocked::rule),
     ("ping-timeout", ping_timeout::rule),
     ("upgrade-failed", upgrade_failed::rule),
+    ("transport-error", transport_error::rule),
     ("engine.io-close", engine_close::rule),
     ("transport-close", transport_close::rule),
     ("still-open", still_open::rule),

@@ -283,4 +283,19 @@ mod tests {
             )
         );
     }
+
+    #[test]
+    fn a_second_websocket_closed_by_the_server_does_not_hide_its_ping_timeout() {
+        // The official suite's "ignores WebSocket connection with same sid after upgrade": the
+        // server closes the duplicate socket, then times the session out on the first one.
+        assert_eq!(
+            verdict("suite-eio.pcapng", "4gDbNs"),
+            (
+                "ping-timeout",
+                s("ping timeout"),
+                s("ping timeout"),
+                "likely"
+            )
+        );
+    }
 }
