@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use owo_colors::{OwoColorize, Style};
 
 use crate::event::{Dir, Timestamp};
-use crate::explain::{Explanation, Finding, Initiator, Summary, SummaryRow};
+use crate::explain::{Explanation, Finding, Initiator, Note, Summary, SummaryRow};
 use crate::legs::HopKind;
 use crate::session::{Mark, UpgradeState};
 
@@ -228,8 +228,7 @@ impl<W: Write> ExplainText<W> {
         if s.causes.is_empty() {
             return Ok(());
         }
-        writeln!(self.out)?;
-        writeln!(self.out, "{}", self.paint("summary", Style::new().bold()))?;
+        self.section("summary")?;
         let causes: Vec<String> = s
             .causes
             .iter()
@@ -252,19 +251,11 @@ impl<W: Write> ExplainText<W> {
         if rows.is_empty() {
             return Ok(());
         }
-        writeln!(self.out)?;
-        writeln!(
-            self.out,
-            "{}",
-            self.paint(
-                if self.view.all {
-                    "findings"
-                } else {
-                    "findings (each once; --all shows every session)"
-                },
-                Style::new().bold()
-            )
-        )?;
+        self.section(if self.view.all {
+            "findings"
+        } else {
+            "findings (each once; --all shows every session)"
+        })?;
         for r in rows {
             let Some(f) = r.members.first().and_then(|&i| x.sessions.get(i)) else {
                 continue;
@@ -317,18 +308,30 @@ impl<W: Write> ExplainText<W> {
             } else {
                 String::new()
             };
-            writeln!(
-                self.out,
-                "    {} {}{of}",
-                self.paint("note", Style::new().yellow()),
-                self.paint(kind, Style::new().bold())
-            )?;
-            for m in &n.evidence {
-                self.evidence(6, m)?;
-            }
-            self.prose(6, &n.text)?;
+            self.note(4, n, &of)?;
         }
         Ok(())
+    }
+
+    /// A blank line, then a section title in bold.
+    fn section(&mut self, title: &str) -> io::Result<()> {
+        writeln!(self.out)?;
+        writeln!(self.out, "{}", self.paint(title, Style::new().bold()))
+    }
+
+    /// One note: its kind (and `suffix`) at `indent`, then its evidence and words below it.
+    fn note(&mut self, indent: usize, n: &Note, suffix: &str) -> io::Result<()> {
+        writeln!(
+            self.out,
+            "{:indent$}{} {}{suffix}",
+            "",
+            self.paint("note", Style::new().yellow()),
+            self.paint(n.kind, Style::new().bold())
+        )?;
+        for m in &n.evidence {
+            self.evidence(indent + 2, m)?;
+        }
+        self.prose(indent + 2, &n.text)
     }
 
     /// Both sides' words and the implementations they were taken from.
@@ -395,12 +398,7 @@ impl<W: Write> ExplainText<W> {
         if x.refusals.is_empty() {
             return Ok(());
         }
-        writeln!(self.out)?;
-        writeln!(
-            self.out,
-            "{}",
-            self.paint("refused before any session opened", Style::new().bold())
-        )?;
+        self.section("refused before any session opened")?;
         for r in &x.refusals {
             writeln!(
                 self.out,
@@ -434,15 +432,7 @@ impl<W: Write> ExplainText<W> {
         if shown.is_empty() {
             return Ok(());
         }
-        writeln!(self.out)?;
-        writeln!(
-            self.out,
-            "{}",
-            self.paint(
-                "relay hops (both legs of a connection compared)",
-                Style::new().bold()
-            )
-        )?;
+        self.section("relay hops (both legs of a connection compared)")?;
         for h in shown.iter().take(MAX_HOPS) {
             let sid = h.sid.as_deref().map(short).unwrap_or_default();
             let line = if sid.is_empty() {
@@ -466,12 +456,7 @@ impl<W: Write> ExplainText<W> {
         if x.chains.is_empty() {
             return Ok(());
         }
-        writeln!(self.out)?;
-        writeln!(
-            self.out,
-            "{}",
-            self.paint("reconnect chains", Style::new().bold())
-        )?;
+        self.section("reconnect chains")?;
         for c in &x.chains {
             let sids: Vec<String> = c.sids.iter().map(|s| short(s)).collect();
             let lost = c
@@ -676,16 +661,7 @@ impl<W: Write> ExplainText<W> {
             if n.kind == "lost-messages" {
                 continue; // printed below with its frame range
             }
-            writeln!(
-                self.out,
-                "      {} {}",
-                self.paint("note", Style::new().yellow()),
-                self.paint(n.kind, Style::new().bold())
-            )?;
-            for m in &n.evidence {
-                self.evidence(8, m)?;
-            }
-            self.prose(8, &n.text)?;
+            self.note(6, n, "")?;
         }
         if let (Some(first), Some(last)) = (f.lost.first(), f.lost.last()) {
             let text = format!(
