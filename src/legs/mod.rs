@@ -383,6 +383,18 @@ impl LegComparer {
         }
     }
 
+    /// The other leg of `conn`'s relay pair, while the pair is open: the same connection seen
+    /// on the relay's other side (the same request head, the same `Sec-WebSocket-Key`).
+    pub fn partner(&self, conn: ConnId) -> Option<ConnId> {
+        let (p, _) = self.conns.get(&conn)?.pair?;
+        let pair = self.pairs.get(&p)?;
+        Some(if pair.client_leg == conn {
+            pair.server_leg
+        } else {
+            pair.client_leg
+        })
+    }
+
     /// Findings not kept because [`MAX_FINDINGS`] were already kept.
     pub fn dropped(&self) -> u64 {
         self.dropped

@@ -199,6 +199,14 @@ pub struct SessionRecord {
     pub big_messages: [Option<WsMessageMark>; 2],
     /// sioscope's own inflate failures.
     pub inflate_failures: Vec<WsMessageMark>,
+    /// Close frames on an upgrade probe: a WebSocket of a session opened on polling, before the
+    /// upgrade packet `5`. A failed probe is dropped and the session stays on polling
+    /// (`engine.io@6.6.12/build/socket.js:293-305` "client did not complete upgrade",
+    /// `engine.io-client@6.6.8/build/cjs/socket.js:296-305` "probe error"; the same in
+    /// engine.io 1.8.5 `lib/socket.js:240-243`), so these are not the session's end.
+    pub probe_closes: Vec<CloseFrame>,
+    /// sioscope's own inflate failures on an upgrade probe (see `probe_closes`).
+    pub probe_inflate_failures: Vec<WsMessageMark>,
     /// HTTP error responses (status >= 400) carrying this sid, with their bodies.
     pub http_errors: Vec<Mark>,
     /// Data messages sent after a close frame on the connection (lost).
@@ -209,4 +217,18 @@ pub struct SessionRecord {
     pub largest: [u64; 2],
     /// Events (Socket.IO EVENT/BINARY_EVENT) per direction.
     pub events: [u64; 2],
+}
+
+impl SessionRecord {
+    /// Whether this session's WebSocket traffic is an upgrade probe at this point: the session
+    /// was opened on polling by an Engine.IO revision that upgrades (socket.io 0.9 does not) and
+    /// the client has not yet sent the upgrade packet `5`.
+    pub fn on_probe(&self) -> bool {
+        self.eio.is_some()
+            && self
+                .transports
+                .first()
+                .is_some_and(|t| t.transport == "polling")
+            && self.upgrade != UpgradeState::Upgraded
+    }
 }

@@ -337,12 +337,18 @@ impl SessionTracker {
             if let Some(sid) = &sid {
                 let m = mark(ev, "101 Switching Protocols");
                 let mut duplicate = false;
+                // The other leg of the same relayed WebSocket carries the same 101: it is the
+                // same upgrade seen twice, not a second WebSocket.
+                let partner = self.legs.partner(ev.conn).map(|c| c.0);
                 if let Some(s) = self.session_mut(sid) {
                     if s.upgrade == UpgradeState::None {
                         s.upgrade = UpgradeState::Switched;
                         s.upgrade_mark = Some(m);
                     } else {
-                        duplicate = s.upgrade_mark.as_ref().is_some_and(|u| u.conn != id);
+                        duplicate = s
+                            .upgrade_mark
+                            .as_ref()
+                            .is_some_and(|u| u.conn != id && Some(u.conn) != partner);
                     }
                 }
                 if duplicate {
@@ -432,7 +438,11 @@ impl SessionTracker {
                     inflate_error: inflate_error.clone(),
                 };
                 if inflate_error.is_some() {
-                    push_capped(&mut s.inflate_failures, m.clone());
+                    if s.on_probe() {
+                        push_capped(&mut s.probe_inflate_failures, m.clone());
+                    } else {
+                        push_capped(&mut s.inflate_failures, m.clone());
+                    }
                 }
                 if *compressed || *len >= BIG_MESSAGE {
                     s.big_messages[di(d)] = Some(m);
@@ -456,14 +466,16 @@ impl SessionTracker {
                     return;
                 }
                 if let Some(s) = self.session_mut(&sid) {
-                    push_capped(
-                        &mut s.ws_closes,
-                        CloseFrame {
-                            at: mark(ev, "close frame"),
-                            code: *code,
-                            reason: reason.clone(),
-                        },
-                    );
+                    let close = CloseFrame {
+                        at: mark(ev, "close frame"),
+                        code: *code,
+                        reason: reason.clone(),
+                    };
+                    if s.on_probe() {
+                        push_capped(&mut s.probe_closes, close);
+                    } else {
+                        push_capped(&mut s.ws_closes, close);
+                    }
                 }
             }
             WsInfo::Ping { .. } | WsInfo::Pong { .. } | WsInfo::Frame { .. } => {
@@ -529,6 +541,8 @@ impl SessionTracker {
             ws_closes: Vec::new(),
             big_messages: [None, None],
             inflate_failures: Vec::new(),
+            probe_closes: Vec::new(),
+            probe_inflate_failures: Vec::new(),
             http_errors: Vec::new(),
             lost_after_close: Vec::new(),
             anomalies: Vec::new(),

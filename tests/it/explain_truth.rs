@@ -413,3 +413,35 @@ fn no_debug_names_leak_into_the_text() {
         }
     }
 }
+
+/// A 1007 on the upgrade probe ends the probe, not the session: engine.io drops a failed probe
+/// and both sides stay on polling (engine.io@6.6.12/build/socket.js:293-305, engine.io 1.8.5
+/// lib/socket.js:240-243). Two real captures of different shape (4.8.4 ending with a server
+/// disconnect, 1.7.4 ending with a client disconnect), both through a relay, so this also pins
+/// that the relay's two legs of one WebSocket are not read as a second, duplicate WebSocket.
+#[test]
+fn a_1007_on_the_upgrade_probe_is_a_note_and_not_the_sessions_end() {
+    for (pcap, cause) in [
+        ("fixtures/pcap/v4-corrupt-probe.pcap", "server-disconnect"),
+        ("fixtures/pcap/v1-corrupt-probe.pcap", "client-disconnect"),
+    ] {
+        let json = sioscope(&["explain", "--format", "json", pcap]);
+        let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+        let s = &v["sessions"][0];
+        assert_eq!(s["end"]["cause"], cause, "{pcap}");
+        let notes = s["notes"].as_array().cloned().unwrap_or_default();
+        let kinds: Vec<&str> = notes.iter().filter_map(|n| n["kind"].as_str()).collect();
+        assert!(kinds.contains(&"upgrade-failed"), "{pcap}: {kinds:?}");
+        assert!(!kinds.contains(&"websocket-blocked"), "{pcap}: {kinds:?}");
+        let text = notes
+            .iter()
+            .find(|n| n["kind"] == "upgrade-failed")
+            .and_then(|n| n["text"].as_str())
+            .unwrap_or_default();
+        assert!(text.contains("close 1007"), "{pcap}: {text}");
+        assert!(
+            text.contains("the session did not end here"),
+            "{pcap}: {text}"
+        );
+    }
+}

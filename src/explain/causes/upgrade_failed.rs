@@ -9,7 +9,7 @@
 use crate::explain::cause::{Cause, Initiator};
 use crate::explain::causes::websocket_blocked::torn_down;
 use crate::explain::certainty::Certainty;
-use crate::explain::facts::{end, ms, side, Facts};
+use crate::explain::facts::{close_text, end, ms, side, Facts};
 use crate::explain::finding::FindingEnd;
 use crate::session::UpgradeState;
 
@@ -50,6 +50,59 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         return None;
     }
     let m = s.upgrade_mark.clone()?;
+    // The probe closed with a status code: that side's own statement of why. engine.io drops
+    // the probe and keeps the session on polling (`engine.io@6.6.12/build/socket.js:293-305`,
+    // `engine.io-client@6.6.8/build/cjs/socket.js:296-305`), so this is never the session's end.
+    if let Some(c) = s.probe_closes.iter().find(|c| c.code.is_some()) {
+        let mut at = c.at.clone();
+        at.what = format!(
+            "{} closes the upgrade probe: {}",
+            side(at.dir),
+            close_text(c)
+        );
+        let mut evidence = vec![m, at];
+        let mut why = String::new();
+        if c.code == Some(1007) {
+            why.push_str(" (invalid payload data: it could not inflate a compressed message)");
+            if let Some(bad) = s.probe_inflate_failures.first() {
+                let mut b = bad.at.clone();
+                b.what = format!(
+                    "{} compressed message on the probe: {} bytes on the wire",
+                    side(b.dir),
+                    bad.wire_len
+                );
+                evidence.insert(1, b);
+                if let Some(e) = &bad.inflate_error {
+                    why.push_str(&format!(
+                        "; sioscope could not inflate it either ({e}): the compressed bytes on the wire are corrupt"
+                    ));
+                }
+            }
+        }
+        return Some(
+            end(
+                f.end_mark(),
+                Cause::UpgradeFailed,
+                Some("transport close"),
+                Some("transport close"),
+                Initiator::Unknown,
+                evidence,
+                format!(
+                    "The polling → WebSocket upgrade failed: the {} closed the probe WebSocket with {}{why}. Engine.IO drops a failed probe and keeps the session on polling (server: \"client did not complete upgrade\", client: \"probe error\"); the session did not end here.",
+                    match c.at.dir {
+                        Some(crate::event::Dir::C2S) => "client",
+                        _ => "server",
+                    },
+                    close_text(c)
+                ),
+                None,
+            )
+            .with_certainty(
+                Certainty::Certain,
+                "a close frame with a status code on the probe is the closing side's own statement",
+            ),
+        );
+    }
     let stalled = match s.upgrade {
         UpgradeState::ProbeSent => "the server never answered the client's 2probe with 3probe",
         _ => "the client got 3probe but never sent the upgrade packet 5",

@@ -84,6 +84,7 @@ pub(crate) fn rule_blocked_any(f: &Facts) -> Option<FindingEnd> {
         let dir = if i == 0 { Dir::C2S } else { Dir::S2C };
         f.s.ws_closes
             .iter()
+            .chain(&f.s.probe_closes)
             .any(|w| w.at.conn == c.conn && w.at.dir == Some(dir))
     };
     let c = f.conns.iter().find(|c| {
