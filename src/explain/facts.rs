@@ -41,6 +41,9 @@ pub(crate) struct Facts<'a> {
     /// Sessions of the same server, opened before this end, still active a second after it.
     pub(crate) survivors: usize,
     pub(crate) open_at_eof: bool,
+    /// A connection to the same server refused (SYN answered by RST, no byte) within 10 s after
+    /// this session's transport ended: the server had stopped listening.
+    pub(crate) refused_after: Option<Mark>,
     /// The capture's last timestamp.
     pub(crate) capture_end: Timestamp,
     /// The implementations on each side.
@@ -87,6 +90,7 @@ impl<'a> Facts<'a> {
             transport_end,
             simultaneous: 0,
             survivors: 0,
+            refused_after: None,
             open_at_eof,
             capture_end: t.span().map(|(_, b)| b).unwrap_or(s.last.ts),
             peers: identify(s),

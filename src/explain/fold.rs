@@ -9,7 +9,7 @@ use super::finding::{Explanation, Finding, SocketSummary};
 use super::notes::notes;
 use super::refusal::refusals;
 use crate::event::Timestamp;
-use crate::session::{SessionRecord, SessionTracker};
+use crate::session::{Mark, SessionRecord, SessionTracker};
 
 /// Explains every session the tracker saw.
 pub fn explain(t: &SessionTracker) -> Explanation {
@@ -35,9 +35,31 @@ fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> E
         .iter()
         .map(|f| (f.s.server.clone(), f.s.opened.ts, f.s.last.ts))
         .collect();
+    // Connections the server refused: opened with a SYN, reset by the server within 50 ms,
+    // not one byte either way (nothing listened on the port: the server's process had stopped
+    // listening, `socket.io@4.8.4/dist/index.js:510-534` io.close() closes the HTTP server).
+    let refused: Vec<(&str, Mark)> = t
+        .conns()
+        .values()
+        .filter_map(|c| {
+            let rst = c.rst.as_ref()?;
+            (c.syn_seen
+                && rst.dir == Some(crate::event::Dir::S2C)
+                && c.last_data == [None, None]
+                && ms(c.opened.ts, rst.ts) <= 50.0)
+                .then(|| (c.server.as_str(), rst.clone()))
+        })
+        .collect();
     let mut facts: Vec<Facts> = all.into_iter().filter(|f| keep(f.s)).collect();
     for f in facts.iter_mut() {
         if let Some(e) = f.transport_end.as_ref().map(|m| m.ts) {
+            f.refused_after = refused
+                .iter()
+                .filter(|(server, m)| {
+                    *server == f.s.server && m.ts.0 > e.0 && ms(e, m.ts) <= 10_000.0
+                })
+                .map(|(_, m)| m.clone())
+                .min_by_key(|m| m.frame);
             f.simultaneous = ends.iter().filter(|x| ms(**x, e).abs() <= 100.0).count();
             // A session of the same server, opened before this end and still active a second
             // after it, or a handshake it accepted within 200 ms after it (sooner than a new

@@ -73,12 +73,37 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 ),
             )
         }
+        // The server closed the session and then refused a new connection to the same port:
+        // nothing listened any more, the server was going down (`io.close()` closes the HTTP
+        // server after the engine: socket.io@4.8.4/dist/index.js:510-534).
+        _ if f.survivors == 0 && f.refused_after.is_some() => {
+            let mut refused = f.refused_after.clone().unwrap_or_else(|| m.clone());
+            refused.what = "a new connection to the server's port refused (SYN answered by RST)".to_string();
+            let certainty = if f.simultaneous > 1 {
+                (Certainty::Certain, "several sessions closed by the server at once, then the server's port refused a new connection: it stopped listening")
+            } else {
+                (Certainty::Likely, "the server closed the session, then its port refused a new connection; a process that crashed right after closing one session would look the same")
+            };
+            Some(
+                end(
+                    m.clone(),
+                    Cause::ServerShutdown,
+                    Some(shutdown_words(f)),
+                    Some("transport close"),
+                    Initiator::Server,
+                    vec![m, refused],
+                    "The server closed this session without a Socket.IO DISCONNECT and then stopped listening: the next connection to its port was refused. The server was shutting down (`io.close()` closes every session, then the HTTP server). Clients see \"transport close\" and reconnect once a server listens again.".to_string(),
+                    None,
+                )
+                .with_certainty(certainty.0, certainty.1),
+            )
+        }
         _ if f.simultaneous > 1 && f.survivors == 0 => Some(
             end(
                 m.clone(),
                 Cause::ServerShutdown,
                 // socket.io@4.8.4/dist/index.js io.close(): "server shutting down"
-                Some("server shutting down"),
+                Some(shutdown_words(f)),
                 Some("transport close"),
                 Initiator::Server,
                 vec![m],
@@ -106,7 +131,14 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 Some("transport close"),
                 Initiator::Server,
                 vec![m],
-                "The server closed this one session without a Socket.IO DISCONNECT (`socket.conn.close()`, `disconnect(true)` racing a namespace reconnect, a middleware closing the connection); other sessions went on, so it did not shut down. The client sees \"transport close\" and reconnects.".to_string(),
+                format!(
+                    "The server closed this one session without a Socket.IO DISCONNECT (`socket.conn.close()`, `disconnect(true)` racing a namespace reconnect, a middleware closing the connection); {}. The client sees \"transport close\" and reconnects.",
+                    if f.survivors > 0 {
+                        "other sessions of the server went on, so it did not shut down"
+                    } else {
+                        "no other session ended with it (no other session of this server was open to show whether it stayed up)"
+                    }
+                ),
                 None,
             )
             .with_certainty(
@@ -118,6 +150,22 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 "whether the server process stayed up (a capture that continues after the close, the server's log)",
             ),
         ),
+    }
+}
+
+/// What the server's socket reports when `io.close()` closes it. socket.io 3.x/4.x: `server
+/// shutting down` (`socket.io@4.8.4/dist/index.js:510-517`); socket.io 1.x/2.x: the `/` sockets
+/// get no reason and the engine says `forced close` (`socket.io@2.5.1/lib/index.js:485-492`,
+/// `engine.io@3.6.2/lib/server.js:191-196`). Those servers' open packets carry no `maxPayload`
+/// (engine.io 3 `lib/socket.js:50-57`), which tells them apart on the wire.
+fn shutdown_words(f: &Facts) -> &'static str {
+    if f.s.eio.is_some()
+        && f.s.max_payload.is_none()
+        && f.peers.server == Implementation::NodeSocketIo
+    {
+        "forced close"
+    } else {
+        "server shutting down"
     }
 }
 
@@ -133,7 +181,8 @@ mod tests {
                 "server-shutdown",
                 s("server shutting down"),
                 s("transport close"),
-                "likely"
+                // several sessions closed at once, then the port refused the reconnects
+                "certain"
             )
         );
         assert_eq!(
@@ -151,6 +200,23 @@ mod tests {
                 "client-disconnect",
                 s("transport close"),
                 s("forced close"),
+                "likely"
+            )
+        );
+    }
+
+    /// One session cannot show "several closed at once"; the refused reconnect to the same port
+    /// is what says the server went down (v4-shutdown-one-client-ws; the holdout's python client
+    /// against a node server showed the same). Without a refused connection (reconnection off)
+    /// the single close stays server-disconnect with server-shutdown as the candidate.
+    #[test]
+    fn a_refused_reconnect_after_a_single_server_close_reads_as_shutdown() {
+        assert_eq!(
+            verdict("v4-shutdown-one-client-ws.pcap", "kP25k4"),
+            (
+                "server-shutdown",
+                s("server shutting down"),
+                s("transport close"),
                 "likely"
             )
         );
