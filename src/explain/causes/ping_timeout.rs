@@ -46,19 +46,6 @@ fn end_of(f: &Facts) -> Option<Mark> {
     candidates.into_iter().min_by_key(|m| m.frame)
 }
 
-/// The last packet from `dir` before frame `before`.
-fn last_before(f: &Facts, dir: Dir, before: u64) -> Option<Mark> {
-    let i = match dir {
-        Dir::C2S => 0,
-        Dir::S2C => 1,
-    };
-    f.s.recent_packets[i]
-        .iter()
-        .rev()
-        .find(|m| m.frame < before)
-        .cloned()
-}
-
 /// A ping before `at` that got no pong in time: no pong at all, a pong after `at`, or a pong
 /// later than `timeout` after the ping.
 fn unanswered_ping(f: &Facts, at: &Mark, timeout: f64) -> Option<Mark> {
@@ -159,14 +146,35 @@ pub(crate) fn expiry(f: &Facts) -> Option<Expiry> {
     let by_pinger = unanswered_ping(f, &at, timeout)
         .filter(|p| p.dir == Some(pinger) && passed(p, timeout))
         .map(|p| make(p, timeout, true, pinger));
+    // When the end is a 400 "Session ID unknown", the packet its request carried never reached
+    // a live session (`engine.io@6.6.12/build/server.js:130-135` answers before any transport
+    // sees it): it is no sign of life, so the waiter's deadline runs from the packet before.
+    let rejected_conn = rejected_end(f, &at).then_some(at.conn);
     let by_other = (interval > 0.0)
-        .then(|| last_before(f, pinger, at.frame).unwrap_or_else(|| s.opened.clone()))
+        .then(|| {
+            f.s.recent_packets[match pinger {
+                Dir::C2S => 0,
+                Dir::S2C => 1,
+            }]
+            .iter()
+            .rev()
+            .find(|m| m.frame < at.frame && Some(m.conn) != rejected_conn)
+            .cloned()
+            .unwrap_or_else(|| s.opened.clone())
+        })
         .filter(|last| passed(last, interval + timeout))
         .map(|last| make(last, interval + timeout, false, other));
     match (by_pinger, by_other) {
         (Some(a), Some(b)) => Some(if a.deadline.0 <= b.deadline.0 { a } else { b }),
         (a, b) => a.or(b),
     }
+}
+
+/// Whether `at` is an HTTP 400 "Session ID unknown" (code 1) of this session.
+fn rejected_end(f: &Facts, at: &Mark) -> bool {
+    f.s.http_errors
+        .iter()
+        .any(|m| m.frame == at.frame && m.what.contains("\"code\":1"))
 }
 
 /// The session ended after a heartbeat deadline passed.
@@ -216,6 +224,11 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         // The server gave up. A v4 client's own timer has expired too by the time it can act;
         // a 1.x/2.x client (v3) finds the server's close first.
         (Some(Dir::S2C), true) => ("ping timeout", "ping timeout"),
+        // ... unless it wakes up polling: the server answers its next request with a 400
+        // "Session ID unknown", an HTTP error to the client's transport: "transport error"
+        // (engine.io-client@6.6.8/build/cjs/transports/polling-xhr.js:64 "xhr poll error",
+        // socket.js:638; engine.io-client 1.5.4 lib/transports/polling-xhr.js:225, socket.js:645).
+        (Some(Dir::S2C), false) if rejected_end(f, &x.at) => ("ping timeout", "transport error"),
         (Some(Dir::S2C), false) => ("ping timeout", "transport close"),
         // The client gave up: the server sees its close.
         _ => ("transport close", "ping timeout"),
@@ -294,6 +307,23 @@ mod tests {
                 "ping-timeout",
                 s("ping timeout"),
                 s("ping timeout"),
+                "likely"
+            )
+        );
+    }
+
+    /// socket.io 1.3.7 leaves the pending poll of an expired session unanswered; the woken
+    /// client's ping is refused with a 400 "Session ID unknown". That request never reached a
+    /// live session, so the deadline runs from the packet before it, and the client reports the
+    /// 400 as "transport error" (hb-v13-polling-700-long; the holdout's 1000/600 freeze too).
+    #[test]
+    fn a_ping_refused_as_session_unknown_is_no_sign_of_life() {
+        assert_eq!(
+            verdict("hb-v13-polling-700-long.pcap", "7HQGYJ"),
+            (
+                "ping-timeout",
+                s("ping timeout"),
+                s("transport error"),
                 "likely"
             )
         );
