@@ -128,6 +128,9 @@ fn same_client(a: &SessionRecord, b: &SessionRecord, end_a: &Finding) -> bool {
         && (a.sockets.is_empty() || b.sockets.is_empty() || namespaces(a) == namespaces(b))
         && !matches!(end_a.end.cause, Cause::StillOpen | Cause::ClientDisconnect)
         && !client_without_socket_io(a)
+        // a Manager's reconnect sends CONNECT again for every namespace it had (the sockets'
+        // `onopen` on the new engine's `open`, same lines): a successor without one is not it
+        && !client_without_socket_io(b)
 }
 
 fn ms(a: crate::event::Timestamp, b: crate::event::Timestamp) -> f64 {
@@ -286,9 +289,12 @@ mod tests {
     fn a_client_that_never_sends_connect_is_not_a_reconnecting_socket_io_client() {
         // The official socket.io-protocol suite: one mocha client per test, from one address.
         // BPmPvb polled with its sid and answered pings, r4rfL9 answered the server's close
-        // frame, uT4Nmw sent an invalid handshake: none sent a CONNECT, none is linked on.
+        // frame, uT4Nmw sent an invalid handshake: none sent a CONNECT, none is linked on;
+        // x3YIt2 did nothing after its handshake, but its successor BPmPvb is no reconnect.
         let suite = links("suite-sio.pcapng");
-        for from in ["BPmPvb", "r4rfL9", "-wX8tR", "uT4Nmw", "dZhU65", "kgQbZ3"] {
+        for from in [
+            "x3YIt2", "BPmPvb", "r4rfL9", "-wX8tR", "uT4Nmw", "dZhU65", "kgQbZ3",
+        ] {
             assert!(
                 suite.iter().all(|(f, _)| f != from),
                 "{from} linked: {suite:?}"
