@@ -212,6 +212,23 @@ fn stale_request_refused(f: &Facts) -> bool {
     f.peers.client == Implementation::NodeSocketIo && !told
 }
 
+/// The client ended the session, and its close shows no sign of reaching the server: nothing
+/// answered it on its connection, and the server sent a packet after it.
+fn close_unheard(f: &Facts, x: &Expiry) -> bool {
+    let at = &x.at;
+    let unanswered = f
+        .conns
+        .iter()
+        .find(|c| c.conn == at.conn)
+        .is_some_and(|c| c.last_data[1].as_ref().is_none_or(|r| r.frame < at.frame));
+    x.waiter == Dir::C2S
+        && at.dir == Some(Dir::C2S)
+        && unanswered
+        && f.s.last_packet[1]
+            .as_ref()
+            .is_some_and(|m| m.frame > at.frame)
+}
+
 /// The session ended after a heartbeat deadline passed.
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     let s = f.s;
@@ -253,6 +270,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         );
         evidence.push(q);
     }
+    let unheard = close_unheard(f, &x);
     let (reason, client_reason) = match (waiter, server_pings) {
         // The client went away without a word: what it reported, if anything, is not known.
         _ if x.abandoned => ("ping timeout", ""),
@@ -269,6 +287,12 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         // The client gave up: the server sees its close. python-engineio reports a close
         // packet `1` as "client disconnect" (`engineio/async_socket.py:49-51`), node engine.io
         // as "transport close" (`engine.io@6.6.12/build/transports/polling.js:167-169`).
+        // The client's close never reached the server (a dead path: no answer to it on its
+        // connection, and the server still sent a packet after it, e.g. its own close `1` on
+        // another leg of a relay): the server timed the session out itself. Its only timers
+        // are heartbeat deadlines (`engine.io@3.6.2/lib/socket.js:136-142`,
+        // `engine.io@6.6.12/build/socket.js:166-187`).
+        _ if unheard => ("ping timeout", "ping timeout"),
         _ if f.peers.server == Implementation::PythonSocketio
             && f.engine_close().is_some_and(|m| m.dir == Some(Dir::C2S)) =>
         {
@@ -306,7 +330,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 "The {} waited for a heartbeat that did not come in time (pingInterval {interval:.0} ms, pingTimeout {timeout:.0} ms; {} pings) and closed the session. The usual cause is a frozen {frozen} (a blocked event loop, a suspended tab) or a path that stopped delivering data while TCP stayed up.{}",
                 side(waiter),
                 if server_pings { "Engine.IO v4: the server" } else { "Engine.IO v3: the client" },
-                if late_pong.is_some() { " The late pong shows the peer was alive but frozen." } else { "" }
+                if late_pong.is_some() { " The late pong shows the peer was alive but frozen." } else if unheard { " The client's close never reached the server (nothing answered it, and the server wrote again after it): the path was dead, and the server timed the session out itself." } else { "" }
             ) },
             Some(if zero_interval {
                 "Give the server a ping_interval of at least 1 s (python-engineio advertises whole seconds only), or a ping_timeout longer than the real ping interval."
@@ -372,6 +396,27 @@ mod tests {
                 "likely"
             )
         );
+    }
+
+    #[test]
+    fn a_client_close_lost_on_a_dead_path_leaves_the_server_its_own_ping_timeout() {
+        // socket.io 2.5.1 / client 2.5.0 over polling through a relay that stops carrying bytes:
+        // the client's close `1` is swallowed, the server writes its own `1` after its deadline.
+        for (pcap, sid) in [
+            ("blackhole-v2-polling.pcap", "pmVEX6"),
+            ("blackhole-v1-polling.pcap", "-LKRIp"),
+        ] {
+            assert_eq!(
+                verdict(pcap, sid),
+                (
+                    "ping-timeout",
+                    s("ping timeout"),
+                    s("ping timeout"),
+                    "likely"
+                ),
+                "{pcap}"
+            );
+        }
     }
 
     #[test]
