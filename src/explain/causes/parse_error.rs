@@ -120,9 +120,14 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         at.what = format!("{} ends the transport: {}", side(at.dir), at.what);
     }
     evidence.push(at);
-    // socket.io 3/4 report a decoding failure as "forced close" (observed with 4.8.4).
+    // socket.io 3/4 report a Socket.IO decoding failure as "forced close" (socket.io-parser
+    // throws, `socket.io@4.8.4/dist/client.js:189-197`); an undecodable *Engine.IO* packet
+    // never reaches Socket.IO: engine.io-parser turns it into an error packet and engine.io
+    // closes with "parse error" (`engine.io-parser@5.2.3/build/cjs/decodePacket.js`,
+    // `engine.io@6.6.12/build/socket.js:141-142`).
+    let eio_level = parse_anomaly.is_some_and(|a| a.what.starts_with("eio-"));
     let reason = match (f.peers.server, f.s.eio) {
-        (Implementation::NodeSocketIo, Some(4)) => "forced close",
+        (Implementation::NodeSocketIo, Some(4)) if !eio_level => "forced close",
         _ => "parse error",
     };
     Some(end(
@@ -153,6 +158,27 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
 #[cfg(test)]
 mod tests {
     use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn an_undecodable_engine_io_packet_is_engine_io_s_parse_error() {
+        // an unknown Engine.IO packet type: the lab's raw client ("9hello") on a socket.io
+        // server, and the official engine.io-protocol suite's invalid packet on a bare one
+        for (pcap, sid) in [
+            ("v4-eio-parse-error.pcap", "lelazJ"),
+            ("suite-eio.pcapng", "ngERvH"),
+        ] {
+            assert_eq!(
+                verdict(pcap, sid),
+                (
+                    "parse-error",
+                    s("parse error"),
+                    s("transport close"),
+                    "likely"
+                ),
+                "{pcap}"
+            );
+        }
+    }
 
     #[test]
     fn undecodable_packet_and_the_same_tick_namespace_race() {
