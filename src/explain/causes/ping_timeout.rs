@@ -185,6 +185,18 @@ pub(crate) fn expiry(f: &Facts) -> Option<Expiry> {
         })
         .filter(|last| passed(last, interval + timeout))
         .map(|last| make(last, interval + timeout, false, other));
+    // v4 over polling with no poll pending: the server's ping waits in its buffer and never
+    // reaches the wire, so its deadline (that ping + pingTimeout) is the client's (pingInterval
+    // + pingTimeout after the open or last ping). A `400 {"code":1}` for the session's own sid
+    // as the end shows which side acted: the server had already dropped it
+    // (`engine.io@6.6.12/build/socket.js:166-187`, then `server.js:112-177` code 1).
+    let server_dropped = at.dir == Some(Dir::S2C) && at.what.contains("\"code\":1");
+    let by_other = by_other.map(|mut x| {
+        if server_pings && server_dropped && x.waiter == other {
+            x.waiter = pinger;
+        }
+        x
+    });
     match (by_pinger, by_other) {
         (Some(a), Some(b)) => Some(if a.deadline.0 <= b.deadline.0 { a } else { b }),
         (a, b) => a.or(b),
@@ -414,6 +426,23 @@ mod tests {
                     s("ping timeout"),
                     "likely"
                 ),
+                "{pcap}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_v4_polling_session_with_no_poll_pending_is_dropped_by_the_server() {
+        // The official suites' "closes the session upon ping timeout" over polling: the client
+        // never polls, the server's ping stays buffered, its next request gets `400 {"code":1}`.
+        for (pcap, sid) in [
+            ("suite-eio.pcapng", "mOkLBB"),
+            ("suite-sio.pcapng", "kgQbZ3"),
+        ] {
+            let (cause, reason, _, certainty) = verdict(pcap, sid);
+            assert_eq!(
+                (cause, reason, certainty),
+                ("ping-timeout", s("ping timeout"), "likely"),
                 "{pcap}"
             );
         }
