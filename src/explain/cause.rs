@@ -35,6 +35,9 @@ pub enum Cause {
     StillOpen,
     /// The server refused the Socket.IO CONNECT (CONNECT_ERROR from a namespace middleware).
     ConnectRefused,
+    /// Client and server speak different Engine.IO revisions (an EIO 4 client on an EIO 3-only
+    /// server), so the session could not work.
+    EioMismatch,
 }
 
 impl Cause {
@@ -55,6 +58,7 @@ impl Cause {
             Cause::ParseError => "parse-error",
             Cause::StillOpen => "still-open",
             Cause::ConnectRefused => "connect-refused",
+            Cause::EioMismatch => "eio-mismatch",
         }
     }
 
@@ -73,7 +77,7 @@ impl Cause {
 }
 
 /// Every cause, for parsing and documentation.
-pub const ALL: [Cause; 14] = [
+pub const ALL: [Cause; 15] = [
     Cause::ClientDisconnect,
     Cause::ServerDisconnect,
     Cause::ServerShutdown,
@@ -88,6 +92,7 @@ pub const ALL: [Cause; 14] = [
     Cause::ParseError,
     Cause::StillOpen,
     Cause::ConnectRefused,
+    Cause::EioMismatch,
 ];
 
 /// Who ended the session.

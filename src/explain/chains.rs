@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::cause::Cause;
 use super::finding::Finding;
+use crate::event::Dir;
 use crate::session::SessionRecord;
 
 /// Shortest pause between an end and the next handshake of a reconnect: socket.io-client's
@@ -94,6 +95,24 @@ fn connected(r: &SessionRecord) -> bool {
         .any(|k| !k.refused && k.connected.is_some())
 }
 
+/// Whether the session's client processed the open packet and still never sent a Socket.IO
+/// CONNECT (Engine.IO 4 only). socket.io-client sends its CONNECT from the Manager's `open`
+/// event, in the same tick as the open packet is handled (`socket.io-client@4.8.4/build/cjs/
+/// manager.js:214-220` emits `open`; `socket.js:152-157` subscribes `onopen`, `:196-200` calls
+/// it when already open, `:423-431` sends the CONNECT), so a client that did anything after the
+/// open (an Engine.IO packet, a request on another connection with the sid, a close frame)
+/// without a CONNECT is no socket.io-client: there is no Manager whose backoff would bring it
+/// back, and its next session is a new client (a test suite's next test). The one exception is
+/// an `auth` *function* that answers later than the client's first other packet (`socket.js:
+/// 424-428`); a session whose client sent nothing after the open (a frozen or blocked client)
+/// keeps its link.
+fn client_without_socket_io(r: &SessionRecord) -> bool {
+    let acted = r.last_packet[0].is_some()
+        || r.conns.len() > 1
+        || r.ws_closes.iter().any(|c| c.at.dir == Some(Dir::C2S));
+    r.eio == Some(4) && r.sockets.is_empty() && acted
+}
+
 /// Whether `b` can be the reconnect of `a`'s client: same address, `User-Agent` and request
 /// fingerprint; both Socket.IO sessions (a bare Engine.IO client has no Manager that
 /// reconnects); the same transports tried and the same namespaces joined; and `a` did not end
@@ -108,6 +127,10 @@ fn same_client(a: &SessionRecord, b: &SessionRecord, end_a: &Finding) -> bool {
         && (!connected(a) || tried_websocket(a) == tried_websocket(b))
         && (a.sockets.is_empty() || b.sockets.is_empty() || namespaces(a) == namespaces(b))
         && !matches!(end_a.end.cause, Cause::StillOpen | Cause::ClientDisconnect)
+        && !client_without_socket_io(a)
+        // a Manager's reconnect sends CONNECT again for every namespace it had (the sockets'
+        // `onopen` on the new engine's `open`, same lines): a successor without one is not it
+        && !client_without_socket_io(b)
 }
 
 fn ms(a: crate::event::Timestamp, b: crate::event::Timestamp) -> f64 {
@@ -241,4 +264,44 @@ pub(crate) fn build_chains(records: &[&SessionRecord], findings: &mut [Finding])
         chains.push(chain);
     }
     chains
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::explain::fixture_tests::explained;
+
+    /// The links of a capture, as (from, to) sid prefixes of 6 characters.
+    fn links(pcap: &str) -> Vec<(String, String)> {
+        explained(pcap)
+            .chains
+            .iter()
+            .flat_map(|c| c.links.iter())
+            .map(|l| {
+                (
+                    l.from.chars().take(6).collect(),
+                    l.to.chars().take(6).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_client_that_never_sends_connect_is_not_a_reconnecting_socket_io_client() {
+        // The official socket.io-protocol suite: one mocha client per test, from one address.
+        // BPmPvb polled with its sid and answered pings, r4rfL9 answered the server's close
+        // frame, uT4Nmw sent an invalid handshake: none sent a CONNECT, none is linked on;
+        // x3YIt2 did nothing after its handshake, but its successor BPmPvb is no reconnect.
+        let suite = links("suite-sio.pcapng");
+        for from in [
+            "x3YIt2", "BPmPvb", "r4rfL9", "-wX8tR", "uT4Nmw", "dZhU65", "kgQbZ3",
+        ] {
+            assert!(
+                suite.iter().all(|(f, _)| f != from),
+                "{from} linked: {suite:?}"
+            );
+        }
+        // A real socket.io-client 4.8.4 reconnect after its ping timeout is still linked.
+        let real = links("v4-ping-timeout.pcap");
+        assert_eq!(real.len(), 1, "{real:?}");
+    }
 }

@@ -115,7 +115,8 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Note {
     /// A stable name: `websocket-blocked`, `upgrade-failed`, `no-sio-disconnect-packet`,
-    /// `same-tick-namespace-reconnect`, `shared-manager-drop`, `lost-messages`.
+    /// `same-tick-namespace-reconnect`, `shared-manager-drop`, `lost-messages`,
+    /// `advertised-ping-interval-zero`.
     pub kind: &'static str,
     /// What it means.
     pub text: String,

@@ -45,6 +45,19 @@ pub(crate) fn notes(f: &Facts, end: &FindingEnd) -> Vec<Note> {
             });
         }
     }
+    // An open packet advertising pingInterval 0: python-engineio 4.15.1 writes
+    // `int(ping_interval + grace) * 1000` (`engineio/async_server.py:485-486`), 0 for any
+    // sub-second interval, and still pings at the real interval; a node client's deadline is
+    // then pingTimeout alone (`engine.io-client@6.6.8/build/cjs/socket.js:426-431`).
+    if s.ping_interval == Some(0) {
+        let mut m = s.opened.clone();
+        m.what = "open packet advertises pingInterval 0".into();
+        out.push(Note {
+            kind: "advertised-ping-interval-zero",
+            text: "The server advertised pingInterval 0 (python-engineio truncates a sub-second ping_interval to whole seconds in its open packet) while it pings at its real interval: a client's heartbeat deadline becomes pingTimeout alone, and a node client times out on its own whenever that is shorter than the real interval. Use a ping_interval of at least 1 s.".into(),
+            evidence: vec![m],
+        });
+    }
     // The client left without a Socket.IO DISCONNECT packet (python-socketio does this).
     if end.cause == Cause::ClientDisconnect && f.disconnect(Dir::C2S).is_none() {
         out.push(Note {

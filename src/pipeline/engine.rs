@@ -116,6 +116,20 @@ impl EioCtx {
     }
 }
 
+/// True for an `EIO=4` handshake (no `sid` yet) answered with an Engine.IO 3 payload holding
+/// an open packet (`<length>:0{`): the server speaks revision 3 only. engine.io 3.x does not
+/// check the `EIO` query (`engine.io@3.6.2/lib/server.js:135-170`, `verify` looks at transport,
+/// origin and sid only) and frames every polling payload as `<length>:<packet>`
+/// (`engine.io-parser@2.2.1/lib/index.js:213-240`, `setLengthHeader`). A revision 4 handshake
+/// response always starts with the open packet `0{` itself, so the two cannot be confused.
+fn answers_eio4_handshake_in_v3(ctx: &EioCtx, asked: Version, dir: Dir, body: &[u8]) -> bool {
+    if asked != Version::V4 || dir != Dir::S2C || ctx.sid.is_some() {
+        return false;
+    }
+    let digits = body.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && body.get(digits..digits + 3) == Some(b":0{".as_slice())
+}
+
 /// Socket.IO protocol revision carried by an Engine.IO revision: v4 carries Socket.IO v5
 /// (socket.io 3/4), v3 and v2 carry Socket.IO v4 (socket.io 1/2).
 fn sio_version(v: Version) -> socketio::Version {
@@ -242,7 +256,9 @@ impl Sessions {
                     }
                 }
             }
-            Proto::Eio(v) => {
+            Proto::Eio(asked) => {
+                let v3_answer = answers_eio4_handshake_in_v3(ctx, asked, dir, body);
+                let v = if v3_answer { Version::V3 } else { asked };
                 for item in engineio::decode_payload(v, body, binary) {
                     match item.packet {
                         Ok(p) => self.packet(ctx, v, dir, p, first, last, emit),
@@ -254,6 +270,17 @@ impl Sessions {
                             Some(body.get(item.range.clone()).unwrap_or(body)),
                         ),
                     }
+                }
+                if v3_answer {
+                    // after the open packet, so that the tracker files it under the new session
+                    emit.anomaly(
+                        last,
+                        Some(dir),
+                        "eio",
+                        "eio-revision-mismatch",
+                        "the client asked for Engine.IO 4 (EIO=4); the server answered its handshake in Engine.IO 3 payload framing (`<length>:<packet>`, engine.io 3.x / socket.io 2.x), which an Engine.IO 4 client cannot read",
+                        Some(body),
+                    );
                 }
             }
         }
@@ -621,5 +648,45 @@ mod tests {
             ],
         );
         assert_eq!(out, ["sio EVENT", "eio message", "sio EVENT"]);
+    }
+
+    #[test]
+    fn an_eio4_handshake_answered_in_v3_framing_is_recognised_and_nothing_else() {
+        let handshake = EioCtx::from_request("/socket.io/?EIO=4&transport=polling", None);
+        let v3 = br#"94:0{"sid":"fW7Ujh","upgrades":["websocket"],"pingInterval":1000}2:40"#;
+        assert!(answers_eio4_handshake_in_v3(
+            &handshake,
+            Version::V4,
+            Dir::S2C,
+            v3
+        ));
+        // a revision 4 handshake response starts with the open packet itself
+        let v4 = br#"0{"sid":"fW7Ujh","upgrades":[],"pingInterval":1000}"#;
+        assert!(!answers_eio4_handshake_in_v3(
+            &handshake,
+            Version::V4,
+            Dir::S2C,
+            v4
+        ));
+        // a later poll of the session may carry a message "12:0{" (packet 4 + text): not a handshake
+        let poll = EioCtx::from_request("/socket.io/?EIO=4&transport=polling&sid=fW7Ujh", None);
+        assert!(!answers_eio4_handshake_in_v3(
+            &poll,
+            Version::V4,
+            Dir::S2C,
+            b"412:0{\"a\":1}"
+        ));
+        assert!(!answers_eio4_handshake_in_v3(
+            &handshake,
+            Version::V3,
+            Dir::S2C,
+            v3
+        ));
+        assert!(!answers_eio4_handshake_in_v3(
+            &handshake,
+            Version::V4,
+            Dir::C2S,
+            v3
+        ));
     }
 }

@@ -199,7 +199,10 @@ impl<W: Write> ExplainText<W> {
             self.sessions(x)?;
         }
         writeln!(self.out)?;
-        let code = if x.has_problems() { 1 } else { 0 };
+        // Nothing to explain is not a clean bill: the binary exits 1 then (explain.rs), and the
+        // closing line states the code it exits with.
+        let nothing = x.sessions.is_empty() && x.sessionless_errors.is_empty();
+        let code = if x.has_problems() || nothing { 1 } else { 0 };
         let mut why = vec![];
         if summary.abnormal > 0 {
             why.push(format!(
@@ -215,7 +218,7 @@ impl<W: Write> ExplainText<W> {
         }
         if why.is_empty() {
             if x.sessions.is_empty() {
-                why.push("no Engine.IO session in the capture".to_string());
+                why.push("no Engine.IO session in the capture, nothing to explain".to_string());
             } else {
                 why.push("every session ended cleanly or is still open".to_string());
             }

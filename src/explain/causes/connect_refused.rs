@@ -107,5 +107,17 @@ mod tests {
                 "certain"
             )
         );
+        // Another shape: polling only, refused twice (two sessions) before the good token.
+        for sid in ["jwCAHY", "UWbFCC"] {
+            assert_eq!(
+                verdict("v4-auth-refused-polling.pcap", sid),
+                (
+                    "connect-refused",
+                    s("not authorized"),
+                    s("forced close"),
+                    "certain"
+                )
+            );
+        }
     }
 }

@@ -6,7 +6,9 @@
 //! contribute notes (`explain::notes`).
 
 pub(crate) mod connect_refused;
+pub(crate) mod cut_poll;
 pub(crate) mod deflate_error;
+pub(crate) mod eio_mismatch;
 pub(crate) mod engine_close;
 pub(crate) mod message_too_large;
 pub(crate) mod parse_error;
@@ -28,7 +30,9 @@ pub(crate) type Rule = fn(&Facts) -> Option<FindingEnd>;
 /// The order of precedence, first match wins. Explicit statements on the wire come first (a
 /// close code, an HTTP error body, a DISCONNECT packet), then what timing shows (heartbeat
 /// deadlines), then who closed the transport, and last the capture ending under an open session.
-pub(crate) const ORDER: [(&str, Rule); 13] = [
+pub(crate) const ORDER: [(&str, Rule); 15] = [
+    // a session between two Engine.IO revisions cannot work: everything after it is a consequence
+    ("eio-mismatch", eio_mismatch::rule),
     ("deflate-error", deflate_error::rule),
     ("message-too-large", message_too_large::rule),
     ("session-unknown", session_unknown::rule),
@@ -39,6 +43,7 @@ pub(crate) const ORDER: [(&str, Rule); 13] = [
     ("ping-timeout", ping_timeout::rule),
     ("upgrade-failed", upgrade_failed::rule),
     ("transport-error", transport_error::rule),
+    ("cut-poll", cut_poll::rule),
     ("engine.io-close", engine_close::rule),
     ("transport-close", transport_close::rule),
     ("still-open", still_open::rule),

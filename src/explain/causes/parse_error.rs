@@ -52,6 +52,29 @@ fn invalid_state(f: &Facts) -> Option<(Mark, Mark, Mark)> {
     None
 }
 
+/// Over polling a server that gave up on a client's undecodable Engine.IO packet closes the
+/// session, not the connection: its close packet `1` on the pending poll, or (no poll pending)
+/// `400 {"code":1}` for the session's next request, within 2 s of the bad packet
+/// (`engine.io@6.6.12/build/socket.js:141-142` closes with "parse error").
+pub(crate) fn dropped_after(f: &Facts, bad: &Mark) -> Option<Mark> {
+    if !bad.what.starts_with("eio-") || bad.dir != Some(Dir::C2S) {
+        return None;
+    }
+    let soon = |m: &Mark| m.frame > bad.frame && ms(bad.ts, m.ts) <= 2000.0;
+    let close = f
+        .engine_close()
+        .filter(|m| m.dir == Some(Dir::S2C) && soon(m));
+    let refused =
+        f.s.http_errors
+            .iter()
+            .find(|m| m.dir == Some(Dir::S2C) && m.what.contains("\"code\":1") && soon(m))
+            .cloned();
+    [close, refused]
+        .into_iter()
+        .flatten()
+        .min_by_key(|m| m.frame)
+}
+
 /// A packet the receiver could not take, and the receiver closing the connection for it.
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     if f.peers.server == Implementation::NodeSocketIo {
@@ -95,9 +118,12 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         m
     });
     let after_bad = parse_anomaly.and_then(|a| {
-        f.transport_end.clone().filter(|t| {
-            t.frame >= a.frame && t.dir.is_some() && t.dir != a.dir && ms(a.ts, t.ts) <= 2000.0
-        })
+        f.transport_end
+            .clone()
+            .filter(|t| {
+                t.frame >= a.frame && t.dir.is_some() && t.dir != a.dir && ms(a.ts, t.ts) <= 2000.0
+            })
+            .or_else(|| dropped_after(f, a))
     });
     // An undecodable packet the receiver ignored, then a heartbeat deadline that passed: the
     // close answers the silence, not the packet (engine.io-protocol test suite traffic).
@@ -120,9 +146,14 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         at.what = format!("{} ends the transport: {}", side(at.dir), at.what);
     }
     evidence.push(at);
-    // socket.io 3/4 report a decoding failure as "forced close" (observed with 4.8.4).
+    // socket.io 3/4 report a Socket.IO decoding failure as "forced close" (socket.io-parser
+    // throws, `socket.io@4.8.4/dist/client.js:189-197`); an undecodable *Engine.IO* packet
+    // never reaches Socket.IO: engine.io-parser turns it into an error packet and engine.io
+    // closes with "parse error" (`engine.io-parser@5.2.3/build/cjs/decodePacket.js`,
+    // `engine.io@6.6.12/build/socket.js:141-142`).
+    let eio_level = parse_anomaly.is_some_and(|a| a.what.starts_with("eio-"));
     let reason = match (f.peers.server, f.s.eio) {
-        (Implementation::NodeSocketIo, Some(4)) => "forced close",
+        (Implementation::NodeSocketIo, Some(4)) if !eio_level => "forced close",
         _ => "parse error",
     };
     Some(end(
@@ -153,6 +184,35 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
 #[cfg(test)]
 mod tests {
     use crate::explain::fixture_tests::{s, verdict};
+
+    #[test]
+    fn an_undecodable_engine_io_packet_is_engine_io_s_parse_error() {
+        // an unknown Engine.IO packet type: the lab's raw client ("9hello") on a socket.io
+        // server, and the official engine.io-protocol suite's invalid packet on a bare one
+        for (pcap, sid) in [
+            ("v4-eio-parse-error.pcap", "lelazJ"),
+            ("suite-eio.pcapng", "ngERvH"),
+            // over polling: the server's `1` on the pending poll, or a 400 code 1 after it
+            ("v4-eio-parse-error-polling.pcap", "XfQt5X"),
+        ] {
+            assert_eq!(
+                verdict(pcap, sid),
+                (
+                    "parse-error",
+                    s("parse error"),
+                    s("transport close"),
+                    "likely"
+                ),
+                "{pcap}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_undecodable_engine_io_post_then_session_id_unknown_is_a_parse_error() {
+        // the official suite's "closes the session upon invalid packet format" over polling
+        assert_eq!(verdict("suite-eio.pcapng", "bmGRuL").0, "parse-error");
+    }
 
     #[test]
     fn undecodable_packet_and_the_same_tick_namespace_race() {

@@ -24,6 +24,7 @@ use crate::explain::cause::Cause;
 use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, initiator_of, ms, side, Facts};
 use crate::explain::finding::FindingEnd;
+use crate::explain::implementation::Implementation;
 use crate::session::{Mark, UpgradeState};
 
 /// Fraction of a deadline an end may come early and still count (timer granularity, the
@@ -150,20 +151,52 @@ pub(crate) fn expiry(f: &Facts) -> Option<Expiry> {
     // a live session (`engine.io@6.6.12/build/server.js:130-135` answers before any transport
     // sees it): it is no sign of life, so the waiter's deadline runs from the packet before.
     let rejected_conn = rejected_end(f, &at).then_some(at.conn);
-    let by_other = (interval > 0.0)
+    // An advertised pingInterval of 0 is a real deadline too: python-engineio 4.15.1 advertises
+    // `int(ping_interval + grace) * 1000`, 0 for any interval under a second
+    // (`engineio/async_server.py:485-486`), while it pings every `ping_interval`; a node client
+    // arms `pingInterval + pingTimeout` = pingTimeout after each ping
+    // (`engine.io-client@6.6.8/build/cjs/socket.js:426-431`) and times out on its own.
+    // A v4 node client re-arms its timer on the open packet and on each ping only (`socket.js:
+    // 376-383`, `onHandshake`), a v3 server on any packet from the client (engine.io@3.6.2
+    // `lib/socket.js:93-95`).
+    let client_timer_start = || match (&s.last_ping, &s.unanswered_ping) {
+        (Some(p), _) if p.frame < at.frame => Some(p.clone()),
+        (None, None) => Some(s.opened.clone()),
+        _ => None,
+    };
+    let by_other = s
+        .ping_interval
+        .is_some()
         .then(|| {
-            f.s.recent_packets[match pinger {
-                Dir::C2S => 0,
-                Dir::S2C => 1,
-            }]
-            .iter()
-            .rev()
-            .find(|m| m.frame < at.frame && Some(m.conn) != rejected_conn)
-            .cloned()
-            .unwrap_or_else(|| s.opened.clone())
+            server_pings
+                .then(client_timer_start)
+                .flatten()
+                .or_else(|| {
+                    f.s.recent_packets[match pinger {
+                        Dir::C2S => 0,
+                        Dir::S2C => 1,
+                    }]
+                    .iter()
+                    .rev()
+                    .find(|m| m.frame < at.frame && Some(m.conn) != rejected_conn)
+                    .cloned()
+                })
+                .unwrap_or_else(|| s.opened.clone())
         })
         .filter(|last| passed(last, interval + timeout))
         .map(|last| make(last, interval + timeout, false, other));
+    // v4 over polling with no poll pending: the server's ping waits in its buffer and never
+    // reaches the wire, so its deadline (that ping + pingTimeout) is the client's (pingInterval
+    // + pingTimeout after the open or last ping). A `400 {"code":1}` for the session's own sid
+    // as the end shows which side acted: the server had already dropped it
+    // (`engine.io@6.6.12/build/socket.js:166-187`, then `server.js:112-177` code 1).
+    let server_dropped = at.dir == Some(Dir::S2C) && at.what.contains("\"code\":1");
+    let by_other = by_other.map(|mut x| {
+        if server_pings && server_dropped && x.waiter == other {
+            x.waiter = pinger;
+        }
+        x
+    });
     match (by_pinger, by_other) {
         (Some(a), Some(b)) => Some(if a.deadline.0 <= b.deadline.0 { a } else { b }),
         (a, b) => a.or(b),
@@ -175,6 +208,44 @@ fn rejected_end(f: &Facts, at: &Mark) -> bool {
     f.s.http_errors
         .iter()
         .any(|m| m.frame == at.frame && m.what.contains("\"code\":1"))
+}
+
+/// A node v3 client over polling that learnt of the end from a refused request: a `400
+/// {"code":1}` for the session and no close from the server (no `1`, no close frame) before it.
+fn stale_request_refused(f: &Facts) -> bool {
+    let Some(refused) =
+        f.s.http_errors
+            .iter()
+            .find(|m| m.what.contains("\"code\":1"))
+    else {
+        return false;
+    };
+    let told =
+        f.s.eio_close
+            .as_ref()
+            .is_some_and(|m| m.dir == Some(Dir::S2C) && m.frame < refused.frame)
+            || f.s
+                .ws_closes
+                .first()
+                .is_some_and(|c| c.at.dir == Some(Dir::S2C) && c.at.frame < refused.frame);
+    f.peers.client == Implementation::NodeSocketIo && !told
+}
+
+/// The client ended the session, and its close shows no sign of reaching the server: nothing
+/// answered it on its connection, and the server sent a packet after it.
+fn close_unheard(f: &Facts, x: &Expiry) -> bool {
+    let at = &x.at;
+    let unanswered = f
+        .conns
+        .iter()
+        .find(|c| c.conn == at.conn)
+        .is_some_and(|c| c.last_data[1].as_ref().is_none_or(|r| r.frame < at.frame));
+    x.waiter == Dir::C2S
+        && at.dir == Some(Dir::C2S)
+        && unanswered
+        && f.s.last_packet[1]
+            .as_ref()
+            .is_some_and(|m| m.frame > at.frame)
 }
 
 /// The session ended after a heartbeat deadline passed.
@@ -218,21 +289,38 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         );
         evidence.push(q);
     }
+    let unheard = close_unheard(f, &x);
     let (reason, client_reason) = match (waiter, server_pings) {
         // The client went away without a word: what it reported, if anything, is not known.
         _ if x.abandoned => ("ping timeout", ""),
         // The server gave up. A v4 client's own timer has expired too by the time it can act;
         // a 1.x/2.x client (v3) finds the server's close first.
         (Some(Dir::S2C), true) => ("ping timeout", "ping timeout"),
-        // ... unless it wakes up polling: the server answers its next request with a 400
-        // "Session ID unknown", an HTTP error to the client's transport: "transport error"
-        // (engine.io-client@6.6.8/build/cjs/transports/polling-xhr.js:64 "xhr poll error",
-        // socket.js:638; engine.io-client 1.5.4 lib/transports/polling-xhr.js:225, socket.js:645).
-        (Some(Dir::S2C), false) if rejected_end(f, &x.at) => ("ping timeout", "transport error"),
+        // A v3 node client over polling whose request after the freeze is refused with `400
+        // {"code":1}` (the server closed the session while no poll was pending, so no close
+        // packet reached it) reports the failed request: "xhr poll error" / "xhr post error"
+        // (`engine.io-client@3.5.6/lib/transports/polling-xhr.js:113,132,255-261`), closed as
+        // "transport error" (`lib/socket.js:685-691`).
+        (Some(Dir::S2C), false) if stale_request_refused(f) => ("ping timeout", "transport error"),
         (Some(Dir::S2C), false) => ("ping timeout", "transport close"),
-        // The client gave up: the server sees its close.
+        // The client gave up: the server sees its close. python-engineio reports a close
+        // packet `1` as "client disconnect" (`engineio/async_socket.py:49-51`), node engine.io
+        // as "transport close" (`engine.io@6.6.12/build/transports/polling.js:167-169`).
+        // The client's close never reached the server (a dead path: no answer to it on its
+        // connection, and the server still sent a packet after it, e.g. its own close `1` on
+        // another leg of a relay): the server timed the session out itself. Its only timers
+        // are heartbeat deadlines (`engine.io@3.6.2/lib/socket.js:136-142`,
+        // `engine.io@6.6.12/build/socket.js:166-187`).
+        _ if unheard => ("ping timeout", "ping timeout"),
+        _ if f.peers.server == Implementation::PythonSocketio
+            && f.engine_close().is_some_and(|m| m.dir == Some(Dir::C2S)) =>
+        {
+            ("client disconnect", "ping timeout")
+        }
         _ => ("transport close", "ping timeout"),
     };
+    // The client's deadline was pingTimeout alone: an advertised interval of 0 (see `expiry`).
+    let zero_interval = s.ping_interval == Some(0) && waiter == Some(Dir::C2S) && !x.ping;
     let frozen = if waiter == Some(Dir::S2C) {
         "client"
     } else {
@@ -252,13 +340,22 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                     x.since.frame,
                     ms(x.deadline, f.capture_end) / 1000.0
                 )
+            } else if zero_interval {
+                format!(
+                    "The server advertised pingInterval 0 in its open packet (python-engineio 4.15.1 truncates a sub-second ping_interval: `int(ping_interval + grace) * 1000`) but pings at its real interval, so the client's deadline after each ping is pingTimeout alone ({timeout:.0} ms), shorter than the time to the next ping: the client closed the session itself with \"ping timeout\" although nothing was frozen (frame {} is the server's last packet before the client gave up).",
+                    x.since.frame
+                )
             } else { format!(
                 "The {} waited for a heartbeat that did not come in time (pingInterval {interval:.0} ms, pingTimeout {timeout:.0} ms; {} pings) and closed the session. The usual cause is a frozen {frozen} (a blocked event loop, a suspended tab) or a path that stopped delivering data while TCP stayed up.{}",
                 side(waiter),
                 if server_pings { "Engine.IO v4: the server" } else { "Engine.IO v3: the client" },
-                if late_pong.is_some() { " The late pong shows the peer was alive but frozen." } else { "" }
+                if late_pong.is_some() { " The late pong shows the peer was alive but frozen." } else if unheard { " The client's close never reached the server (nothing answered it, and the server wrote again after it): the path was dead, and the server timed the session out itself." } else { "" }
             ) },
-            Some("Find what blocks the peer's event loop; if pauses are expected, raise pingTimeout/pingInterval on the server."),
+            Some(if zero_interval {
+                "Give the server a ping_interval of at least 1 s (python-engineio advertises whole seconds only), or a ping_timeout longer than the real ping interval."
+            } else {
+                "Find what blocks the peer's event loop; if pauses are expected, raise pingTimeout/pingInterval on the server."
+            }),
         )
         .with_certainty(
             Certainty::Likely,
@@ -292,6 +389,81 @@ mod tests {
                 "ping-timeout",
                 s("ping timeout"),
                 s("transport close"),
+                "likely"
+            )
+        );
+    }
+
+    #[test]
+    fn an_advertised_ping_interval_of_0_makes_the_node_client_time_out_on_its_own() {
+        // python-engineio 4.15.1 advertises pingInterval 0 for ping_interval 0.5 / 0.8 s
+        assert_eq!(
+            verdict("py-interval0-ws.pcap", "HrwZst"),
+            (
+                "ping-timeout",
+                s("transport close"),
+                s("ping timeout"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("py-interval0-polling.pcap", "r5jMhy"),
+            (
+                "ping-timeout",
+                s("client disconnect"),
+                s("ping timeout"),
+                "likely"
+            )
+        );
+    }
+
+    #[test]
+    fn a_client_close_lost_on_a_dead_path_leaves_the_server_its_own_ping_timeout() {
+        // socket.io 2.5.1 / client 2.5.0 over polling through a relay that stops carrying bytes:
+        // the client's close `1` is swallowed, the server writes its own `1` after its deadline.
+        for (pcap, sid) in [
+            ("blackhole-v2-polling.pcap", "pmVEX6"),
+            ("blackhole-v1-polling.pcap", "-LKRIp"),
+        ] {
+            assert_eq!(
+                verdict(pcap, sid),
+                (
+                    "ping-timeout",
+                    s("ping timeout"),
+                    s("ping timeout"),
+                    "likely"
+                ),
+                "{pcap}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_v4_polling_session_with_no_poll_pending_is_dropped_by_the_server() {
+        // The official suites' "closes the session upon ping timeout" over polling: the client
+        // never polls, the server's ping stays buffered, its next request gets `400 {"code":1}`.
+        for (pcap, sid) in [
+            ("suite-eio.pcapng", "mOkLBB"),
+            ("suite-sio.pcapng", "kgQbZ3"),
+        ] {
+            let (cause, reason, _, certainty) = verdict(pcap, sid);
+            assert_eq!(
+                (cause, reason, certainty),
+                ("ping-timeout", s("ping timeout"), "likely"),
+                "{pcap}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_frozen_v3_client_whose_next_poll_is_refused_reports_transport_error() {
+        // socket.io-client 2.5.0 on socket.io 4.8.4 with allowEIO3, polling only
+        assert_eq!(
+            verdict("v2-client-allow-eio3-polling-freeze.pcap", "Ji8eiC"),
+            (
+                "ping-timeout",
+                s("ping timeout"),
+                s("transport error"),
                 "likely"
             )
         );

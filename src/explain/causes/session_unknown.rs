@@ -10,7 +10,7 @@
 //! What to do: sticky sessions at the load balancer, or WebSocket only.
 
 use crate::explain::cause::{Cause, Initiator};
-use crate::explain::causes::ping_timeout;
+use crate::explain::causes::{parse_error, ping_timeout};
 use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, Facts};
 use crate::explain::finding::FindingEnd;
@@ -25,6 +25,15 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     let closed_before = f.engine_close().iter().any(|m| m.frame < e.frame)
         || f.s.ws_closes.iter().any(|c| c.at.frame < e.frame);
     if closed_before {
+        return None;
+    }
+    // A 400 soon after the client's undecodable Engine.IO packet: the server dropped the
+    // session over that packet (the parse-error rule), it did not lose it.
+    if f.s
+        .anomalies
+        .iter()
+        .any(|a| parse_error::dropped_after(f, a).is_some_and(|m| m.frame == e.frame))
+    {
         return None;
     }
     // A 400 after a heartbeat deadline passed is the aftermath of a ping timeout: the server

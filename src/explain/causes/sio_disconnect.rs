@@ -115,7 +115,29 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
 
 #[cfg(test)]
 mod tests {
-    use crate::explain::fixture_tests::{s, verdict};
+    use crate::explain::fixture_tests::{explained, s, session, verdict};
+
+    #[test]
+    fn a_second_websocket_on_the_sid_closed_by_the_server_is_not_the_end() {
+        // engine.io@6.6.12/build/server.js:632-635 closes a second WebSocket for an upgraded
+        // session and leaves the session; a real client then disconnects over the first one.
+        assert_eq!(
+            verdict("v4-second-ws-same-sid.pcap", "naWlWo"),
+            (
+                "client-disconnect",
+                s("client namespace disconnect"),
+                s("io client disconnect"),
+                "certain"
+            )
+        );
+        let x = explained("v4-second-ws-same-sid.pcap");
+        let f = session(&x, "naWlWo");
+        assert!(f
+            .end
+            .evidence
+            .iter()
+            .all(|m| !m.what.contains("close") || m.conn == f.end.at.conn));
+    }
 
     #[test]
     fn words_per_implementation_node_python_and_0_9() {

@@ -8,7 +8,11 @@
 //! read (`polling.js:92-95`) and to an invalid body (`polling.js:99-101`); each calls
 //! `onError`, and the socket closes with "transport error" (`engine.io@6.6.12/build/socket.js:
 //! 156-158`). Its handshake and session errors carry a JSON body (`{"code":…}`), so an empty
-//! `400` is the transport's. What the client reports is not on the wire. What to do: make the
+//! `400` is the transport's. The close packet reaches the client on its pending poll: a node
+//! client reads it as the server's close (`engine.io-client@6.6.8/build/cjs/transports/
+//! polling.js:89-91`, then `socket.js:233`) and reports "transport close" (said only when the
+//! client is identified from evidence: engine.io-client's `node-XMLHttpRequest` User-Agent);
+//! what another client reports is not on the wire. What to do: make the
 //! client send one poll (and one POST) at a time: a custom transport or a proxy that retries
 //! requests causes this.
 
@@ -51,7 +55,11 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             at,
             Cause::TransportError,
             Some("transport error"),
-            None,
+            // only for a client identified from evidence, not assumed (see the module doc)
+            (f.peers.client == Implementation::NodeSocketIo
+                && f.s.eio == Some(4)
+                && f.peers.client_by.starts_with("from "))
+            .then_some("transport close"),
             Initiator::Server,
             evidence,
             "engine.io refused a polling request of this live session with an empty 400 (a second GET while a poll was pending, a second POST while one was being read, or an invalid body) and closed the session with \"transport error\". The client's own report is not on the wire.".into(),
@@ -74,6 +82,17 @@ mod tests {
         assert_eq!(
             verdict("suite-eio.pcapng", "rcS46t"),
             ("transport-error", s("transport error"), None, "likely")
+        );
+        // A lab capture of another shape: a real socket.io-client 4.8.4 polling, a hand-written
+        // duplicate GET on its sid; the real client reads the server's `1` on its pending poll.
+        assert_eq!(
+            verdict("v4-duplicate-poll.pcap", "5ozh8T"),
+            (
+                "transport-error",
+                s("transport error"),
+                s("transport close"),
+                "likely"
+            )
         );
     }
 }
