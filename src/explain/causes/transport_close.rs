@@ -76,10 +76,24 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     if pending {
         extra.push_str(" A polling request was still waiting for its response when the connection ended, so both sides report it as an error.");
     }
+    // The server's side closed without a goodbye and then its port refused a new connection:
+    // nothing listened any more, so the server's process was gone and reported nothing (a
+    // process that shuts down through `io.close()` sends its close first: the engine-close rule).
+    let mut reason = Some(reason);
+    if t.dir == Some(crate::event::Dir::S2C) {
+        if let Some(r) = &f.refused_after {
+            let mut r = r.clone();
+            r.what =
+                "a new connection to the server's port refused (SYN answered by RST)".to_string();
+            evidence.push(r);
+            reason = None;
+            extra.push_str(" Right after, the server's port refused a new connection: the server process was gone (killed or crashed), so the server reported nothing.");
+        }
+    }
     Some(end(
         t.clone(),
         cause,
-        Some(reason),
+        reason,
         Some(client_reason),
         initiator_of(t.dir),
         evidence,
@@ -120,7 +134,8 @@ mod tests {
             verdict("v4-many-clients-server-killed.pcap", "GNZxH1"),
             (
                 "transport-error",
-                s("transport error"),
+                // SIGKILLed: the server reported nothing, and its port refused the reconnects
+                None,
                 s("transport error"),
                 "likely"
             )
