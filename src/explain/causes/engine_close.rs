@@ -16,6 +16,7 @@ use crate::explain::certainty::Certainty;
 use crate::explain::facts::{close_text, end, side, Facts};
 use crate::explain::finding::FindingEnd;
 use crate::explain::implementation::Implementation;
+use crate::session::Mark;
 
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     let s = f.s;
@@ -89,7 +90,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                     m.clone(),
                     Cause::ServerShutdown,
                     Some(shutdown_words(f)),
-                    Some("transport close"),
+                    Some(client_words(f, &m)),
                     Initiator::Server,
                     vec![m, refused],
                     "The server closed this session without a Socket.IO DISCONNECT and then stopped listening: the next connection to its port was refused. The server was shutting down (`io.close()` closes every session, then the HTTP server). Clients see \"transport close\" and reconnect once a server listens again.".to_string(),
@@ -104,7 +105,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 Cause::ServerShutdown,
                 // socket.io@4.8.4/dist/index.js io.close(): "server shutting down"
                 Some(shutdown_words(f)),
-                Some("transport close"),
+                Some(client_words(f, &m)),
                 Initiator::Server,
                 vec![m],
                 format!(
@@ -128,7 +129,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 Cause::ServerDisconnect,
                 // engine.io@6.6.12/build/socket.js:487: `socket.close()` from the app or Socket.IO
                 Some("forced close"),
-                Some("transport close"),
+                Some(client_words(f, &m)),
                 Initiator::Server,
                 vec![m],
                 format!(
@@ -150,6 +151,22 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 "whether the server process stayed up (a capture that continues after the close, the server's log)",
             ),
         ),
+    }
+}
+
+/// What the client reports when the server closed the session without a `41`. node
+/// socket.io-client: `transport close` (`engine.io-client@6.6.8/build/cjs/socket.js`, the
+/// transport's close). python-socketio's client: `server disconnect` for an Engine.IO close
+/// packet `1` (`python-engineio@4.15.1/engineio/async_client.py:446-448`), `transport error`
+/// for a transport that just ended under it, a WebSocket close frame included (its read loop
+/// ends while still connected: `async_client.py:586-588` polling, `:641-643` WebSocket).
+fn client_words(f: &Facts, m: &Mark) -> &'static str {
+    match f.peers.client {
+        Implementation::PythonSocketio if f.engine_close().is_some_and(|e| e.frame == m.frame) => {
+            "server disconnect"
+        }
+        Implementation::PythonSocketio => "transport error",
+        _ => "transport close",
     }
 }
 
@@ -217,6 +234,21 @@ mod tests {
                 "server-shutdown",
                 s("server shutting down"),
                 s("transport close"),
+                "likely"
+            )
+        );
+    }
+
+    /// python-engineio's client reports a server close frame as "transport error": its read
+    /// loop ends while connected (async_client.py:641-643).
+    #[test]
+    fn a_python_client_reports_the_servers_close_frame_as_a_transport_error() {
+        assert_eq!(
+            verdict("py-clients-server-shutdown-ws.pcap", "9m7ICk"),
+            (
+                "server-shutdown",
+                s("server shutting down"),
+                s("transport error"),
                 "likely"
             )
         );

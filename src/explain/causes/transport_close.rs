@@ -63,12 +63,20 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             _ => false,
         };
     let (cause, reason, client_reason) = if c.websocket {
-        let client = match (f.peers.client, rst) {
-            (Implementation::PythonSocketio, true) => "transport error",
+        // python-engineio's client reports any end of its read loop while connected as
+        // "transport error", a FIN as much as a reset (`engineio/async_client.py:641-643`).
+        let client = match f.peers.client {
+            Implementation::PythonSocketio => "transport error",
             _ => "transport close",
         };
         (Cause::TransportClose, "transport close", client)
     } else if pending {
+        (Cause::TransportError, "transport error", "transport error")
+    } else if f.refused_after.is_some() {
+        // No poll was pending, but the client's next request could not connect: its transport
+        // fails on that request, "xhr poll error" → "transport error"
+        // (engine.io-client@6.6.8/build/cjs/transports/polling-xhr.js:64, socket.js:638), and
+        // python-engineio's polling loop ends the same way (`async_client.py:586-588`).
         (Cause::TransportError, "transport error", "transport error")
     } else {
         (Cause::TransportClose, "transport close", "transport close")
@@ -80,7 +88,9 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     // nothing listened any more, so the server's process was gone and reported nothing (a
     // process that shuts down through `io.close()` sends its close first: the engine-close rule).
     let mut reason = Some(reason);
-    if t.dir == Some(crate::event::Dir::S2C) {
+    // Over polling a FIN from the client may end one request only (`Connection: close`): what
+    // matters is that the server's port refused the next one.
+    if t.dir == Some(crate::event::Dir::S2C) || !c.websocket {
         if let Some(r) = &f.refused_after {
             let mut r = r.clone();
             r.what =
@@ -139,6 +149,17 @@ mod tests {
                 s("transport error"),
                 "likely"
             )
+        );
+    }
+
+    /// No poll was pending when the server was SIGKILLed; the client's next request was refused
+    /// (nothing listened): its transport failed on it, "transport error", and the dead server
+    /// reported nothing (py-client-server-killed-polling; the holdout's node client too).
+    #[test]
+    fn a_refused_next_poll_is_a_transport_error_and_a_dead_server_says_nothing() {
+        assert_eq!(
+            verdict("py-client-server-killed-polling.pcap", "ZctwNy"),
+            ("transport-error", None, s("transport error"), "likely")
         );
     }
 }
