@@ -317,6 +317,16 @@ pub fn replay_input(
     input: &InputArgs,
     sink: &mut dyn FnMut(&Event, Timestamp),
 ) -> Result<Replayed> {
+    replay_input_announced(input, sink, true)
+}
+
+/// [`replay_input`], printing the "read as a HAR" line only when `announce` (a second pass over
+/// the same input stays quiet).
+fn replay_input_announced(
+    input: &InputArgs,
+    sink: &mut dyn FnMut(&Event, Timestamp),
+    announce: bool,
+) -> Result<Replayed> {
     if input
         .capture
         .iter()
@@ -347,7 +357,7 @@ pub fn replay_input(
                     path.display()
                 );
             }
-            let res = replay_har(r, input, sink);
+            let res = replay_har(r, input, sink, announce);
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
@@ -384,6 +394,7 @@ fn replay_har(
     r: impl Read,
     input: &InputArgs,
     sink: &mut dyn FnMut(&Event, Timestamp),
+    announce: bool,
 ) -> Result<Replayed> {
     let mut t0: Option<Timestamp> = None;
     let mut frames = 0u64;
@@ -391,7 +402,9 @@ fn replay_har(
         frames = frames.max(ev.frame);
         sink(&ev, *t0.get_or_insert(ev.ts))
     })?;
-    eprintln!("{}", describe_har(&summary));
+    if announce {
+        eprintln!("{}", describe_har(&summary));
+    }
     Ok(Replayed {
         stats: ReplayStats {
             frames,
@@ -430,14 +443,28 @@ pub struct Tracked {
 
 /// Replays the inputs into the session tracker.
 pub fn track_input(input: &InputArgs) -> Result<Tracked> {
+    track_input_announced(input, true)
+}
+
+/// [`track_input`] as the first of two passes over the same input: a HAR is not announced
+/// (the second pass does it).
+pub fn track_input_quiet(input: &InputArgs) -> Result<Tracked> {
+    track_input_announced(input, false)
+}
+
+fn track_input_announced(input: &InputArgs, announce: bool) -> Result<Tracked> {
     let mut tracker = SessionTracker::new();
     let mut seen = Seen::default();
     let mut t0 = None;
-    let replayed = replay_input(input, &mut |ev, first| {
-        t0.get_or_insert(first);
-        seen.event(ev);
-        tracker.event(ev);
-    })?;
+    let replayed = replay_input_announced(
+        input,
+        &mut |ev, first| {
+            t0.get_or_insert(first);
+            seen.event(ev);
+            tracker.event(ev);
+        },
+        announce,
+    )?;
     seen.stats(&replayed.stats);
     Ok(Tracked {
         tracker,
