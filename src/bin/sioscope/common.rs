@@ -426,7 +426,36 @@ pub fn describe_har(s: &HarSummary) -> String {
         s.ws_messages,
         s.failed,
         if s.time_unit_mismatch { "; WebSocket message times did not match the exporter's unit and were read by magnitude" } else { "" },
-    )
+    ) + &har_gaps(s)
+}
+
+/// What this HAR in particular leaves out: WebSocket entries without their messages, messages
+/// without times.
+fn har_gaps(s: &HarSummary) -> String {
+    let mut out = String::new();
+    let n = s.ws_without_messages.len();
+    if n > 0 {
+        out.push_str(&format!(
+            "; {n} WebSocket entr{} without `_webSocketMessages`{}: what travelled over {} is unknown",
+            if n == 1 { "y" } else { "ies" },
+            if s.ws_messages_attached > 0 {
+                format!(
+                    " ({} with the messages in a separate `response.content._file`, Playwright's `content: 'attach'`, not read: record with `content: 'embed'`)",
+                    s.ws_messages_attached
+                )
+            } else {
+                String::new()
+            },
+            if n == 1 { "it" } else { "them" },
+        ));
+    }
+    if s.ws_untimed > 0 {
+        out.push_str(&format!(
+            "; {} WebSocket message(s) have no time (`time` -1, as Playwright's `mode: 'minimal'` writes): placed at their connection's start, in order",
+            s.ws_untimed
+        ));
+    }
+    out
 }
 
 /// A replay folded into the session tracker, with what was seen (for honest empty results).
