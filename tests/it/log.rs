@@ -371,3 +371,149 @@ fn decode_log_refuses_standard_input() {
     assert!(err.contains("standard input cannot be read twice"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// A client-side fixture of `fixtures/log/record-client`: the pcap and the node client's own
+/// `DEBUG=socket.io-client*,engine.io-client*` log of the same run.
+fn run_client(
+    s: &str,
+) -> (
+    SessionTracker,
+    sioscope::explain::Explanation,
+    sioscope::log::LogTimeline,
+) {
+    let mut t = SessionTracker::new();
+    replay(
+        File::open(fixture(&format!("log/{s}.pcap"))).unwrap(),
+        &ReplayOptions::default(),
+        &mut |e| t.event(&e),
+    )
+    .unwrap();
+    let mut x = explain(&t);
+    let text = std::fs::read_to_string(fixture(&format!("log/{s}-client.log"))).unwrap();
+    let (lines, unrecognised) = parse(&text);
+    assert_eq!(unrecognised, 0, "{s}");
+    assert!(
+        lines.iter().all(|l| l.writer == LogWriter::NodeDebugIso),
+        "{s}"
+    );
+    let ends: Vec<_> = x.sessions.iter().map(|f| f.end.at.ts).collect();
+    let tl = attach(s, lines, unrecognised, &t, &ends);
+    attach_log_evidence(&mut x, &tl);
+    (t, x, tl)
+}
+
+#[test]
+fn client_log_lines_are_placed_on_the_session_they_belong_to() {
+    use sioscope::log::LogSide;
+    for s in ["v4-server-killed", "v4-ping-timeout"] {
+        let (t, x, tl) = run_client(s);
+        let off = tl.offset_ms.expect("a handshake matched");
+        assert!(off.abs() < 50.0, "{s}: same machine ({off})");
+        assert_eq!(tl.matched, 2, "{s}: both sessions' handshakes matched");
+        assert!(
+            tl.lines
+                .iter()
+                .all(|p| p.log.side() == LogSide::Client && p.at.is_some()),
+            "{s}: every line is the client's and has a time"
+        );
+        for p in &tl.lines {
+            let at = p.at.unwrap().0;
+            match p.session {
+                Attribution::Sid(i) => {
+                    let sid = &t.sessions()[i].sid;
+                    // A line naming the sid is that session's, and no other session's sid.
+                    assert!(
+                        t.sessions()
+                            .iter()
+                            .all(|o| o.sid == *sid || !p.log.text.contains(&o.sid)),
+                        "{s}: {p:?}"
+                    );
+                }
+                Attribution::OnlyOpen(i) => {
+                    // Inside that session's life (50 ms of clock slack), and only that one.
+                    let f = &x.sessions[i];
+                    assert!(
+                        f.start.ts.0 <= at + 50_000_000 && at <= f.end.at.ts.0 + 50_000_000,
+                        "{s}: {p:?}"
+                    );
+                }
+                Attribution::None => {
+                    // Untied: between sessions (the reconnect attempts while none is open).
+                    assert!(
+                        x.sessions.iter().all(|f| !(f.start.ts.0 + 50_000_000 < at
+                            && at + 50_000_000 < f.end.at.ts.0)),
+                        "{s}: an untied line inside a session: {p:?}"
+                    );
+                }
+            }
+        }
+        assert!(
+            tl.lines
+                .iter()
+                .filter(|p| p.session.session().is_some())
+                .count()
+                * 2
+                > tl.lines.len(),
+            "{s}: most lines are tied to a session"
+        );
+    }
+}
+
+#[test]
+fn explain_log_quotes_the_clients_own_reason_beside_the_wire() {
+    for (s, cause, reason) in [
+        ("v4-server-killed", "transport-close", "transport close"),
+        ("v4-ping-timeout", "ping-timeout", "ping timeout"),
+    ] {
+        let (_, x, _) = run_client(s);
+        assert_eq!(x.sessions.len(), 2, "{s}");
+        let first = &x.sessions[0];
+        assert_eq!(first.end.cause.as_str(), cause, "{s}");
+        let note = first
+            .notes
+            .iter()
+            .find(|n| n.kind == "log")
+            .expect("a log note");
+        assert!(
+            note.text.contains(&format!(
+                "The client reported \"{reason}\", as the wire reading expects"
+            )),
+            "{s}: {}",
+            note.text
+        );
+        assert!(
+            note.evidence
+                .iter()
+                .any(|m| m.what.starts_with("client log ")
+                    && m.what
+                        .contains(&format!("socket.io-client:socket close ({reason})"))
+                    && m.what.contains(" the end in frame ")),
+            "{s}: {:#?}",
+            note.evidence
+        );
+        // The client's words never settle what the server did.
+        assert!(
+            !first.end.certainty_reason.contains("server's own log"),
+            "{s}"
+        );
+        let last = &x.sessions[1];
+        assert_eq!(last.end.cause.as_str(), "client-disconnect", "{s}");
+        assert!(last.notes.iter().any(|n| n.kind == "log"
+            && n.text
+                .contains("The client reported \"io client disconnect\"")));
+    }
+    // ping timeout: the client's event loop was blocked for 3 s, so it reports the end late, with
+    // no session open: tied as the last session to end.
+    let (_, x, _) = run_client("v4-ping-timeout");
+    let note = x.sessions[0]
+        .notes
+        .iter()
+        .find(|n| n.kind == "log")
+        .unwrap();
+    assert!(note
+        .evidence
+        .iter()
+        .any(|m| m.what.contains("after the end in frame")
+            && m.what
+                .contains("the last session to end before it, none opened since")));
+}
