@@ -135,7 +135,12 @@ pub fn apply_har_limits(t: &SessionTracker, x: &mut Explanation, har: &HarSummar
             f.notes.push(Note {
                 kind: "har-ws-unknown",
                 text: format!(
-                    "The HAR's WebSocket entry for this session (c{c}) holds no messages (`_webSocketMessages` absent: Playwright leaves them out under PLAYWRIGHT_HAR_NO_WEBSOCKET_FRAMES or without `content: 'embed'`): whether the upgrade completed, what travelled over it and how it ended are unknown. The 101 followed by nothing is not evidence of a blocked WebSocket here."
+                    "The HAR's WebSocket entry for this session (c{c}) holds no messages (`_webSocketMessages` absent: {}): whether the upgrade completed, what travelled over it and how it ended are unknown. The 101 followed by nothing is not evidence of a blocked WebSocket here.",
+                    match har.dialect {
+                        crate::har::Dialect::Firefox => "Firefox's HAR export writes no WebSocket messages",
+                        crate::har::Dialect::Playwright => "Playwright leaves them out under PLAYWRIGHT_HAR_NO_WEBSOCKET_FRAMES or without `content: 'embed'`",
+                        _ => "this exporter did not write them",
+                    }
                 ),
                 evidence: vec![],
             });

@@ -246,6 +246,37 @@ fn a_playwright_har_without_websocket_messages_says_the_websocket_is_unknown_not
 }
 
 #[test]
+fn a_real_firefox_har_is_read_and_its_missing_websocket_messages_said() {
+    // ff-clean: clean in Firefox ESR 153.8.0, the HAR of its own devtools auto-export, with the
+    // same session captured by tcpdump. Firefox writes the WebSocket entry without messages.
+    let (pe, _, px) = from_pcap("ff-clean");
+    let (he, _, hx, sum) = from_har("ff-clean");
+    assert_eq!(sum.dialect, Dialect::Firefox);
+    assert!(sum.creator.starts_with("Firefox 153."), "{}", sum.creator);
+    assert_eq!(sum.ws_without_messages.len(), 1);
+    let (p, h) = (sio_counts(&pe), sio_counts(&he));
+    assert!(!h.is_empty(), "the polling part is in the HAR");
+    assert!(
+        h.iter().all(|(k, n)| p.get(k).is_some_and(|m| m >= n)),
+        "{p:?} {h:?}"
+    );
+    assert_eq!(px.sessions.len(), 1);
+    assert_eq!(px.sessions[0].end.cause, Cause::ClientDisconnect);
+    assert_eq!(hx.sessions.len(), 1);
+    let f = &hx.sessions[0];
+    assert_eq!(f.sid, px.sessions[0].sid, "the same sid");
+    assert!(f.notes.iter().all(|n| n.kind != "websocket-blocked"));
+    let note = f.notes.iter().find(|n| n.kind == "har-ws-unknown").unwrap();
+    assert!(
+        note.text
+            .contains("Firefox's HAR export writes no WebSocket messages"),
+        "{}",
+        note.text
+    );
+    assert_ne!(f.end.certainty, Certainty::Certain);
+}
+
+#[test]
 fn har_ends_are_certain_only_when_the_payloads_state_them() {
     for s in SCENARIOS {
         let (_, _, x, _) = from_har(s);
