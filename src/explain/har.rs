@@ -117,6 +117,34 @@ pub fn apply_har_limits(t: &SessionTracker, x: &mut Explanation, har: &HarSummar
                 ));
             }
         }
+        // A WebSocket entry exported without its messages looks, on the timeline, like a 101
+        // and silence: not a blocked WebSocket, an unknown one.
+        let silent = |c: u64| har.ws_without_messages.iter().any(|w| w.0 == c);
+        let unknown: Vec<u64> = f
+            .notes
+            .iter()
+            .filter(|n| matches!(n.kind, "websocket-blocked" | "upgrade-failed"))
+            .flat_map(|n| n.evidence.iter().map(|m| m.conn))
+            .filter(|c| silent(*c))
+            .collect();
+        if let Some(&c) = unknown.first() {
+            f.notes.retain(|n| {
+                !(matches!(n.kind, "websocket-blocked" | "upgrade-failed")
+                    && n.evidence.iter().any(|m| silent(m.conn)))
+            });
+            f.notes.push(Note {
+                kind: "har-ws-unknown",
+                text: format!(
+                    "The HAR's WebSocket entry for this session (c{c}) holds no messages (`_webSocketMessages` absent: {}): whether the upgrade completed, what travelled over it and how it ended are unknown. The 101 followed by nothing is not evidence of a blocked WebSocket here.",
+                    match har.dialect {
+                        crate::har::Dialect::Firefox => "Firefox's HAR export writes no WebSocket messages",
+                        crate::har::Dialect::Playwright => "Playwright leaves them out under PLAYWRIGHT_HAR_NO_WEBSOCKET_FRAMES or without `content: 'embed'`",
+                        _ => "this exporter did not write them",
+                    }
+                ),
+                evidence: vec![],
+            });
+        }
         f.notes.push(Note {
             kind: "har-limits",
             text: format!(

@@ -50,18 +50,71 @@ fn named_reason(text: &str) -> Option<&str> {
     Some(r.lines().next().unwrap_or(r).trim())
 }
 
+/// The reason a client library's line names: engine.io-client 6.6.8
+/// `build/cjs/socket.js:649` `socket close with reason: "%s"`, socket.io-client 4.8.4
+/// `build/cjs/manager.js:356` `closed due to %s` and `build/cjs/socket.js:467` `close (%s)`.
+fn client_reason(text: &str) -> Option<&str> {
+    let first = text.lines().next().unwrap_or(text).trim();
+    if let Some((_, r)) = first.split_once("socket close with reason: ") {
+        return Some(r.trim_matches('"'));
+    }
+    if let Some(r) = first.strip_prefix("closed due to ") {
+        return Some(r);
+    }
+    first.strip_prefix("close (")?.strip_suffix(')')
+}
+
+/// How long after a session's end a client line naming no id still speaks of it, when no other
+/// session is open: a client whose event loop was blocked reports its own close late.
+const CLIENT_LATE_NS: u64 = 30_000_000_000;
+
+/// For a client line tied to no session: the session that ended last before it, when no session
+/// opened between that end and the line (the client's own late report of that end).
+fn late_client_session(x: &Explanation, p: &crate::log::PlacedLine) -> Option<usize> {
+    if p.session != crate::log::Attribution::None || p.log.side() != crate::log::LogSide::Client {
+        return None;
+    }
+    let at = p.at?;
+    let (i, end) = x
+        .sessions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i, f.end.at.ts))
+        .filter(|(_, e)| *e <= at && at.0 - e.0 <= CLIENT_LATE_NS)
+        .max_by_key(|(_, e)| *e)?;
+    let reopened = x
+        .sessions
+        .iter()
+        .any(|f| f.start.ts > end && f.start.ts <= at);
+    (!reopened).then_some(i)
+}
+
 /// Adds a `log` note to every session with log lines near its end, and settles `likely` ends the
 /// log gives the reason of.
 pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
+    let late: Vec<Option<usize>> = tl.lines.iter().map(|p| late_client_session(x, p)).collect();
     for (i, f) in x.sessions.iter_mut().enumerate() {
         let end = f.end.at.clone();
-        let around: Vec<(u64, &crate::log::PlacedLine)> = tl
+        let mut around: Vec<(u64, &crate::log::PlacedLine)> = tl
             .lines
             .iter()
             .filter(|p| p.session.session() == Some(i))
             .filter_map(|p| Some((p.at?.0.abs_diff(end.ts.0), p)))
             .filter(|(d, _)| *d <= NEAR_END_NS)
             .collect();
+        // A client's late report of this end (its event loop was blocked past the end).
+        let late_lines: Vec<&crate::log::PlacedLine> = tl
+            .lines
+            .iter()
+            .zip(&late)
+            .filter(|(p, l)| **l == Some(i) && client_reason(&p.log.text).is_some())
+            .map(|(p, _)| p)
+            .collect();
+        around.extend(
+            late_lines
+                .iter()
+                .filter_map(|p| Some((p.at?.0.abs_diff(end.ts.0), *p))),
+        );
         let mut near: Vec<_> = around
             .iter()
             .copied()
@@ -73,8 +126,14 @@ pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
             // closest to the end as they are.
             near = around;
         }
-        // Lines that name a reason (`closing socket - reason …`) first, then the closest.
-        near.sort_by_key(|(d, p)| (named_reason(&p.log.text).is_none(), *d));
+        // Lines that name a reason (`closing socket - reason …`, a client's `close (…)`) first,
+        // then the closest.
+        near.sort_by_key(|(d, p)| {
+            (
+                named_reason(&p.log.text).is_none() && client_reason(&p.log.text).is_none(),
+                *d,
+            )
+        });
         near.truncate(if quoted_all { 2 } else { 4 });
         near.sort_by_key(|(_, p)| p.at);
         if near.is_empty() {
@@ -103,11 +162,14 @@ pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
         let mut evidence = Vec::new();
         // The reason the server's log names, and whether that line names the session's sid.
         let mut reason: Option<(String, bool)> = None;
+        // The reason the client's log names (engine.io-client / socket.io-client words).
+        let mut client_said: Option<String> = None;
         for (_, p) in &near {
             let at = p.at.unwrap_or_default();
             let first = p.log.text.lines().next().unwrap_or("");
             let d = (at.0 as f64 - end.ts.0 as f64) / 1e6;
             let certain = matches!(p.session, crate::log::Attribution::Sid(_));
+            let is_late = p.session == crate::log::Attribution::None;
             // A `+Nms` line has no clock of its own: its time is reconstructed.
             let approx = if p.log.ts.is_none() { "≈" } else { "" };
             evidence.push(Mark {
@@ -128,6 +190,8 @@ pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
                     end.frame,
                     if certain {
                         ""
+                    } else if is_late {
+                        " (no sid in the line, no session open then: the last session to end before it, none opened since)"
                     } else {
                         " (no sid in the line: the only session open then)"
                     }
@@ -135,6 +199,17 @@ pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
             });
             if reason.is_none() && p.log.side() == crate::log::LogSide::Server {
                 reason = named_reason(&p.log.text).map(|r| (r.to_string(), certain));
+            }
+            // socket.io-client's `close (%s)` is the reason the app's `disconnect` handler gets
+            // (the wire reading's client reason); the others are its fallbacks.
+            if p.log.side() == crate::log::LogSide::Client
+                && (client_said.is_none() || p.log.namespace == "socket.io-client:socket")
+            {
+                if let Some(r) = client_reason(&p.log.text) {
+                    if client_said.is_none() || p.log.namespace == "socket.io-client:socket" {
+                        client_said = Some(r.to_string());
+                    }
+                }
             }
         }
         let offset = tl
@@ -184,6 +259,21 @@ pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
                 text.push_str(&format!(" The server's words (\"{r}\") differ from the reason the wire suggests ({:?}): the log is what the library reported.", f.end.reason.as_deref().unwrap_or("none")));
             }
         }
+        if let Some(r) = &client_said {
+            // The client's view: quoted, compared, never settling what the server did.
+            let agrees = f.end.client_reason.as_deref() == Some(r.as_str());
+            text.push_str(&format!(
+                " The client reported \"{r}\"{}.",
+                if agrees {
+                    ", as the wire reading expects of it".to_string()
+                } else {
+                    match f.end.client_reason.as_deref() {
+                        Some(w) => format!(" where the wire reading expects \"{w}\": the log is what the library reported"),
+                        None => String::new(),
+                    }
+                }
+            ));
+        }
         f.notes.push(Note {
             kind: "log",
             text,
@@ -208,5 +298,18 @@ mod tests {
             "sending packet \"open\" ({\"pingTimeout\":20000})"
         ));
         assert_eq!(clock(Timestamp(1_796_154_282_010_000_000)), "19:44:42.010");
+        assert_eq!(
+            client_reason("socket close with reason: \"ping timeout\""),
+            Some("ping timeout")
+        );
+        assert_eq!(
+            client_reason("closed due to transport close"),
+            Some("transport close")
+        );
+        assert_eq!(
+            client_reason("close (io client disconnect)"),
+            Some("io client disconnect")
+        );
+        assert_eq!(client_reason("got packet {\"type\":0}"), None);
     }
 }

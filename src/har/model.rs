@@ -74,8 +74,9 @@ pub(crate) struct Response {
     pub headers: Vec<Header>,
     #[serde(default)]
     pub content: Option<Content>,
-    /// Chrome: the network error (`net::ERR_CONNECTION_REFUSED`).
-    #[serde(rename = "_error", default)]
+    /// The network error (`net::ERR_CONNECTION_REFUSED`): Chrome DevTools writes `_error`,
+    /// Playwright `_failureText` (playwright-core 1.65.1 `lib/coreBundle.js:26704`, HarTracer).
+    #[serde(rename = "_error", alias = "_failureText", default)]
     pub error: Option<String>,
 }
 
@@ -105,6 +106,11 @@ pub(crate) struct Content {
     pub text: Option<String>,
     #[serde(default)]
     pub encoding: Option<String>,
+    /// Playwright with `content: 'attach'` (or a `.zip` path): the body, or a WebSocket's
+    /// messages as JSON lines, in a separate file of that name (playwright-core 1.65.1
+    /// `lib/coreBundle.js:26746-26748`).
+    #[serde(rename = "_file", default)]
+    pub file: Option<String>,
 }
 
 /// `timings` (ms, -1 when not applicable).

@@ -36,6 +36,18 @@ pub struct HarSummary {
     pub undated: usize,
     /// True when message times contradicted the dialect's unit (the magnitude was used).
     pub time_unit_mismatch: bool,
+    /// WebSocket entries (their connections) with no `_webSocketMessages`: what travelled over
+    /// them is unknown
+    /// (Playwright embeds them only with `content: 'embed'`, its default for a `.har` path; it
+    /// leaves them out under `PLAYWRIGHT_HAR_NO_WEBSOCKET_FRAMES`, playwright-core 1.65.1
+    /// `lib/coreBundle.js:26739-26749,27009`).
+    pub ws_without_messages: Vec<ConnId>,
+    /// Of those, entries whose messages are in a separate file (`response.content._file`,
+    /// Playwright's `content: 'attach'`), which is not read.
+    pub ws_messages_attached: usize,
+    /// WebSocket messages with no time (`time` -1: Playwright's `mode: 'minimal'` omits timings,
+    /// `lib/coreBundle.js:26405-26408,26742`): placed at their entry's start, in file order.
+    pub ws_untimed: usize,
     /// Connection attempts the browser reported refused, in time order.
     pub refused: Vec<Refused>,
 }
@@ -102,6 +114,9 @@ pub fn replay<R: Read>(
         failed: 0,
         undated: 0,
         time_unit_mismatch: false,
+        ws_without_messages: vec![],
+        ws_messages_attached: 0,
+        ws_untimed: 0,
         refused: vec![],
     };
     let mut recs: Vec<Timed> = Vec::new();
@@ -320,15 +335,29 @@ fn entry_records(
         ),
     }
     let mut end = at(start, e.time);
+    if is_ws && e.ws_messages.is_none() {
+        summary.ws_without_messages.push(ConnId(index as u64 + 1));
+        if resp
+            .and_then(|r| r.content.as_ref())
+            .is_some_and(|c| c.file.is_some())
+        {
+            summary.ws_messages_attached += 1;
+        }
+    }
     if let Some(msgs) = &e.ws_messages {
         summary.websockets += 1;
         for m in msgs {
             let dir = if m.kind == "send" { Dir::C2S } else { Dir::S2C };
-            let ts = secs(ws_time_secs(
-                dialect,
-                m.time,
-                &mut summary.time_unit_mismatch,
-            ));
+            let ts = if m.time < 0.0 {
+                summary.ws_untimed += 1;
+                start
+            } else {
+                secs(ws_time_secs(
+                    dialect,
+                    m.time,
+                    &mut summary.time_unit_mismatch,
+                ))
+            };
             let payload = if m.opcode == 2 {
                 // DevTools exports binary messages in base64.
                 base64::engine::general_purpose::STANDARD

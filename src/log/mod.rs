@@ -11,14 +11,19 @@
 //!   optionally after an `asctime` (`2026-12-01 19:44:42,010`).
 //!
 //! [`attach`] places each line on the capture's timeline (clock offset estimated from matched
-//! events) and ties it to the session whose sid (or Socket.IO socket id) it mentions.
+//! events) and ties it to the session whose sid (or Socket.IO socket id) it mentions; [`Interleave`]
+//! merges the placed lines into `decode`'s event stream as [`LogEvent`]s.
 
 mod attach;
+mod event;
+mod interleave;
 pub(crate) mod iso8601;
 mod line;
 mod parse;
 
 pub use attach::{attach, Attribution, LogTimeline, PlacedLine};
+pub use event::LogEvent;
+pub use interleave::Interleave;
 pub use line::{LogLine, LogSide, LogWriter};
 pub use parse::parse;
 

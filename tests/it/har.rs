@@ -11,7 +11,17 @@ use sioscope::explain::{apply_har_limits, explain, Cause, Certainty, Explanation
 use sioscope::har::{self, Dialect};
 use sioscope::session::SessionTracker;
 
-const SCENARIOS: [&str; 5] = ["clean", "blocked", "restart", "colors", "python"];
+/// The `pw-` ones were written by Playwright's own `recordHar` (playwright-core 1.65.1), the
+/// others by `fixtures/lab/browser/record.js` in the DevTools shape.
+const SCENARIOS: [&str; 7] = [
+    "clean",
+    "blocked",
+    "restart",
+    "colors",
+    "python",
+    "pw-clean",
+    "pw-restart",
+];
 
 fn path(s: &str, ext: &str) -> String {
     format!("{}/fixtures/har/{s}.{ext}", env!("CARGO_MANIFEST_DIR"))
@@ -72,7 +82,17 @@ fn har_fixtures_decode_to_the_same_socketio_events_as_their_pcap() {
         let (p, h) = (sio_counts(&pe), sio_counts(&he));
         assert!(!p.is_empty(), "{s}: the pcap shows Socket.IO packets");
         assert_eq!(p, h, "{s}: Socket.IO events (type, nsp, name, dir) → count");
-        assert_eq!(sum.dialect, Dialect::ChromeDevTools, "{s}");
+        let dialect = if s.starts_with("pw-") {
+            Dialect::Playwright
+        } else {
+            Dialect::ChromeDevTools
+        };
+        assert_eq!(sum.dialect, dialect, "{s}");
+        assert!(sum.ws_without_messages.is_empty(), "{s}");
+        assert!(
+            !sum.time_unit_mismatch,
+            "{s}: message times in the dialect's unit"
+        );
         assert!(
             sum.ws_messages > 0,
             "{s}: the WebSocket's messages were read"
@@ -132,14 +152,21 @@ fn har_fixtures_explain_the_same_sids_chains_and_causes_as_their_pcap() {
 
 #[test]
 fn har_restart_ends_as_a_likely_server_loss_never_a_certain_tcp_cause() {
-    let (_, _, x, sum) = from_har("restart");
+    // DevTools writes a failed request's error as `_error`, Playwright as `_failureText`.
+    for (s, key) in [("restart", "_error"), ("pw-restart", "_failureText")] {
+        restart_is_a_likely_server_loss(s, key);
+    }
+}
+
+fn restart_is_a_likely_server_loss(s: &str, key: &str) {
+    let (_, _, x, sum) = from_har(s);
     let har: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(path("restart", "har")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(path(s, "har")).unwrap()).unwrap();
     let refused = har["log"]["entries"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["response"]["_error"] == "net::ERR_CONNECTION_REFUSED")
+        .filter(|e| e["response"][key] == "net::ERR_CONNECTION_REFUSED")
         .count();
     assert!(
         refused >= 2,
@@ -177,6 +204,76 @@ fn har_restart_ends_as_a_likely_server_loss_never_a_certain_tcp_cause() {
             .any(|c| c.cause == Cause::TransportError),
         "a capture would decide FIN against RST"
     );
+}
+
+#[test]
+fn a_playwright_har_without_websocket_messages_says_the_websocket_is_unknown_not_blocked() {
+    // pw-noframes: pw-clean recorded with PLAYWRIGHT_HAR_NO_WEBSOCKET_FRAMES=1, a real export
+    // whose WebSocket entry has no `_webSocketMessages`; its pcap shows the messages.
+    let (pe, _, px) = from_pcap("pw-noframes");
+    let (he, _, hx, sum) = from_har("pw-noframes");
+    assert_eq!(sum.dialect, Dialect::Playwright);
+    assert_eq!(sum.ws_without_messages.len(), 1);
+    assert_eq!(sum.ws_messages, 0);
+    let (p, h) = (sio_counts(&pe), sio_counts(&he));
+    // What went over polling is in both; what went over the WebSocket only in the pcap.
+    assert!(
+        h.iter().all(|(k, n)| p.get(k).is_some_and(|m| m >= n)),
+        "{p:?} {h:?}"
+    );
+    assert!(p.values().sum::<usize>() > h.values().sum::<usize>());
+    assert_eq!(px.sessions.len(), 1);
+    assert_eq!(px.sessions[0].end.cause, Cause::ClientDisconnect);
+    let f = &hx.sessions[0];
+    assert_eq!(f.sid, px.sessions[0].sid);
+    assert!(
+        f.notes.iter().all(|n| n.kind != "websocket-blocked"),
+        "a 101 and no messages in the HAR is no blocked WebSocket"
+    );
+    let note = f.notes.iter().find(|n| n.kind == "har-ws-unknown").unwrap();
+    assert!(note.text.contains("holds no messages"), "{}", note.text);
+    assert_ne!(f.end.certainty, Certainty::Certain);
+    let out = crate::common::sioscope(&["decode", "fixtures/har/pw-noframes.har"]);
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("exported by Playwright (Playwright 1.65.1")
+            && err.contains(
+                "1 WebSocket entry without `_webSocketMessages`: what travelled over it is unknown"
+            ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_real_firefox_har_is_read_and_its_missing_websocket_messages_said() {
+    // ff-clean: clean in Firefox ESR 153.8.0, the HAR of its own devtools auto-export, with the
+    // same session captured by tcpdump. Firefox writes the WebSocket entry without messages.
+    let (pe, _, px) = from_pcap("ff-clean");
+    let (he, _, hx, sum) = from_har("ff-clean");
+    assert_eq!(sum.dialect, Dialect::Firefox);
+    assert!(sum.creator.starts_with("Firefox 153."), "{}", sum.creator);
+    assert_eq!(sum.ws_without_messages.len(), 1);
+    let (p, h) = (sio_counts(&pe), sio_counts(&he));
+    assert!(!h.is_empty(), "the polling part is in the HAR");
+    assert!(
+        h.iter().all(|(k, n)| p.get(k).is_some_and(|m| m >= n)),
+        "{p:?} {h:?}"
+    );
+    assert_eq!(px.sessions.len(), 1);
+    assert_eq!(px.sessions[0].end.cause, Cause::ClientDisconnect);
+    assert_eq!(hx.sessions.len(), 1);
+    let f = &hx.sessions[0];
+    assert_eq!(f.sid, px.sessions[0].sid, "the same sid");
+    assert!(f.notes.iter().all(|n| n.kind != "websocket-blocked"));
+    let note = f.notes.iter().find(|n| n.kind == "har-ws-unknown").unwrap();
+    assert!(
+        note.text
+            .contains("Firefox's HAR export writes no WebSocket messages"),
+        "{}",
+        note.text
+    );
+    assert_ne!(f.end.certainty, Certainty::Certain);
 }
 
 #[test]

@@ -317,6 +317,16 @@ pub fn replay_input(
     input: &InputArgs,
     sink: &mut dyn FnMut(&Event, Timestamp),
 ) -> Result<Replayed> {
+    replay_input_announced(input, sink, true)
+}
+
+/// [`replay_input`], printing the "read as a HAR" line only when `announce` (a second pass over
+/// the same input stays quiet).
+fn replay_input_announced(
+    input: &InputArgs,
+    sink: &mut dyn FnMut(&Event, Timestamp),
+    announce: bool,
+) -> Result<Replayed> {
     if input
         .capture
         .iter()
@@ -347,7 +357,7 @@ pub fn replay_input(
                     path.display()
                 );
             }
-            let res = replay_har(r, input, sink);
+            let res = replay_har(r, input, sink, announce);
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
@@ -384,6 +394,7 @@ fn replay_har(
     r: impl Read,
     input: &InputArgs,
     sink: &mut dyn FnMut(&Event, Timestamp),
+    announce: bool,
 ) -> Result<Replayed> {
     let mut t0: Option<Timestamp> = None;
     let mut frames = 0u64;
@@ -391,7 +402,9 @@ fn replay_har(
         frames = frames.max(ev.frame);
         sink(&ev, *t0.get_or_insert(ev.ts))
     })?;
-    eprintln!("{}", describe_har(&summary));
+    if announce {
+        eprintln!("{}", describe_har(&summary));
+    }
     Ok(Replayed {
         stats: ReplayStats {
             frames,
@@ -413,7 +426,36 @@ pub fn describe_har(s: &HarSummary) -> String {
         s.ws_messages,
         s.failed,
         if s.time_unit_mismatch { "; WebSocket message times did not match the exporter's unit and were read by magnitude" } else { "" },
-    )
+    ) + &har_gaps(s)
+}
+
+/// What this HAR in particular leaves out: WebSocket entries without their messages, messages
+/// without times.
+fn har_gaps(s: &HarSummary) -> String {
+    let mut out = String::new();
+    let n = s.ws_without_messages.len();
+    if n > 0 {
+        out.push_str(&format!(
+            "; {n} WebSocket entr{} without `_webSocketMessages`{}: what travelled over {} is unknown",
+            if n == 1 { "y" } else { "ies" },
+            if s.ws_messages_attached > 0 {
+                format!(
+                    " ({} with the messages in a separate `response.content._file`, Playwright's `content: 'attach'`, not read: record with `content: 'embed'`)",
+                    s.ws_messages_attached
+                )
+            } else {
+                String::new()
+            },
+            if n == 1 { "it" } else { "them" },
+        ));
+    }
+    if s.ws_untimed > 0 {
+        out.push_str(&format!(
+            "; {} WebSocket message(s) have no time (`time` -1, as Playwright's `mode: 'minimal'` writes): placed at their connection's start, in order",
+            s.ws_untimed
+        ));
+    }
+    out
 }
 
 /// A replay folded into the session tracker, with what was seen (for honest empty results).
@@ -430,14 +472,28 @@ pub struct Tracked {
 
 /// Replays the inputs into the session tracker.
 pub fn track_input(input: &InputArgs) -> Result<Tracked> {
+    track_input_announced(input, true)
+}
+
+/// [`track_input`] as the first of two passes over the same input: a HAR is not announced
+/// (the second pass does it).
+pub fn track_input_quiet(input: &InputArgs) -> Result<Tracked> {
+    track_input_announced(input, false)
+}
+
+fn track_input_announced(input: &InputArgs, announce: bool) -> Result<Tracked> {
     let mut tracker = SessionTracker::new();
     let mut seen = Seen::default();
     let mut t0 = None;
-    let replayed = replay_input(input, &mut |ev, first| {
-        t0.get_or_insert(first);
-        seen.event(ev);
-        tracker.event(ev);
-    })?;
+    let replayed = replay_input_announced(
+        input,
+        &mut |ev, first| {
+            t0.get_or_insert(first);
+            seen.event(ev);
+            tracker.event(ev);
+        },
+        announce,
+    )?;
     seen.stats(&replayed.stats);
     Ok(Tracked {
         tracker,

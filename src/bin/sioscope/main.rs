@@ -6,6 +6,7 @@ mod check_capture;
 mod common;
 mod completions;
 mod decode;
+mod decode_log;
 mod doctor;
 mod explain;
 mod log_input;
