@@ -80,6 +80,8 @@
     if (!job) {
       document.documentElement.setAttribute("data-drawn-ms", String(Math.round(performance.now())));
       document.documentElement.removeAttribute("data-drawing");
+      openHash();
+      window.addEventListener("hashchange", openHash);
       return;
     }
     var t = performance.now();
@@ -89,6 +91,13 @@
     setTimeout(runLater, 0);
   }
   requestAnimationFrame(function () { setTimeout(runLater, 0); });
+
+  // `report.html#c0-f33` opens frame 33 of the first capture in its packet table.
+  function openHash() {
+    var m = /^#c(\d+)-f(\d+)$/.exec(location.hash);
+    var v = m && views[+m[1]];
+    if (v && v.table) v.table.goto(+m[2]);
+  }
 
   document.addEventListener("click", function (e) {
     var a = e.target.closest ? e.target.closest("a.frame") : null;
@@ -592,7 +601,7 @@
     };
   }
 
-  function mib(n) { return (n / 1048576).toFixed(0) + " MiB"; }
+  function mib(n) { return n >= 1048576 ? +(n / 1048576).toFixed(1) + " MiB" : Math.round(n / 1024) + " KiB"; }
 
   function packetTable(ci, ix, causeOfSid, t0) {
     var filt = { sid: "", nsp: "", event: "", cause: "" };
@@ -654,7 +663,7 @@
           more.addEventListener("click", function () { body.textContent = text; more.remove(); });
           pane.appendChild(more);
         }
-        if (w.cut) pane.appendChild(el("p", { "class": "note cutnote" }, "Payloads cut to a preview and their length (_truncated): packets over 2 KiB are kept whole up to " +
+        if (w.cut) pane.appendChild(el("p", { "class": "note cutnote", "data-cut-packet": ix.frame(i) }, "Payloads cut to a preview and their length (_truncated): packets over 2 KiB are kept whole up to " +
           mib(whole.budget) + " of their JSON in all (sioscope report --max-detail), and that was used up before this one. " +
           "`sioscope decode --format json` on the capture shows it whole, or write the report again with a larger --max-detail."));
       }, function (err) { body.textContent = String(err && err.message || err); });
