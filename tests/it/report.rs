@@ -330,3 +330,62 @@ fn report_reads_each_har_with_its_server_log_on_the_sessions() {
         assert!(std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0) > 10_000);
     }
 }
+
+/// The packet index the page draws from, read back row by row (times and frames summed from
+/// their differences, strings from the table) and pinned as text.
+#[test]
+fn report_packet_index_reads_back_as_the_decoded_packets() {
+    let pcap = root().join("fixtures/pcap/v4-sticky-fail.pcap");
+    let (html, _) = report(&[&pcap], &[], "index.html");
+    let page = std::fs::read_to_string(&html).expect("page");
+    let marker = "data-kind=\"events\" data-capture=\"0\">";
+    let start = page.find(marker).expect("block") + marker.len();
+    let end = start + page[start..].find("</script>").expect("end");
+    let block: serde_json::Value = serde_json::from_str(&page[start..end]).expect("index json");
+    let c = &block["columns"];
+    let col = |k: &str| c[k].as_array().cloned().unwrap_or_default();
+    let strings = col("strings");
+    let s = |k: &str, i: usize| {
+        let idx = col(k)[i].as_u64().unwrap_or_default() as usize;
+        strings[idx].as_str().unwrap_or_default().to_string()
+    };
+    let n = c["n"].as_u64().unwrap_or_default() as usize;
+    let (mut ts, mut frame) = (0i64, 0i64);
+    let mut text = format!(
+        "{n} packets, detail runs {} cut {}\n",
+        block["detail"]["runs"], block["detail"]["cut"]
+    );
+    let dirs = ["", "c2s", "s2c"];
+    let trs = ["", "polling", "websocket"];
+    for i in 0..n {
+        ts += col("ts")[i].as_i64().unwrap_or_default();
+        frame += col("frame")[i].as_i64().unwrap_or_default();
+        let layer = c["layers"][col("layer")[i].as_u64().unwrap_or_default() as usize]
+            .as_str()
+            .unwrap_or_default();
+        text += &format!(
+            "{:>10.6} #{frame:<4} c{} {:<3} {:<7} {:<20} {:<13} {:<9} {:<6} {} | size {}\n",
+            ts as f64 / 1e6,
+            col("conn")[i],
+            dirs[col("dir")[i].as_u64().unwrap_or_default() as usize],
+            layer,
+            s("sid", i),
+            s("kind", i),
+            trs[col("transport")[i].as_u64().unwrap_or_default() as usize],
+            s("nsp", i),
+            s("detail", i),
+            col("size")[i],
+        );
+    }
+    // The same packets, in the same order, as `decode --format ndjson` (the page's table rows).
+    let o = sioscope(&["decode", "--format", "ndjson", &pcap.to_string_lossy()]);
+    let frames: Vec<i64> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|e| e["frame"].as_i64())
+        .collect();
+    assert_eq!(frames.len(), n);
+    assert_eq!(frames.last().copied(), Some(frame));
+    text += &format!("ping timeouts {}\n", c["ping_timeout"]);
+    insta::assert_snapshot!("report_index_sticky", text);
+}

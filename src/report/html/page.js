@@ -90,7 +90,12 @@
     document.documentElement.setAttribute("data-jobs-ms", jobs.join(", "));
     setTimeout(runLater, 0);
   }
-  requestAnimationFrame(function () { setTimeout(runLater, 0); });
+  // After the next frame when the browser draws frames; a headless screenshot may draw none
+  // before it is taken, so a timer starts the rest too (whichever comes first).
+  var started = false;
+  function start() { if (!started) { started = true; setTimeout(runLater, 0); } }
+  requestAnimationFrame(start);
+  setTimeout(start, 50);
 
   // `report.html#c0-f33` opens frame 33 of the first capture in its packet table.
   function openHash() {
@@ -216,7 +221,7 @@
     if (extra.length) {
       var o = {};
       extra.forEach(function (k) { o[k] = sum[k]; });
-      root.appendChild(generic(o, ci));
+      root.appendChild(lazyGeneric(o, ci, "the rest of the summary (" + extra.join(", ") + ")"));
     }
 
     // Timeline.
@@ -447,11 +452,14 @@
   var GENERIC_ITEMS = 100;
 
   // A generic section, collapsed with its size, drawn when opened.
-  function lazyGeneric(v, ci) {
+  function lazyGeneric(v, ci, title) {
     var n = Array.isArray(v) ? v.length + " items" : v && typeof v === "object" ? Object.keys(v).length + " keys" : "";
-    var d = el("details", { "class": "lazy" }, el("summary", null, n || "show"));
+    var d = el("details", { "class": "lazy" }, el("summary", null, title || n || "show"));
     var built = false;
     d.addEventListener("toggle", function () { if (d.open && !built) { built = true; d.appendChild(generic(v, ci)); } });
+    // A short one (a few refusals, the rule order) is shown open.
+    var items = Array.isArray(v) ? v.length : v && typeof v === "object" ? Object.keys(v).length : 0;
+    if (!title && items <= 20 && JSON.stringify(v).length < 1500) { built = true; d.appendChild(generic(v, ci)); d.open = true; }
     return d;
   }
 
