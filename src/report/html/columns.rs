@@ -5,7 +5,7 @@
 //! its size; the whole event is kept separately, compressed, for the detail view
 //! ([`super::detail`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -67,7 +67,7 @@ pub struct Columns {
     /// length, an HTTP body's length; -1 when none.
     size: Vec<i64>,
     /// The open packet's `pingTimeout` per session id, in ms (for the missed-deadline marks).
-    ping_timeout: HashMap<String, u64>,
+    ping_timeout: BTreeMap<String, u64>,
     strings: Vec<String>,
     #[serde(skip)]
     interned: HashMap<String, u32>,
