@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -50,10 +50,10 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
 }
 
 /// The input flags of one capture, with the defaults every reading command has.
-fn input_of(path: &PathBuf) -> InputArgs {
+fn input_of(path: &Path) -> InputArgs {
     let o = ReplayOptions::default();
     InputArgs {
-        capture: vec![path.clone()],
+        capture: vec![path.to_path_buf()],
         eio: o.pipeline.eio,
         max_message: o.pipeline.max_message,
         max_buffer: o.reassembly.max_pending,

@@ -202,7 +202,7 @@ impl<W: Write> HtmlPage<W> {
     /// gives back the output.
     pub fn finish(mut self) -> io::Result<W> {
         self.out.escaping = false;
-        write!(self.out, "<script>{JS}</script>\n")?;
+        writeln!(self.out, "<script>{JS}</script>")?;
         let blocks = std::mem::replace(&mut self.details, Details::new(0)).into_blocks();
         self.out.write_all(&blocks)?;
         self.out.write_all(b"</body></html>\n")?;
