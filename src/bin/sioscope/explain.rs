@@ -95,16 +95,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
             }
         }
         Format::Json => {
-            let mut doc = json_doc(&name, &x);
-            // Only when there is one, so a capture's document stays the one `report` embeds.
-            if let Some(o) = doc.as_object_mut() {
-                if let Some(h) = &tracked.har {
-                    o.insert("har".into(), serde_json::to_value(h)?);
-                }
-                if !logs.is_empty() {
-                    o.insert("logs".into(), serde_json::to_value(&logs)?);
-                }
-            }
+            let mut doc = json_doc_with(&name, &x, tracked.har.as_ref(), &logs)?;
             if args.only_abnormal {
                 if let Some(v) = doc.get_mut("sessions") {
                     *v = serde_json::to_value(
@@ -125,6 +116,27 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The `explain --format json` document of one capture with what the HAR held and the placed
+/// logs, each only when there is one (so a capture's document stays the one `report` embeds and
+/// `annotate` reads).
+pub fn json_doc_with(
+    name: &str,
+    x: &Explanation,
+    har: Option<&sioscope::har::HarSummary>,
+    logs: &[sioscope::log::LogTimeline],
+) -> Result<serde_json::Value> {
+    let mut doc = json_doc(name, x);
+    if let Some(o) = doc.as_object_mut() {
+        if let Some(h) = har {
+            o.insert("har".into(), serde_json::to_value(h)?);
+        }
+        if !logs.is_empty() {
+            o.insert("logs".into(), serde_json::to_value(logs)?);
+        }
+    }
+    Ok(doc)
 }
 
 /// The `explain --format json` document of one capture (also embedded by `report` and read by

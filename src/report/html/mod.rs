@@ -1,21 +1,28 @@
 //! The HTML report (`sioscope report`): one self-contained page, every asset inlined, no network
 //! access, that works from `file://`.
 //!
-//! The page is a view of data embedded once per capture: the events as `decode --format json`
-//! writes them (long payloads cut, see [`HtmlPage::event`]) and the document `explain --format json` prints, each in a
-//! `<script type="application/json">` block, read by the page's own script (`page.js`) and drawn
-//! as plain SVG and DOM. Inside such a block the HTML parser ends the element at the first
-//! `</script` and treats `<!--` specially (HTML Living Standard, "script data state"); every `<`
-//! of the JSON is therefore written as the JSON escape `\u003c` (in JSON text `<` can only occur
-//! inside strings, where the escape means the same character), so no payload can end the block.
+//! The page is a view of data embedded once per capture, each in a
+//! `<script type="application/json">` block read by the page's own script (`page.js`) and drawn
+//! as plain SVG and DOM: the packet index of the events `decode` writes ([`columns`]: one column
+//! per field the page draws, strings written once) and the document `explain --format json`
+//! prints. The whole events, as `decode --format ndjson` writes them, follow the script,
+//! compressed ([`detail`]); the page inflates them only when a packet is opened. Inside a script
+//! block the HTML parser ends the element at the first `</script` and treats `<!--` specially
+//! (HTML Living Standard, "script data state"); every `<` of the JSON is therefore written as the
+//! JSON escape `\u003c` (in JSON text `<` can only occur inside strings, where the escape means
+//! the same character), so no payload can end the block; base64 holds no `<`.
+
+pub mod columns;
+pub mod detail;
 
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::event::Event;
 use crate::explain::ALL_CAUSES;
+use columns::Columns;
+use detail::{DetailIndex, Details};
 
 const CSS: &str = include_str!("page.css");
 const JS: &str = include_str!("page.js");
@@ -47,54 +54,28 @@ impl<W: Write> Write for Embed<W> {
     }
 }
 
-/// Writes the report page: [`HtmlPage::new`] writes the head, then for each capture the
-/// events block and the explain block ([`HtmlPage::begin_data`], [`HtmlPage::data`],
-/// [`HtmlPage::end_data`]), and [`HtmlPage::finish`] the script that draws them.
+/// Writes the report page: [`HtmlPage::new`] writes the head; then for each capture
+/// [`HtmlPage::begin_events`], [`HtmlPage::event`] for every event and [`HtmlPage::end_events`]
+/// write its packet index, and [`HtmlPage::begin_data`], [`HtmlPage::value`],
+/// [`HtmlPage::end_data`] its explain document; [`HtmlPage::finish`] writes the script that draws
+/// them, then the compressed whole events ([`detail`]) that the page reads only on demand.
 #[derive(Debug)]
 pub struct HtmlPage<W: Write> {
     out: Embed<W>,
-    events: u64,
+    capture: usize,
+    columns: Columns,
+    details: Details,
     buf: Vec<u8>,
 }
 
-/// Events whose JSON is longer than this get their payloads cut in the page.
-pub const MAX_EVENT_JSON: usize = 2048;
-/// Characters of a cut payload kept as its preview.
-const PREVIEW: usize = 160;
-
-/// The payload-carrying keys of an event (see `docs/json-schema.md`), by layer object.
-const PAYLOAD_KEYS: [(&str, &str); 7] = [
-    ("sio", "data"),
-    ("eio", "text"),
-    ("eio", "base64"),
-    ("", "text"),
-    ("", "base64"),
-    ("", "body_text"),
-    ("", "body_base64"),
-];
-
-fn truncate_payloads(v: &mut Value) {
-    for (obj, key) in PAYLOAD_KEYS {
-        let target = if obj.is_empty() {
-            Some(&mut *v)
-        } else {
-            v.get_mut(obj)
-        };
-        let Some(slot) = target.and_then(|o| o.get_mut(key)) else {
-            continue;
-        };
-        let json = slot.to_string();
-        if json.len() > PREVIEW {
-            let preview: String = json.chars().take(PREVIEW).collect();
-            *slot = serde_json::json!({"_truncated": json.len(), "preview": preview});
-        }
-    }
-}
+/// The report's bound on the JSON of long events (over [`detail::SMALL_LINE`]) it keeps whole, by
+/// default (`--max-detail`).
+pub const DEFAULT_MAX_DETAIL: usize = 16 << 20;
 
 /// What a data block holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataKind {
-    /// `{"events": [...]}`, as `decode --format json` writes it.
+    /// The packet index of a capture (`{"columns": ..., "detail": ...}`, see [`columns`]).
     Events,
     /// The `explain --format json` document.
     Explain,
@@ -115,15 +96,24 @@ struct CauseInfo {
     abnormal: bool,
 }
 
+#[derive(Serialize)]
+struct EventsBlock<'a> {
+    columns: &'a Columns,
+    detail: &'a DetailIndex,
+}
+
 impl<W: Write> HtmlPage<W> {
-    /// Writes the document head, the styles and the cause legend (which causes are abnormal).
-    pub fn new(out: W, title: &str) -> io::Result<Self> {
+    /// Writes the document head, the styles and the cause legend (which causes are abnormal);
+    /// long events are kept whole for the detail view up to `max_detail` bytes of their JSON.
+    pub fn new(out: W, title: &str, max_detail: usize) -> io::Result<Self> {
         let mut p = HtmlPage {
             out: Embed {
                 out,
                 escaping: false,
             },
-            events: 0,
+            capture: 0,
+            columns: Columns::new(),
+            details: Details::new(max_detail),
             buf: Vec::new(),
         };
         let title = html_escape(title);
@@ -152,6 +142,35 @@ impl<W: Write> HtmlPage<W> {
         Ok(p)
     }
 
+    /// Starts the events of capture number `capture` (from 0).
+    pub fn begin_events(&mut self, capture: usize) {
+        self.capture = capture;
+        self.columns = Columns::new();
+        self.details.begin(capture);
+    }
+
+    /// Adds one event of the open capture: to the packet index, and its whole JSON (as
+    /// `decode --format ndjson` writes it) to the compressed runs while the budget lasts.
+    pub fn event(&mut self, ev: &Event) -> io::Result<()> {
+        self.columns.push(ev);
+        self.buf.clear();
+        serde_json::to_writer(&mut self.buf, ev)?;
+        self.details.event(&self.buf)
+    }
+
+    /// Writes the open capture's packet index block.
+    pub fn end_events(&mut self) -> io::Result<()> {
+        let detail = self.details.end()?;
+        self.begin_data(DataKind::Events, self.capture)?;
+        let columns = std::mem::take(&mut self.columns);
+        let block = EventsBlock {
+            columns: &columns,
+            detail: &detail,
+        };
+        serde_json::to_writer(&mut self.out, &block)?;
+        self.end_data(DataKind::Events)
+    }
+
     /// Opens the data block of one kind for capture number `capture` (from 0).
     pub fn begin_data(&mut self, kind: DataKind, capture: usize) -> io::Result<()> {
         write!(
@@ -160,32 +179,7 @@ impl<W: Write> HtmlPage<W> {
             kind.as_str()
         )?;
         self.out.escaping = true;
-        self.events = 0;
-        if kind == DataKind::Events {
-            self.out.write_all(b"{\"events\":[")?;
-        }
         Ok(())
-    }
-
-    /// Writes one event into the open events block, as `decode --format json` writes it, except
-    /// that an event whose JSON exceeds [`MAX_EVENT_JSON`] bytes has its payload fields replaced
-    /// by `{"_truncated": <their JSON length>, "preview": "<the first characters>"}`: the page
-    /// shows packets, not megabytes of payload, and must open quickly.
-    pub fn event(&mut self, ev: &Event) -> io::Result<()> {
-        self.buf.clear();
-        serde_json::to_writer(&mut self.buf, ev)?;
-        if self.buf.len() > MAX_EVENT_JSON {
-            if let Ok(mut v) = serde_json::from_slice::<Value>(&self.buf) {
-                truncate_payloads(&mut v);
-                self.buf.clear();
-                serde_json::to_writer(&mut self.buf, &v)?;
-            }
-        }
-        if self.events > 0 {
-            self.out.write_all(b",\n")?;
-        }
-        self.events += 1;
-        self.out.write_all(&self.buf)
     }
 
     /// Writes a whole JSON value (the explain document) into the open block.
@@ -194,18 +188,24 @@ impl<W: Write> HtmlPage<W> {
     }
 
     /// Closes the open data block.
-    pub fn end_data(&mut self, kind: DataKind) -> io::Result<()> {
-        if kind == DataKind::Events {
-            self.out.write_all(b"]}")?;
-        }
+    pub fn end_data(&mut self, _kind: DataKind) -> io::Result<()> {
         self.out.escaping = false;
         self.out.write_all(b"</script>\n")
     }
 
-    /// Writes the page's script and closes the document; gives back the output.
+    /// Compressed bytes of the whole events kept so far.
+    pub fn detail_bytes(&self) -> usize {
+        self.details.used()
+    }
+
+    /// Writes the page's script, then the compressed whole events, and closes the document;
+    /// gives back the output.
     pub fn finish(mut self) -> io::Result<W> {
         self.out.escaping = false;
-        write!(self.out, "<script>{JS}</script>\n</body></html>\n")?;
+        writeln!(self.out, "<script>{JS}</script>")?;
+        let blocks = std::mem::replace(&mut self.details, Details::new(0)).into_blocks();
+        self.out.write_all(&blocks)?;
+        self.out.write_all(b"</body></html>\n")?;
         self.out.flush()?;
         Ok(self.out.out)
     }
@@ -230,9 +230,10 @@ fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn page_with(json: &str) -> String {
-        let mut p = HtmlPage::new(Vec::new(), "a<b>.pcap").unwrap();
+        let mut p = HtmlPage::new(Vec::new(), "a<b>.pcap", DEFAULT_MAX_DETAIL).unwrap();
         p.begin_data(DataKind::Explain, 0).unwrap();
         p.value(&serde_json::from_str::<Value>(json).unwrap())
             .unwrap();
@@ -257,25 +258,5 @@ mod tests {
         assert!(html.contains(r#"{"cause":"deflate-error","abnormal":true}"#));
         assert!(html.contains(r#"{"cause":"client-disconnect","abnormal":false}"#));
         assert!(!html.contains("<link") && !html.contains(" src="));
-    }
-
-    #[test]
-    fn a_long_payload_is_cut_to_a_preview_with_its_length() {
-        let mut v = serde_json::json!({"frame": 3, "layer": "sio",
-            "sio": {"type": "EVENT", "event": "frame", "data": ["frame", "x".repeat(5000)]}});
-        truncate_payloads(&mut v);
-        assert_eq!(v["sio"]["data"]["_truncated"], 5012);
-        assert_eq!(
-            v["sio"]["data"]["preview"]
-                .as_str()
-                .unwrap()
-                .chars()
-                .count(),
-            PREVIEW
-        );
-        assert_eq!(v["sio"]["event"], "frame");
-        let mut small = serde_json::json!({"sio": {"data": ["a"]}});
-        truncate_payloads(&mut small);
-        assert_eq!(small["sio"]["data"], serde_json::json!(["a"]));
     }
 }
