@@ -222,7 +222,10 @@ mod tests {
         /// The client sends `bytes` and the proxy reads them as the first chunk.
         async fn send_first(&mut self, bytes: &[u8]) {
             self.c.write_all(bytes).await.unwrap();
-            assert_eq!(read_ready(&self.t, &self.s).await, FirstRead::Bytes(bytes.len()));
+            assert_eq!(
+                read_ready(&self.t, &self.s).await,
+                FirstRead::Bytes(bytes.len())
+            );
         }
     }
 
@@ -277,7 +280,10 @@ mod tests {
         // Let both arrive before anyone reads.
         c1.s.readable().await.unwrap();
         c2.send_first(b"POST").await;
-        assert!(still_waiting(&c2.t).await, "connection 2 went before connection 1");
+        assert!(
+            still_waiting(&c2.t).await,
+            "connection 2 went before connection 1"
+        );
         assert_eq!(read_ready(&c1.t, &c1.s).await, FirstRead::Bytes(3));
         c1.t.turn().await;
         c1.t.release();
