@@ -450,3 +450,22 @@ fn explain_on_a_many_session_capture_prints_the_summary_first_and_each_finding_o
         heads_many.len()
     );
 }
+
+/// `check --capture` colours its result column after the table is laid out: with the colour
+/// sequences taken out, `--color always` prints exactly what `--color never` prints.
+#[test]
+fn check_capture_colours_keep_the_table_aligned() {
+    let run = |color: &str| stdout(&["check", "--capture", LARGE, "--color", color]);
+    let (always, never) = (run("always"), run("never"));
+    assert!(always.contains("\u{1b}[32mpass\u{1b}[0m"), "{always}");
+    let mut plain = String::new();
+    let mut chars = always.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    assert_eq!(plain, never);
+}
