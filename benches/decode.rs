@@ -16,121 +16,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sioscope::capture::link;
-use sioscope::capture::writer::{synth_packet, PcapNgWriter, MAX_SEGMENT};
-use sioscope::capture::CaptureReader;
-use sioscope::event::Timestamp;
+use sioscope::capture::repeat::{corpus_server_ports, repeat_corpus, Until};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every server and relay port of the corpus (for tshark's decode-as).
-fn ports() -> Vec<u64> {
-    let mut v = vec![];
-    for e in std::fs::read_dir(root().join("fixtures/pcap"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let p = e.path();
-        if p.to_string_lossy().ends_with(".truth.json") {
-            let t: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(&p).unwrap_or_default()).unwrap_or_default();
-            for k in ["server_ports", "relay_ports"] {
-                v.extend(
-                    t[k].as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|x| x.as_u64()),
-                );
-            }
-        }
-    }
-    v.sort_unstable();
-    v.dedup();
-    v
-}
-
 /// Builds the big capture; returns its size.
 fn build(path: &Path, min_bytes: u64) -> u64 {
-    let mut fixtures: Vec<Vec<u8>> = vec![];
-    for e in std::fs::read_dir(root().join("fixtures/pcap"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let p = e.path();
-        if p.extension().is_some_and(|x| x == "pcap") {
-            fixtures.push(std::fs::read(&p).unwrap_or_default());
-        }
-    }
     let file = std::fs::File::create(path).expect("create capture");
-    let mut w =
-        PcapNgWriter::new(std::io::BufWriter::with_capacity(1 << 20, file)).expect("writer");
-    let ports = ports();
-    let mut written = 0u64;
-    let mut round = 0u32;
-    let mut t_base = 1_700_000_000_000_000_000u64;
-    while written < min_bytes {
-        for (fi, bytes) in fixtures.iter().enumerate() {
-            let Ok(mut r) = CaptureReader::new(&bytes[..]) else {
-                continue;
-            };
-            let mut first_ts = None;
-            let mut last = 0;
-            while let Ok(Some(p)) = r.next_packet() {
-                let t0 = *first_ts.get_or_insert(p.ts.0);
-                let Ok(seg) = link::parse_tcp(&p) else {
-                    continue;
-                };
-                // Fresh client addresses per round and fixture: 127.x.y.z from the round number
-                // and the fixture's index, so every connection of every round is its own flow.
-                let remap = |a: std::net::SocketAddr| {
-                    if ports.contains(&u64::from(a.port())) {
-                        a
-                    } else {
-                        let ip = std::net::Ipv4Addr::new(
-                            127,
-                            1 + (round >> 8) as u8,
-                            round as u8,
-                            fi as u8,
-                        );
-                        std::net::SocketAddr::new(ip.into(), a.port())
-                    }
-                };
-                let ts = t_base + (p.ts.0 - t0);
-                last = last.max(p.ts.0 - t0);
-                // Segments longer than one synthesized packet can hold are split.
-                let pieces: Vec<&[u8]> = if seg.payload.is_empty() {
-                    vec![&[][..]]
-                } else {
-                    seg.payload.chunks(MAX_SEGMENT).collect()
-                };
-                let mut seq = seg.seq;
-                let n = pieces.len();
-                for (i, piece) in pieces.into_iter().enumerate() {
-                    let mut flags = seg.flags;
-                    flags.fin &= i + 1 == n;
-                    flags.rst &= i + 1 == n;
-                    let data = synth_packet(
-                        remap(seg.src),
-                        remap(seg.dst),
-                        seq,
-                        seg.flags.ack.then_some(0),
-                        flags,
-                        piece,
-                    );
-                    seq = seq.wrapping_add(piece.len() as u32);
-                    w.packet(Timestamp(ts), &data, None).expect("write");
-                    written += data.len() as u64 + 32;
-                }
-            }
-            t_base += last + 1_000_000_000;
-        }
-        round += 1;
-    }
-    w.flush().expect("flush");
+    repeat_corpus(
+        &root().join("fixtures/pcap"),
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        Until::Bytes(min_bytes),
+    )
+    .expect("write capture");
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
@@ -212,7 +112,7 @@ fn main() {
     runs.push(("sioscope explain (json)", d, m, ok || d.as_secs() < 900));
     let mut c = Command::new("tshark");
     c.arg("-r").arg(p);
-    for port in ports() {
+    for port in corpus_server_ports(&root().join("fixtures/pcap")) {
         c.arg("-d").arg(format!("tcp.port=={port},http"));
     }
     c.args([

@@ -71,6 +71,19 @@ macro_rules! ensure {
 }
 pub(crate) use ensure;
 
+/// A [`Suite::Extra`] [`CaseDef`] for the async case function `$f(ctx)`.
+macro_rules! case {
+    ($id:literal, $mirrors:literal, $f:path) => {
+        $crate::check::case::CaseDef {
+            id: $id,
+            suite: $crate::check::case::Suite::Extra,
+            mirrors: $mirrors,
+            run: |ctx| Box::pin($f(ctx)),
+        }
+    };
+}
+pub(crate) use case;
+
 /// Fails unless `got == want`, naming `what`.
 pub fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> CaseResult {
     if got == want {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::case::{ensure, expect_eq, CaseDef, CaseResult, Ctx, Stop, Suite};
+use super::case::{case, ensure, expect_eq, CaseDef, CaseResult, Ctx, Stop};
 use super::cases_sio::Conn;
 use crate::client::{ClientError, RawMessage, RawWs, WsFrame};
 use crate::socketio::Version;
@@ -177,17 +177,6 @@ pub async fn recovery(ctx: Ctx) -> CaseResult {
     expect_eq("socket id after recovery", got, Some(sid))?;
     c.ws.close().await;
     Ok(())
-}
-
-macro_rules! case {
-    ($id:literal, $mirrors:literal, $f:path) => {
-        CaseDef {
-            id: $id,
-            suite: Suite::Extra,
-            mirrors: $mirrors,
-            run: |ctx| Box::pin($f(ctx)),
-        }
-    };
 }
 
 /// The extra cases.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::case::{expect_eq, CaseDef, CaseResult, Ctx, Stop, Suite};
+use super::case::{case, expect_eq, CaseDef, CaseResult, Ctx, Stop};
 use super::cases_eio::At;
 use super::cases_eio_session::{engine_packets, pending_poll, same_poll};
 use crate::client::WsFrame;
@@ -198,17 +198,6 @@ pub async fn connect_polling(ctx: Ctx) -> CaseResult {
         )));
     }
     Ok(())
-}
-
-macro_rules! case {
-    ($id:literal, $mirrors:literal, $f:path) => {
-        CaseDef {
-            id: $id,
-            suite: Suite::Extra,
-            mirrors: $mirrors,
-            run: |ctx| Box::pin($f(ctx)),
-        }
-    };
 }
 
 /// The protocol cases, registered with the extras.

@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 
+use owo_colors::Style as Paint;
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
@@ -15,6 +16,7 @@ use super::case::Suite;
 use super::profile::Settings;
 use super::runner::{CaseReport, Outcome, SuiteReport};
 use crate::client::Dir;
+use crate::report::{paint, paint_column};
 
 #[derive(Tabled)]
 struct Row {
@@ -40,17 +42,44 @@ fn short(s: &str, n: usize) -> String {
 
 /// The summary line (`N passed, M failed, K skipped in T s`).
 pub fn summary(r: &SuiteReport) -> String {
+    summary_painted(r, false)
+}
+
+/// The summary line, its counts coloured when `color` is on (failures red, passes green, skips
+/// and allowed deviations yellow; a zero count stays plain).
+fn summary_painted(r: &SuiteReport, color: bool) -> String {
+    let count = |n: usize, what: &str, style: Paint| {
+        let s = format!("{n} {what}");
+        if n == 0 {
+            s
+        } else {
+            paint(&s, style, color)
+        }
+    };
     let allowed = match r.count(3) {
         0 => String::new(),
-        n => format!(", {n} allowed deviations"),
+        n => format!(
+            ", {}",
+            count(n, "allowed deviations", Paint::new().yellow())
+        ),
     };
     format!(
-        "{} passed, {} failed, {} skipped{allowed} in {:.1} s",
-        r.count(0),
-        r.count(1),
-        r.count(2),
+        "{}, {}, {}{allowed} in {:.1} s",
+        count(r.count(0), "passed", Paint::new().green()),
+        count(r.count(1), "failed", Paint::new().red().bold()),
+        count(r.count(2), "skipped", Paint::new().yellow()),
         r.millis as f64 / 1000.0
     )
+}
+
+/// The style of a case result word (`pass`, `FAIL`, `allowed`, `ALLOWED`) in text output.
+fn result_style(word: &str) -> Option<Paint> {
+    match word {
+        "pass" => Some(Paint::new().green()),
+        "FAIL" => Some(Paint::new().red().bold()),
+        "allowed" | "ALLOWED" => Some(Paint::new().yellow()),
+        _ => None,
+    }
 }
 
 fn settings_text(s: &Settings) -> String {
@@ -66,14 +95,19 @@ fn settings_text(s: &Settings) -> String {
 }
 
 /// The summary line, what was found, the skipped cases grouped by reason, the table of cases,
-/// then each failure with the bytes exchanged.
-pub fn text(r: &SuiteReport) -> String {
-    let mut out = summary(r);
+/// then each failure with the bytes exchanged; coloured when `color` is on, in the styles of
+/// `decode` and `explain` (results green, red or yellow, headings bold, the time column dimmed).
+pub fn text(r: &SuiteReport, color: bool) -> String {
+    let bold = |s: &str| paint(s, Paint::new().bold(), color);
+    let mut out = summary_painted(r, color);
     out.push('\n');
     let _ = writeln!(
         out,
-        "sioscope check {} (Engine.IO v{}, Socket.IO v{})",
-        r.url, r.eio, r.sio
+        "{} {} (Engine.IO v{}, Socket.IO v{})",
+        bold("sioscope check"),
+        r.url,
+        r.eio,
+        r.sio
     );
     let _ = writeln!(
         out,
@@ -95,9 +129,12 @@ pub fn text(r: &SuiteReport) -> String {
     );
     let skips = r.skips_by_reason();
     if !skips.is_empty() {
-        out.push_str("skipped:\n");
+        out.push_str(&bold("skipped:"));
+        out.push('\n');
         for (why, ids) in skips {
-            let _ = writeln!(out, "  {} × {why}\n    {}", ids.len(), ids.join(" "));
+            let n = paint(&format!("{} ×", ids.len()), Paint::new().yellow(), color);
+            let ids = paint(&ids.join(" "), Paint::new().dimmed(), color);
+            let _ = writeln!(out, "  {n} {why}\n    {ids}");
         }
     }
     // Skipped cases are listed above, by reason.
@@ -120,7 +157,8 @@ pub fn text(r: &SuiteReport) -> String {
             }
         })
         .collect();
-    out.push_str(&Table::new(rows).with(Style::sharp()).to_string());
+    let table = Table::new(rows).with(Style::sharp()).to_string();
+    out.push_str(&paint_column(&table, 1, result_style, color));
     out.push('\n');
     for c in r
         .cases
@@ -128,20 +166,33 @@ pub fn text(r: &SuiteReport) -> String {
         .filter(|c| matches!(c.outcome, Outcome::Fail(_) | Outcome::Allowed(_)))
     {
         out.push('\n');
-        out.push_str(&failure_text(c));
+        out.push_str(&failure_painted(c, color));
     }
     out
 }
 
 /// One failure: the reason and the transcript.
 pub fn failure_text(c: &CaseReport) -> String {
+    failure_painted(c, false)
+}
+
+/// [`failure_text`], coloured when `color` is on.
+fn failure_painted(c: &CaseReport, color: bool) -> String {
     let mut out = String::new();
+    let head = |word: &str| {
+        let style = result_style(word).unwrap_or_default();
+        format!(
+            "{} {}",
+            paint(word, style, color),
+            paint(c.id, Paint::new().bold(), color)
+        )
+    };
     match &c.outcome {
         Outcome::Fail(m) => {
-            let _ = writeln!(out, "FAIL {} ({})\n  {m}", c.id, c.mirrors);
+            let _ = writeln!(out, "{} ({})\n  {m}", head("FAIL"), c.mirrors);
         }
         Outcome::Allowed(m) => {
-            let _ = writeln!(out, "ALLOWED {} ({})\n  {m}", c.id, c.mirrors);
+            let _ = writeln!(out, "{} ({})\n  {m}", head("ALLOWED"), c.mirrors);
         }
         _ => {}
     }
@@ -151,11 +202,9 @@ pub fn failure_text(c: &CaseReport) -> String {
             Dir::Received => "←",
             Dir::Note => "·",
         };
-        let _ = writeln!(
-            out,
-            "  {:>5} ms {:<7} {arrow} {}",
-            e.at_ms, e.channel, e.text
-        );
+        let at = paint(&format!("{:>5} ms", e.at_ms), Paint::new().dimmed(), color);
+        let channel = paint(&format!("{:<7}", e.channel), Paint::new().cyan(), color);
+        let _ = writeln!(out, "  {at} {channel} {arrow} {}", e.text);
     }
     if c.wire_dropped > 0 {
         let _ = writeln!(out, "  … {} more exchanges not shown", c.wire_dropped);
@@ -325,12 +374,21 @@ mod tests {
             "{x}"
         );
         assert!(!x.contains("socket.io\""), "empty suites are left out: {x}");
-        let t = text(&r);
+        let t = text(&r, false);
+        assert!(!t.contains('\u{1b}'), "{t}");
         assert!(
             t.starts_with("1 passed, 1 failed, 1 skipped in 0.0 s\n"),
             "{t}"
         );
         assert!(t.contains("skipped:\n  1 × n/a\n    c\n"), "{t}");
+        let painted = text(&r, true);
+        assert!(
+            painted.contains("\u{1b}[31;1mFAIL\u{1b}[0m \u{1b}[1mb\u{1b}[0m"),
+            "{painted}"
+        );
+        assert!(painted.contains("\u{1b}[32mpass\u{1b}[0m"), "{painted}");
+        // Coloured or not, the same text in the same columns.
+        assert_eq!(strip_ansi(&painted), t);
         let mut with_allowed = r.clone();
         with_allowed
             .cases
@@ -341,5 +399,23 @@ mod tests {
             "{}",
             summary(&with_allowed)
         );
+    }
+
+    /// `s` without its ANSI colour sequences (`ESC [ … m`).
+    fn strip_ansi(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c in chars.by_ref() {
+                    if c == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 }

@@ -211,10 +211,39 @@ mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;
 
-    async fn pair(l: &tokio::net::TcpListener) -> (TcpStream, Arc<TcpStream>) {
-        let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
-        let (s, _) = l.accept().await.unwrap();
-        (c, Arc::new(s))
+    /// One accepted connection under test: the client end, the proxy's end and its ticket.
+    struct Conn {
+        c: TcpStream,
+        s: Arc<TcpStream>,
+        t: Ticket,
+    }
+
+    impl Conn {
+        /// The client sends `bytes` and the proxy reads them as the first chunk.
+        async fn send_first(&mut self, bytes: &[u8]) {
+            self.c.write_all(bytes).await.unwrap();
+            assert_eq!(
+                read_ready(&self.t, &self.s).await,
+                FirstRead::Bytes(bytes.len())
+            );
+        }
+    }
+
+    /// A sequencer with two connections accepted and registered in order (1, then 2).
+    async fn two(max_wait: Duration) -> (Arc<Sequencer>, Conn, Conn) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let seq = Arc::new(Sequencer::new(max_wait));
+        let mut conns = Vec::new();
+        for n in 1..=2 {
+            let c = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            let (s, _) = l.accept().await.unwrap();
+            let s = Arc::new(s);
+            let t = seq.register(n, s.clone());
+            conns.push(Conn { c, s, t });
+        }
+        let c2 = conns.pop().unwrap();
+        let c1 = conns.pop().unwrap();
+        (seq, c1, c2)
     }
 
     async fn read_ready(t: &Ticket, s: &TcpStream) -> FirstRead {
@@ -228,30 +257,38 @@ mod tests {
         }
     }
 
+    /// Waits for `t`'s turn, failing the test if it does not come within 500 ms.
+    async fn turn_soon(t: &Ticket, why: &str) {
+        tokio::time::timeout(Duration::from_millis(500), t.turn())
+            .await
+            .expect(why);
+    }
+
+    /// Whether `t`'s turn is still not there after 100 ms.
+    async fn still_waiting(t: &Ticket) -> bool {
+        tokio::time::timeout(Duration::from_millis(100), t.turn())
+            .await
+            .is_err()
+    }
+
     /// The issue-14 race: connection 1's bytes arrive first, but connection 2's task reads first.
     /// Connection 2 must still wait for connection 1's first chunk.
     #[tokio::test]
     async fn bytes_waiting_on_an_earlier_connection_go_first_whoever_reads_first() {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let seq = Arc::new(Sequencer::new(Duration::from_secs(5)));
-        let (mut c1, s1) = pair(&l).await;
-        let (mut c2, s2) = pair(&l).await;
-        let t1 = seq.register(1, s1.clone());
-        let t2 = seq.register(2, s2.clone());
-        c1.write_all(b"GET").await.unwrap();
-        c2.write_all(b"POST").await.unwrap();
+        let (seq, mut c1, mut c2) = two(Duration::from_secs(5)).await;
+        c1.c.write_all(b"GET").await.unwrap();
         // Let both arrive before anyone reads.
-        s1.readable().await.unwrap();
-        assert_eq!(read_ready(&t2, &s2).await, FirstRead::Bytes(4));
-        let waiting = tokio::time::timeout(Duration::from_millis(100), t2.turn()).await;
-        assert!(waiting.is_err(), "connection 2 went before connection 1");
-        assert_eq!(read_ready(&t1, &s1).await, FirstRead::Bytes(3));
-        t1.turn().await;
-        t1.release();
-        tokio::time::timeout(Duration::from_millis(500), t2.turn())
-            .await
-            .expect("connection 2 may go once 1 was written");
-        t2.release();
+        c1.s.readable().await.unwrap();
+        c2.send_first(b"POST").await;
+        assert!(
+            still_waiting(&c2.t).await,
+            "connection 2 went before connection 1"
+        );
+        assert_eq!(read_ready(&c1.t, &c1.s).await, FirstRead::Bytes(3));
+        c1.t.turn().await;
+        c1.t.release();
+        turn_soon(&c2.t, "connection 2 may go once 1 was written").await;
+        c2.t.release();
         assert_eq!(seq.pending(), 0);
         assert_eq!(seq.expired(), 0);
     }
@@ -259,18 +296,10 @@ mod tests {
     /// An earlier connection that has sent nothing does not hold a later one back.
     #[tokio::test]
     async fn an_idle_earlier_connection_does_not_block_a_later_one() {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let seq = Arc::new(Sequencer::new(Duration::from_secs(5)));
-        let (_c1, s1) = pair(&l).await;
-        let (mut c2, s2) = pair(&l).await;
-        let _t1 = seq.register(1, s1);
-        let t2 = seq.register(2, s2.clone());
-        c2.write_all(b"POST").await.unwrap();
-        assert_eq!(read_ready(&t2, &s2).await, FirstRead::Bytes(4));
-        tokio::time::timeout(Duration::from_millis(500), t2.turn())
-            .await
-            .expect("nothing ahead");
-        t2.release();
+        let (seq, _c1, mut c2) = two(Duration::from_secs(5)).await;
+        c2.send_first(b"POST").await;
+        turn_soon(&c2.t, "nothing ahead").await;
+        c2.t.release();
         assert_eq!(seq.pending(), 1);
         assert_eq!(seq.waited(), 0);
     }
@@ -279,43 +308,26 @@ mod tests {
     /// a dropped ticket (its connection failed) lets the next one go.
     #[tokio::test]
     async fn queued_first_chunks_go_in_read_order_and_a_dropped_ticket_releases() {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let seq = Arc::new(Sequencer::new(Duration::from_secs(5)));
-        let (mut c1, s1) = pair(&l).await;
-        let (mut c2, s2) = pair(&l).await;
-        let t1 = seq.register(1, s1.clone());
-        let t2 = seq.register(2, s2.clone());
-        c2.write_all(b"a").await.unwrap();
-        assert_eq!(read_ready(&t2, &s2).await, FirstRead::Bytes(1));
-        c1.write_all(b"b").await.unwrap();
-        assert_eq!(read_ready(&t1, &s1).await, FirstRead::Bytes(1));
+        let (seq, mut c1, mut c2) = two(Duration::from_secs(5)).await;
+        c2.send_first(b"a").await;
+        c1.send_first(b"b").await;
         // 2 read first: 1 waits for it.
-        let waiting = tokio::time::timeout(Duration::from_millis(100), t1.turn()).await;
-        assert!(waiting.is_err());
-        drop(t2);
-        tokio::time::timeout(Duration::from_millis(500), t1.turn())
-            .await
-            .expect("2 is gone");
-        t1.release();
+        assert!(still_waiting(&c1.t).await);
+        drop(c2);
+        turn_soon(&c1.t, "2 is gone").await;
+        c1.t.release();
         assert_eq!(seq.pending(), 0);
     }
 
     /// A wait is bounded: past `max_wait` the chunk goes and the expiry is counted.
     #[tokio::test]
     async fn a_wait_is_bounded_and_counted() {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let seq = Arc::new(Sequencer::new(Duration::from_millis(50)));
-        let (mut c1, s1) = pair(&l).await;
-        let (mut c2, s2) = pair(&l).await;
-        let t1 = seq.register(1, s1.clone());
-        let t2 = seq.register(2, s2.clone());
-        c1.write_all(b"x").await.unwrap();
-        assert_eq!(read_ready(&t1, &s1).await, FirstRead::Bytes(1));
-        c2.write_all(b"y").await.unwrap();
-        assert_eq!(read_ready(&t2, &s2).await, FirstRead::Bytes(1));
-        t2.turn().await;
+        let (seq, mut c1, mut c2) = two(Duration::from_millis(50)).await;
+        c1.send_first(b"x").await;
+        c2.send_first(b"y").await;
+        c2.t.turn().await;
         assert_eq!((seq.waited(), seq.expired()), (1, 1));
-        drop((t1, t2));
+        drop((c1, c2));
         assert_eq!(seq.pending(), 0);
     }
 }

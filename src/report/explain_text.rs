@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use owo_colors::{OwoColorize, Style};
+use owo_colors::Style;
 
 use crate::event::{Dir, Timestamp};
 use crate::explain::{Explanation, Finding, Initiator, Note, Summary, SummaryRow};
@@ -103,11 +103,7 @@ impl<W: Write> ExplainText<W> {
     }
 
     fn paint(&self, s: &str, style: Style) -> String {
-        if self.color {
-            s.style(style).to_string()
-        } else {
-            s.to_string()
-        }
+        super::paint(s, style, self.color)
     }
 
     fn rel(&self, ts: Timestamp) -> String {

@@ -12,7 +12,7 @@
 
 use std::io::{self, Write};
 
-use owo_colors::{OwoColorize, Style};
+use owo_colors::Style;
 
 use super::Reporter;
 use crate::event::{Body, EioInfo, Event, HttpInfo, SioInfo, TcpInfo, WsInfo};
@@ -106,11 +106,7 @@ impl<W: Write> PrettyReporter<W> {
     }
 
     fn paint(&self, s: &str, style: Style) -> String {
-        if self.opts.color {
-            s.style(style).to_string()
-        } else {
-            s.to_string()
-        }
+        super::paint(s, style, self.opts.color)
     }
 
     /// A payload on one line: control characters escaped, cut to `max` columns (less on a
@@ -375,6 +371,10 @@ impl<W: Write> PrettyReporter<W> {
 }
 
 impl<W: Write> Reporter for PrettyReporter<W> {
+    fn time_origin(&mut self, ts: crate::event::Timestamp) {
+        self.t0.get_or_insert(ts.0);
+    }
+
     fn event(&mut self, ev: &Event) -> io::Result<()> {
         if self.opts.header && !self.header_done {
             self.header_done = true;

@@ -811,3 +811,36 @@ fn check_socketio_09_is_named() {
     );
     assert!(err.contains("pre-Engine.IO protocol 1"), "{err}");
 }
+
+/// The live check's text report is coloured with `--color always` (results, headings, counts),
+/// plain with `--color never` and when piped (`auto`); the same words either way.
+#[test]
+fn check_text_colours_follow_color_flag() {
+    let fake = check_fake();
+    let url = format!("http://127.0.0.1:{}", fake.port);
+    let run = |color: &str| {
+        let out = check_run(&[
+            &url,
+            "--eio",
+            "4",
+            "--case",
+            "eio.handshake",
+            "--color",
+            color,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let always = run("always");
+    assert!(always.contains("\u{1b}["), "{always}");
+    // A failed case's result word, in the table and in its heading, is red.
+    assert!(always.contains("\u{1b}[31;1mFAIL\u{1b}[0m"), "{always}");
+    assert!(always.contains("\u{1b}[32mpass"), "{always}");
+    for plain in [run("never"), run("auto")] {
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        assert!(
+            plain.contains("FAIL eio.handshake.polling.invalid-eio"),
+            "{plain}"
+        );
+    }
+}

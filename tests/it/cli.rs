@@ -356,3 +356,116 @@ fn refused_handshakes_are_named_as_such_and_check_does_not_pass_them() {
         "{text}"
     );
 }
+
+/// `explain` on a many-session capture built the way the decode benchmark builds its 2 000-session
+/// one (`sioscope::capture::repeat`, the whole corpus replayed with fresh client addresses): the
+/// summary comes within the first 10 lines, and each distinct finding gets one paragraph however
+/// many rounds there are: the findings section does not grow with the number of sessions.
+#[test]
+fn explain_on_a_many_session_capture_prints_the_summary_first_and_each_finding_once() {
+    use sioscope::capture::repeat::{repeat_corpus, Until};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let headers = |rounds: u32| -> (usize, Vec<String>, String) {
+        let path = dir.path().join(format!("many-{rounds}.pcapng"));
+        let file = std::fs::File::create(&path).expect("create");
+        let done = repeat_corpus(
+            &root().join("fixtures/pcap"),
+            std::io::BufWriter::new(file),
+            Until::Rounds(rounds),
+        )
+        .expect("build the capture");
+        assert_eq!(done.rounds, rounds);
+        let p = path.to_string_lossy().into_owned();
+        let text = stdout(&["explain", &p, "--color", "never"]);
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout(&["explain", &p, "--format", "json"])).expect("json");
+        let sessions = json["summary"]["sessions"].as_u64().unwrap_or(0) as usize;
+        // A finding's paragraph opens with `  ✗ cause · certainty · N sessions: …` (or ✓).
+        let heads: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("  ✗ ") || l.starts_with("  ✓ "))
+            .map(|l| l.split(" · ").take(2).collect::<Vec<_>>().join(" · "))
+            .collect();
+        // A distinct finding: cause, both sides' words, certainty and fix (`summary.findings`).
+        let rows = json["summary"]["findings"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut keys: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                ["cause", "reason", "client_reason", "certainty", "fix"]
+                    .map(|k| r[k].to_string())
+                    .join("|")
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(
+            keys.len(),
+            rows.len(),
+            "summary rows repeat a finding: {rows:#?}"
+        );
+        // Refused requests have paragraphs of their own (`N requests (frames …)`), not rows.
+        let session_heads = heads
+            .iter()
+            .zip(
+                text.lines()
+                    .filter(|l| l.starts_with("  ✗ ") || l.starts_with("  ✓ ")),
+            )
+            .filter(|(_, l)| l.contains(" session: ") || l.contains(" sessions: "))
+            .count();
+        assert_eq!(
+            session_heads,
+            rows.len(),
+            "one paragraph per distinct finding:\n{text}"
+        );
+        (sessions, heads, text)
+    };
+    let (one, heads_one, _) = headers(1);
+    let (many, heads_many, text) = headers(3);
+    // Replayed sessions keep their ids, so the count of Engine.IO sessions need not triple; the
+    // sessions the text header counts is the JSON summary's.
+    assert!(many >= one && one > 20, "{one} then {many} sessions");
+    let first10: Vec<&str> = text.lines().take(10).collect();
+    assert!(
+        first10.iter().any(|l| l.trim() == "summary"),
+        "no summary in the first 10 lines:\n{}",
+        first10.join("\n")
+    );
+    let header = first10.first().copied().unwrap_or_default();
+    assert!(
+        header.contains(&format!("{many} Engine.IO sessions")),
+        "{header}"
+    );
+    // Three times the traffic, not more findings (replayed sessions keep their ids, so a few
+    // groups merge or split between 1 and 3 rounds: 30 and 29 paragraphs on this corpus).
+    assert!(
+        heads_many.len() <= heads_one.len(),
+        "{heads_one:#?}\n{heads_many:#?}"
+    );
+    let lines = text.lines().count();
+    eprintln!(
+        "{many} sessions: {lines} lines, {} findings",
+        heads_many.len()
+    );
+}
+
+/// `check --capture` colours its result column after the table is laid out: with the colour
+/// sequences taken out, `--color always` prints exactly what `--color never` prints.
+#[test]
+fn check_capture_colours_keep_the_table_aligned() {
+    let run = |color: &str| stdout(&["check", "--capture", LARGE, "--color", color]);
+    let (always, never) = (run("always"), run("never"));
+    assert!(always.contains("\u{1b}[32mpass\u{1b}[0m"), "{always}");
+    let mut plain = String::new();
+    let mut chars = always.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    assert_eq!(plain, never);
+}

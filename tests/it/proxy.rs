@@ -913,3 +913,104 @@ fn the_real_app_behaves_the_same_through_the_proxy_as_without_it() {
         );
     }
 }
+
+/// An upstream answering every HTTP request on its connection with an Engine.IO open packet.
+fn open_answering_upstream() -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let open = r#"0{"sid":"timecol","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    match conn.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+                    }
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        let resp = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: {}\r\n\r\n{open}",
+                            open.len()
+                        );
+                        if conn.write_all(resp.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// The time column of each text line (its first field), in seconds.
+fn time_column(text: &str) -> Vec<f64> {
+    text.lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// One polling handshake on a fresh connection to the proxy at `port`.
+fn handshake_through(port: u16) {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let req = format!(
+        "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    );
+    c.write_all(req.as_bytes()).expect("request");
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = [0u8; 512];
+    let n = c.read(&mut got).expect("answer");
+    assert!(String::from_utf8_lossy(got.get(..n).unwrap_or_default()).contains("timecol"));
+}
+
+/// The proxy's relative time column counts from the first connection, not from the first line
+/// printed: a filter that hides the first connection does not shift the times of the second
+/// (400 ms later), and they agree with `decode` of the recording under the same filter (which
+/// counts from the capture's first packet).
+#[test]
+fn proxy_time_column_counts_from_the_first_connection_like_decode_of_the_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let (up, pp) = (open_answering_upstream(), free_port());
+    let rec = dir.path().join("rec.pcapng");
+    let rec_s = rec.to_str().unwrap();
+    let filter = ["--layer", "http", "--conn", "2", "--color", "never"];
+    let mut args = vec!["--record", rec_s];
+    args.extend(filter);
+    let mut px = proxy(dir.path(), pp, up, &args);
+    handshake_through(pp);
+    std::thread::sleep(Duration::from_millis(400));
+    handshake_through(pp);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(px.interrupt(10).is_some_and(|s| s.success()));
+    let live = std::fs::read_to_string(dir.path().join("proxy.out")).unwrap();
+    let live_t = time_column(&live);
+    assert!(live.contains("GET /socket.io/"), "{live}");
+    let first = live_t.first().copied().unwrap_or(0.0);
+    assert!(
+        first >= 0.35,
+        "first printed line at {first} s, not counted from the first connection: {live}"
+    );
+    let mut decode = vec!["decode", rec_s];
+    decode.extend(filter);
+    let out = sioscope(&decode);
+    assert!(out.status.success());
+    let recorded = String::from_utf8_lossy(&out.stdout);
+    let rec_t = time_column(&recorded);
+    assert_eq!(
+        live_t.len(),
+        rec_t.len(),
+        "live:\n{live}\nrecorded:\n{recorded}"
+    );
+    for (l, r) in live_t.iter().zip(&rec_t) {
+        assert!(
+            (l - r).abs() < 0.002,
+            "live {l} s, recording {r} s:\n{live}\n{recorded}"
+        );
+    }
+}

@@ -45,7 +45,7 @@ pub struct CheckArgs {
     #[arg(long, default_value = "16MiB", value_name = "SIZE",
           value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     max_buffer: usize,
-    /// With --capture: colors in table output.
+    /// Colors in text output.
     #[arg(long, value_enum, default_value_t = crate::common::ColorChoice::Auto)]
     color: crate::common::ColorChoice,
     /// Engine.IO revision to test (3 or 4); detected when absent.
@@ -182,7 +182,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let out = match args.format {
-        CheckFormat::Table => report::text(&report),
+        CheckFormat::Table => report::text(&report, crate::common::use_color(args.color)),
         CheckFormat::Json => report::json(&report) + "\n",
     };
     std::io::stdout().lock().write_all(out.as_bytes())?;

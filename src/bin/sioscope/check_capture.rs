@@ -8,12 +8,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use owo_colors::OwoColorize;
+
 use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 use sioscope::conformance::{junit, Checker, Deny, Report};
-use sioscope::report::Seen;
+use sioscope::report::{paint_column, Seen};
 use sioscope::session::SessionTracker;
 
 use crate::common::{replay_input, use_color, ColorChoice, InputArgs};
@@ -120,13 +120,14 @@ fn write_table(
     nothing: Option<&str>,
     color: bool,
 ) -> io::Result<()> {
-    let paint = |s: &str, good: bool| -> String {
-        match (color, good) {
-            (false, _) => s.to_string(),
-            (true, true) => s.green().to_string(),
-            (true, false) => s.red().bold().to_string(),
+    let good_bad = |good: bool| {
+        if good {
+            owo_colors::Style::new().green()
+        } else {
+            owo_colors::Style::new().red().bold()
         }
     };
+    let paint = |s: &str, good: bool| sioscope::report::paint(s, good_bad(good), color);
     let mut rows = vec![];
     let mut not_applicable = vec![];
     for rr in &r.rules {
@@ -143,7 +144,7 @@ fn write_table(
         rows.push(Row {
             side: rr.side.as_str(),
             rule: rr.rule.as_str(),
-            result: paint(rr.status(), rr.violations == 0),
+            result: rr.status().to_string(),
             checked: rr.checked,
             violations: rr.violations,
             first,
@@ -155,7 +156,13 @@ fn write_table(
     } else {
         let mut t = Table::new(rows);
         t.with(Style::sharp());
-        writeln!(out, "{t}")?;
+        // Painted after the layout, so that the columns stay aligned.
+        let style = |w: &str| match w {
+            "pass" => Some(good_bad(true)),
+            "fail" => Some(good_bad(false)),
+            _ => None,
+        };
+        writeln!(out, "{}", paint_column(&t.to_string(), 2, style, color))?;
     }
     if !not_applicable.is_empty() {
         writeln!(

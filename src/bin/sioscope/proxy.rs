@@ -105,6 +105,9 @@ impl Printer {
 
 impl LiveSink for Printer {
     fn event(&mut self, ev: &Event) {
+        // Times count from the first connection's first packet, printed or not: as `decode`
+        // of the recording counts them from the capture's first packet.
+        self.reporter.time_origin(ev.ts);
         if self.failed.is_none() && self.filter.matches(ev) {
             let r = self.reporter.event(ev);
             self.check(r);
