@@ -17,6 +17,7 @@ mod legs;
 mod linktypes;
 mod log;
 mod ping_answered;
+mod props;
 mod proxy;
 mod readme;
 mod rechunk;

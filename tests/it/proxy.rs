@@ -647,13 +647,17 @@ fn upstream_tls_shows_the_plaintext_and_refuses_unknown_certificates() {
 }
 
 /// A printer stuck for 5 s on its first event (a terminal nobody reads, a paused pager).
-struct Stuck(bool);
+/// A printer that stalls once, on its first event, for `stall` (zero: a printer that keeps up).
+struct Stuck {
+    stall: Duration,
+    stalled: bool,
+}
 
 impl LiveSink for Stuck {
     fn event(&mut self, _: &Event) {
-        if !self.0 {
-            self.0 = true;
-            std::thread::sleep(Duration::from_secs(5));
+        if !self.stalled {
+            self.stalled = true;
+            std::thread::sleep(self.stall);
         }
     }
     fn finding(&mut self, _: &Finding) {}
@@ -661,74 +665,97 @@ impl LiveSink for Stuck {
     fn idle(&mut self) {}
 }
 
+/// Relays 4 connections of 12 MiB each through a proxy whose printer is `printer`, to a sink
+/// that answers how many bytes it got. How long the relay took, and the proxy's summary.
+async fn relay_48_mib(printer: Stuck) -> (Duration, sioscope::proxy::Summary) {
+    let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sink_addr = sink.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = sink.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut n = 0u64;
+                while let Ok(k) = s.read(&mut buf).await {
+                    if k == 0 {
+                        break;
+                    }
+                    n += k as u64;
+                }
+                let _ = s.write_all(&n.to_be_bytes()).await;
+            });
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cfg = ProxyConfig {
+        upstream: sink_addr.to_string(),
+        max_connections: Some(4),
+        buffer_size: 4096,
+        ..ProxyConfig::default()
+    };
+    let proxy = tokio::spawn(serve::<Vec<u8>, _>(
+        listener,
+        cfg,
+        None,
+        None,
+        PipelineOptions::default(),
+        Box::new(printer),
+        tokio::time::sleep(Duration::from_secs(60)),
+    ));
+    let t = std::time::Instant::now();
+    let mut conns = vec![];
+    for i in 0..4u64 {
+        conns.push(tokio::spawn(async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let data = noise(i + 7, 12 << 20);
+            s.write_all(&data).await.unwrap();
+            s.shutdown().await.unwrap();
+            let mut n = [0u8; 8];
+            s.read_exact(&mut n).await.unwrap();
+            u64::from_be_bytes(n)
+        }));
+    }
+    for c in conns {
+        let n = tokio::time::timeout(Duration::from_secs(60), c)
+            .await
+            .expect("bounded")
+            .unwrap();
+        assert_eq!(n, 12 << 20);
+    }
+    let took = t.elapsed();
+    let summary = tokio::time::timeout(Duration::from_secs(60), proxy)
+        .await
+        .expect("proxy ends")
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.bytes[0], 4 * (12 << 20));
+    (took, summary)
+}
+
 #[test]
 fn a_stuck_printer_drops_chunks_to_counting_and_never_slows_the_relay() {
     runtime().block_on(async {
-        // A sink server: reads everything, answers how many bytes it got.
-        let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sink_addr = sink.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut s, _)) = sink.accept().await {
-                tokio::spawn(async move {
-                    let mut buf = vec![0u8; 65536];
-                    let mut n = 0u64;
-                    while let Ok(k) = s.read(&mut buf).await {
-                        if k == 0 {
-                            break;
-                        }
-                        n += k as u64;
-                    }
-                    let _ = s.write_all(&n.to_be_bytes()).await;
-                });
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let cfg = ProxyConfig {
-            upstream: sink_addr.to_string(),
-            max_connections: Some(4),
-            buffer_size: 4096,
-            ..ProxyConfig::default()
+        // The same relay with a printer that keeps up gives this machine's speed right now.
+        let keeps_up = Stuck {
+            stall: Duration::ZERO,
+            stalled: true,
         };
-        let proxy = tokio::spawn(serve::<Vec<u8>, _>(
-            listener,
-            cfg,
-            None,
-            None,
-            PipelineOptions::default(),
-            Box::new(Stuck(false)),
-            tokio::time::sleep(Duration::from_secs(60)),
-        ));
-        let t = std::time::Instant::now();
-        let mut conns = vec![];
-        for i in 0..4u64 {
-            conns.push(tokio::spawn(async move {
-                let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-                let data = noise(i + 7, 12 << 20);
-                s.write_all(&data).await.unwrap();
-                s.shutdown().await.unwrap();
-                let mut n = [0u8; 8];
-                s.read_exact(&mut n).await.unwrap();
-                u64::from_be_bytes(n)
-            }));
-        }
-        for c in conns {
-            let n = tokio::time::timeout(Duration::from_secs(30), c)
-                .await
-                .expect("bounded")
-                .unwrap();
-            assert_eq!(n, 12 << 20);
-        }
+        let (baseline, _) = relay_48_mib(keeps_up).await;
+        // A printer stuck from its first event for longer than that relay took (at least 5 s):
+        // a relay that waited for it could not finish before the printer woke up.
+        let stall = (baseline * 4).max(Duration::from_secs(5));
+        let stuck = Stuck {
+            stall,
+            stalled: false,
+        };
+        let (took, summary) = relay_48_mib(stuck).await;
         // 12 000+ chunks of 4 KiB, more than both channels hold, while the printer is stuck:
         // the relay finished without waiting for it.
-        assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
-        let summary = tokio::time::timeout(Duration::from_secs(30), proxy)
-            .await
-            .expect("proxy ends")
-            .unwrap()
-            .unwrap();
+        assert!(
+            took < stall,
+            "relay took {took:?} with the printer stuck for {stall:?} (baseline {baseline:?})"
+        );
         assert!(summary.undecoded.0 > 0, "{summary:?}");
-        assert_eq!(summary.bytes[0], 4 * (12 << 20));
     });
 }
 

@@ -7,6 +7,9 @@ use sioscope::capture::writer::{synth_packet, PcapNgWriter};
 use sioscope::capture::{link, CaptureReader};
 use sioscope::event::{Body, Event};
 
+use proptest::prelude::*;
+use sioscope::session::SessionTracker;
+
 use crate::common::{decode, decode_bytes, fixtures};
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
@@ -23,7 +26,13 @@ impl Rng {
 /// Rewrites a capture with every payload cut at random points (`max_piece` bytes at most).
 fn rechunk(pcap: &std::path::Path, seed: u64, max_piece: usize) -> Vec<u8> {
     let bytes = std::fs::read(pcap).expect("read fixture");
-    let mut r = CaptureReader::new(&bytes[..]).expect("reader");
+    rechunk_bytes(&bytes, seed, max_piece, false)
+}
+
+/// [`rechunk`] of capture bytes; with `permute`, the flagless pieces of each segment are also
+/// written out of order (what a network that reorders packets does).
+fn rechunk_bytes(bytes: &[u8], seed: u64, max_piece: usize, permute: bool) -> Vec<u8> {
+    let mut r = CaptureReader::new(bytes).expect("reader");
     let mut w = PcapNgWriter::new(Vec::new()).expect("writer");
     let mut rng = Rng(seed);
     while let Some(p) = r.next_packet().expect("packet") {
@@ -47,6 +56,7 @@ fn rechunk(pcap: &std::path::Path, seed: u64, max_piece: usize) -> Vec<u8> {
             seg.seq
         };
         let mut at = 0usize;
+        let mut held: Vec<Vec<u8>> = Vec::new();
         while at < seg.payload.len() {
             let n = 1 + rng.below(max_piece);
             let end = (at + n).min(seg.payload.len());
@@ -60,13 +70,21 @@ fn rechunk(pcap: &std::path::Path, seed: u64, max_piece: usize) -> Vec<u8> {
                 data_seq.wrapping_add(at as u32)
             };
             let piece = &seg.payload[at..end];
-            w.packet(
-                ts,
-                &synth_packet(seg.src, seg.dst, seq, ack, flags, piece),
-                None,
-            )
-            .unwrap();
+            let pkt = synth_packet(seg.src, seg.dst, seq, ack, flags, piece);
+            if permute && !(flags.syn || flags.fin || flags.rst) {
+                // Held pieces go out shuffled before the next flagged piece or segment.
+                let i = rng.below(held.len() + 1);
+                held.insert(i, pkt);
+            } else {
+                for p in held.drain(..) {
+                    w.packet(ts, &p, None).unwrap();
+                }
+                w.packet(ts, &pkt, None).unwrap();
+            }
             at = end;
+        }
+        for p in held.drain(..) {
+            w.packet(ts, &p, None).unwrap();
         }
     }
     w.into_inner()
@@ -112,5 +130,61 @@ fn random_tcp_segmentation_decodes_the_same() {
                 assert_eq!(a, b, "{} seed {seed}", pcap.display());
             }
         }
+    }
+}
+
+/// What explain must find the same way however the stream was cut: each session's end, its
+/// transports, upgrade, event counts and notes.
+fn ends(events: &[Event]) -> Vec<String> {
+    let mut t = SessionTracker::new();
+    for e in events {
+        t.event(e);
+    }
+    let x = sioscope::explain::explain(&t);
+    let again = sioscope::explain::explain(&t);
+    assert_eq!(
+        serde_json::to_string(&x.sessions).unwrap(),
+        serde_json::to_string(&again.sessions).unwrap(),
+        "explain is not deterministic"
+    );
+    x.sessions
+        .iter()
+        .map(|f| {
+            let notes: Vec<&str> = f.notes.iter().map(|n| n.kind).collect();
+            format!(
+                "{} {} {:?} {:?} {:?} {notes:?}",
+                f.sid,
+                f.end.cause.as_str(),
+                f.transports,
+                f.upgrade,
+                f.events
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Any capture of the corpus, cut into random pieces and with pieces reordered inside each
+    /// segment: the same packets and the same explanation as the capture as recorded.
+    #[test]
+    fn cut_and_reordered_segments_explain_the_same(
+        pick in any::<prop::sample::Index>(),
+        seed in 1..u64::MAX,
+        max_piece in 1..2000usize,
+        permute in any::<bool>(),
+    ) {
+        let small: Vec<_> = fixtures()
+            .into_iter()
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() <= 256 * 1024))
+            .collect();
+        prop_assume!(!small.is_empty());
+        let pcap = pick.get(&small);
+        let whole = decode(pcap);
+        let bytes = std::fs::read(pcap).expect("read fixture");
+        let cut = decode_bytes(&rechunk_bytes(&bytes, seed, max_piece, permute));
+        prop_assert_eq!(packets(&whole), packets(&cut), "{}", pcap.display());
+        prop_assert_eq!(ends(&whole), ends(&cut), "{}", pcap.display());
     }
 }
