@@ -91,7 +91,14 @@ fn subjects(p: &str) -> Vec<(&'static str, Command)> {
     for port in ports() {
         tshark.arg("-d").arg(format!("tcp.port=={port},http"));
     }
-    tshark.args(["-Y", "websocket", "-T", "fields", "-e", "websocket.payload.text"]);
+    tshark.args([
+        "-Y",
+        "websocket",
+        "-T",
+        "fields",
+        "-e",
+        "websocket.payload.text",
+    ]);
     vec![
         ("tshark", tshark),
         (
@@ -191,9 +198,9 @@ fn collect(path: &Path) -> (Corpus, Counts) {
                 if *compressed {
                     c.inflated_bytes += t.len() as u64;
                     let n = streams.len();
-                    let (z, idx) = streams.entry((ev.conn.0, c2s)).or_insert_with(|| {
-                        (Compress::new(Compression::default(), false), n)
-                    });
+                    let (z, idx) = streams
+                        .entry((ev.conn.0, c2s))
+                        .or_insert_with(|| (Compress::new(Compression::default(), false), n));
                     if c.deflated.len() <= *idx {
                         c.deflated.resize_with(*idx + 1, Vec::new);
                     }
@@ -204,7 +211,9 @@ fn collect(path: &Path) -> (Corpus, Counts) {
                         if out.capacity() - out.len() < 64 {
                             out.reserve(out.capacity().max(1024));
                         }
-                        if z.compress_vec(input, &mut out, FlushCompress::Sync).is_err() {
+                        if z.compress_vec(input, &mut out, FlushCompress::Sync)
+                            .is_err()
+                        {
                             break;
                         }
                         let used = (z.total_in() - before) as usize;
@@ -305,8 +314,7 @@ fn layer_inflate(c: &Corpus) -> u64 {
                 loop {
                     buf.clear();
                     let before = d.total_in();
-                    if d
-                        .decompress_vec(input, &mut buf, FlushDecompress::Sync)
+                    if d.decompress_vec(input, &mut buf, FlushDecompress::Sync)
                         .is_err()
                     {
                         break;
@@ -403,7 +411,8 @@ fn check_truth(truth: &Truth, counts: &Counts, explain_sessions: Option<u64>) ->
         counts.eio_sessions,
     );
     if let Some(s) = explain_sessions {
-        line("explain: sessions", truth.eio_sessions, s);
+        // explain keys sessions by sid, and the rounds repeat the peers' sids.
+        line("explain: sessions (by sid)", truth.distinct_sids, s);
     }
     ok
 }
@@ -507,7 +516,8 @@ fn main() -> std::process::ExitCode {
             }
         }
     }
-    let med = |m: &mut HashMap<&str, Vec<f64>>, k: &str| m.get_mut(k).map_or(f64::NAN, |v| median(v));
+    let med =
+        |m: &mut HashMap<&str, Vec<f64>>, k: &str| m.get_mut(k).map_or(f64::NAN, |v| median(v));
     let t_read = med(&mut layer_t, "read every record");
     let t_inflate = med(&mut layer_t, "inflate alone");
     let floor = t_read + t_inflate;
@@ -531,7 +541,9 @@ fn main() -> std::process::ExitCode {
             if failed.contains(n) { "  (failed)" } else { "" }
         );
     }
-    println!("  (× tshark: how many times faster than tshark; × floor: how many times the floor's time)");
+    println!(
+        "  (× tshark: how many times faster than tshark; × floor: how many times the floor's time)"
+    );
     println!("\nper layer, median, in process:");
     let infl_mb = corpus.inflated_bytes as f64 / 1e6;
     let frames_mb = (corpus.frames_c2s.len() + corpus.frames_s2c.len()) as f64 / 1e6;
@@ -599,7 +611,10 @@ fn main() -> std::process::ExitCode {
                 .iter()
                 .zip(r1)
                 .map(|((n, a), (_, b))| {
-                    format!("{n} {:+.0} %", (*b as f64 / (*a).max(1) as f64 - 1.0) * 100.0)
+                    format!(
+                        "{n} {:+.0} %",
+                        (*b as f64 / (*a).max(1) as f64 - 1.0) * 100.0
+                    )
                 })
                 .collect();
             println!("  growth {s0}x -> {s1}x: {}", g.join(", "));

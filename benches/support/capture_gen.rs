@@ -36,6 +36,10 @@ pub struct Truth {
     pub tcp_connections: u64,
     /// Engine.IO sessions (every fixture's `sessions`, times the rounds).
     pub eio_sessions: u64,
+    /// Distinct sids among them: the rounds repeat the peers' sids (they are inside the payload,
+    /// compressed in part, so the generator cannot renumber them), and whatever keys sessions by
+    /// sid alone (`explain`, `sessions`) sees this many.
+    pub distinct_sids: u64,
     /// Socket.IO events sent by the peers (every fixture's `events.sent`, times the rounds).
     pub sio_events_sent: u64,
 }
@@ -113,6 +117,15 @@ pub fn build(path: &Path, min_bytes: u64) -> std::io::Result<Truth> {
             .count(),
         ..Truth::default()
     };
+    let mut sids = std::collections::BTreeSet::new();
+    for f in &fixtures {
+        for s in f.truth["sessions"].as_array().into_iter().flatten() {
+            if let Some(sid) = s["sid"].as_str() {
+                sids.insert(sid.to_string());
+            }
+        }
+    }
+    truth.distinct_sids = sids.len() as u64;
     let mut written = 0u64;
     let mut t_base = 1_700_000_000_000_000_000u64;
     while written < min_bytes {
