@@ -51,16 +51,33 @@ fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// CPU seconds (user + system) of a running process, from `/proc/<pid>/stat` (clock ticks,
+/// assumed 100 per second as on Linux x86-64).
+fn cpu_seconds(stat_path: &str) -> Option<f64> {
+    let s = std::fs::read_to_string(stat_path).ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = s.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 /// Runs a command with stdout to /dev/null; returns wall time, peak RSS (KiB, VmHWM sampled
-/// until exit) and whether it exited 0 or 1 (1 = "problem found" is a normal answer).
-fn measure(mut cmd: Command) -> (Duration, u64, bool) {
+/// until exit) and whether it exited 0 or 1 (1 = "problem found" is a normal answer). The CPU
+/// time it used (sampled until exit, so short by at most one sampling period) goes to `cpu`.
+fn measure_cpu(mut cmd: Command, cpu: &mut f64) -> (Duration, u64, bool) {
     let start = Instant::now();
     let Ok(mut child) = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn() else {
         return (start.elapsed(), 0, false);
     };
     let status_path = format!("/proc/{}/status", child.id());
+    let stat_path = format!("/proc/{}/stat", child.id());
     let mut peak = 0u64;
     let ok = loop {
+        if let Some(c) = cpu_seconds(&stat_path) {
+            *cpu = cpu.max(c);
+        }
         if let Ok(s) = std::fs::read_to_string(&status_path) {
             for line in s.lines() {
                 if let Some(v) = line.strip_prefix("VmHWM:") {
@@ -76,6 +93,11 @@ fn measure(mut cmd: Command) -> (Duration, u64, bool) {
         }
     };
     (start.elapsed(), peak, ok)
+}
+
+/// [`measure_cpu`] without the CPU time.
+fn measure(cmd: Command) -> (Duration, u64, bool) {
+    measure_cpu(cmd, &mut 0.0)
 }
 
 /// The end-to-end subjects.
@@ -486,6 +508,7 @@ fn main() -> std::process::ExitCode {
     let mb = truth.bytes as f64 / 1e6;
     let names: Vec<&str> = subjects(&p).iter().map(|(n, _)| *n).collect();
     let mut wall: HashMap<&str, Vec<f64>> = HashMap::new();
+    let mut cpu: HashMap<&str, Vec<f64>> = HashMap::new();
     let mut failed: Vec<&str> = vec![];
     let layers: [(&str, &dyn Fn() -> u64); 7] = [
         ("read every record", &|| layer_read(&path)),
@@ -502,11 +525,13 @@ fn main() -> std::process::ExitCode {
         let k = round % subs.len();
         subs.rotate_left(k);
         for (name, cmd) in subs {
-            let (d, _, ok) = measure(cmd);
+            let mut c = 0.0;
+            let (d, _, ok) = measure_cpu(cmd, &mut c);
             if !ok {
                 failed.push(name);
             }
             wall.entry(name).or_default().push(d.as_secs_f64());
+            cpu.entry(name).or_default().push(c);
             // The in-process layers between subjects, so they share the load too.
             if name == "tshark" || name == "decode --format ndjson" {
                 for (ln, f) in &layers {
@@ -525,22 +550,27 @@ fn main() -> std::process::ExitCode {
     println!(
         "\nend to end, median of {repeat} interleaved runs ({mb:.1} MB; floor = read {t_read:.3} s + inflate {t_inflate:.3} s = {floor:.3} s):"
     );
+    let c_tshark = med(&mut cpu, "tshark");
     println!(
-        "  {:<26} {:>8} {:>9} {:>12} {:>10}",
-        "subject", "seconds", "MB/s", "× tshark", "× floor"
+        "  {:<26} {:>8} {:>9} {:>12} {:>10} {:>9} {:>12}",
+        "subject", "seconds", "MB/s", "× tshark", "× floor", "CPU s", "CPU× tshark"
     );
     for n in &names {
         let s = med(&mut wall, n);
+        let c = med(&mut cpu, n);
         println!(
-            "  {:<26} {:>8.3} {:>9.1} {:>11.1}x {:>9.2}x{}",
+            "  {:<26} {:>8.3} {:>9.1} {:>11.1}x {:>9.2}x {:>9.2} {:>11.1}x{}",
             n,
             s,
             mb / s,
             t_tshark / s,
             s / floor,
+            c,
+            c_tshark / c.max(0.01),
             if failed.contains(n) { "  (failed)" } else { "" }
         );
     }
+    println!("  (CPU s: user + system seconds of the process, from /proc, 10 ms ticks: less sensitive to the machine's other load than wall time)");
     println!(
         "  (× tshark: how many times faster than tshark; × floor: how many times the floor's time)"
     );
