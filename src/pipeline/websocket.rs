@@ -15,6 +15,8 @@ pub(crate) struct WsConn {
     dead: [bool; 2],
     /// Stream offset of the first byte each decoder was given (decoder spans count from it).
     base: [Option<u64>; 2],
+    /// Events of a text message held until its message event is out (reused).
+    held: Vec<crate::event::Event>,
 }
 
 fn idx(dir: Dir) -> usize {
@@ -74,6 +76,7 @@ impl WsConn {
             dec: decoders(neg.extensions, opts, false),
             dead: [false, false],
             base: [None, None],
+            held: Vec::new(),
         }
     }
 
@@ -108,6 +111,7 @@ impl WsConn {
             dec: decoders(ext, opts, true),
             dead: [false, false],
             base: [None, None],
+            held: Vec::new(),
         })
     }
 
@@ -237,68 +241,92 @@ impl WsConn {
                 let (first, last) = prov.span(start, end).unwrap_or_default();
                 prov.forget_before(end);
                 let opcode = opcode_name(m.opcode);
-                let (bytes, inflate_error, complete) = match &m.payload {
-                    Payload::Bytes(b) => (b.as_slice(), None, true),
-                    Payload::NotInflated { raw, error } => {
-                        (raw.as_slice(), Some(error.to_string()), false)
+                let not_inflated = matches!(m.payload, Payload::NotInflated { .. });
+                let (bytes, inflate_error, complete) = match m.payload {
+                    Payload::Bytes(b) => (b, None, true),
+                    Payload::NotInflated { raw, error } => (raw, Some(error.to_string()), false),
+                    Payload::Incomplete(b) => {
+                        (b, Some("message never completed".to_string()), false)
                     }
-                    Payload::Incomplete(b) => (
-                        b.as_slice(),
-                        Some("message never completed".to_string()),
-                        false,
-                    ),
                     Payload::Skipped => (
-                        &[][..],
+                        Vec::new(),
                         Some("message larger than --max-message: skipped".to_string()),
                         false,
                     ),
                 };
-                let text = (m.opcode == Opcode::Text && inflate_error.is_none())
-                    .then(|| String::from_utf8_lossy(bytes).into_owned());
+                let len = bytes.len() as u64;
+                // A text message becomes its text without a copy; the decoder already checked
+                // its UTF-8 (and reported it when broken: only then is the text made lossy).
+                let (text, bytes) = if m.opcode == Opcode::Text && inflate_error.is_none() {
+                    match String::from_utf8(bytes) {
+                        Ok(t) => (Some(t), Vec::new()),
+                        Err(e) => {
+                            let b = e.into_bytes();
+                            (Some(String::from_utf8_lossy(&b).into_owned()), b)
+                        }
+                    }
+                } else {
+                    (None, bytes)
+                };
                 let b64 = text.is_none().then(|| {
                     base64::engine::general_purpose::STANDARD
-                        .encode(bytes.get(..64 << 10).unwrap_or(bytes))
+                        .encode(bytes.get(..64 << 10).unwrap_or(&bytes))
                 });
-                emit.at(
-                    first,
-                    last,
-                    Some(dir),
+                let sid = self.ctx.sid.clone();
+                let body = |text| {
                     Body::Ws(WsInfo::Message {
                         opcode,
-                        len: bytes.len() as u64,
+                        len,
                         wire_len: m.wire_len,
                         compressed: m.compressed,
                         frames: m.frames,
-                        text: text.clone(),
+                        text,
                         base64: b64,
                         inflate_error: inflate_error.clone(),
-                        sid: self.ctx.sid.clone(),
-                    }),
-                );
+                        sid,
+                    })
+                };
+                if let (true, Opcode::Text, Some(t)) = (complete, m.opcode, &text) {
+                    // The Engine.IO and Socket.IO events of a text follow its message event:
+                    // they are decoded first into a held list, so that the message event can
+                    // take the text without a copy.
+                    let mut held = std::mem::take(&mut self.held);
+                    {
+                        let mut hold = |ev| held.push(ev);
+                        let mut e = Emit {
+                            conn: emit.conn,
+                            sink: &mut hold,
+                        };
+                        sessions.ws_text(&mut self.ctx, dir, t, first, last, &mut e);
+                    }
+                    emit.at(first, last, Some(dir), body(text));
+                    for ev in held.drain(..) {
+                        (emit.sink)(ev);
+                    }
+                    self.held = held;
+                    return;
+                }
+                emit.at(first, last, Some(dir), body(text));
                 // Only a real inflate failure is a deflate anomaly: an unfinished or skipped
                 // message is reported by the ws decoder (and may be on a stream where no
                 // compression was negotiated at all).
-                if let (Some(e), Payload::NotInflated { .. }) = (inflate_error, &m.payload) {
-                    emit.anomaly(
-                        last,
-                        Some(dir),
-                        "deflate",
-                        "deflate-inflate-failed",
-                        format!(
-                            "{opcode} message of {} compressed bytes cannot be inflated: {e}",
-                            m.wire_len
-                        ),
-                        Some(bytes),
-                    );
-                }
-                if complete {
-                    match m.opcode {
-                        Opcode::Text => {
-                            let t = text.unwrap_or_default();
-                            sessions.ws_text(&mut self.ctx, dir, &t, first, last, emit)
-                        }
-                        _ => sessions.ws_binary(&mut self.ctx, dir, bytes, first, last, emit),
+                if let (Some(e), false) = (&inflate_error, complete) {
+                    if not_inflated {
+                        emit.anomaly(
+                            last,
+                            Some(dir),
+                            "deflate",
+                            "deflate-inflate-failed",
+                            format!(
+                                "{opcode} message of {} compressed bytes cannot be inflated: {e}",
+                                m.wire_len
+                            ),
+                            Some(&bytes),
+                        );
                     }
+                }
+                if complete && m.opcode != Opcode::Text {
+                    sessions.ws_binary(&mut self.ctx, dir, &bytes, first, last, emit);
                 }
             }
         }

@@ -1,6 +1,10 @@
-//! `FrameDigest`: a fixed-size fingerprint of one frame's unmasked payload (FNV-1a 64 over every
-//! byte, the byte count, and the first [`DIGEST_HEAD`] bytes), so two copies of a frame seen on
-//! two TCP connections (both legs of a relay) can be compared without keeping the payload.
+//! `FrameDigest`: a fixed-size fingerprint of one frame's unmasked payload (the FNV-1a 64 step
+//! applied to every 8-byte little-endian word of the payload and then to each byte of its last
+//! partial word, the byte count, and the first [`DIGEST_HEAD`] bytes), so two copies of a frame
+//! seen on two TCP connections (both legs of a relay) can be compared without keeping the
+//! payload. A word at a time: byte-wise FNV-1a cost a multiply per payload byte, the largest
+//! item of a decode profile after inflate. The words are counted from the payload's first byte,
+//! so the fingerprint does not depend on how the payload was split into `update` calls.
 //!
 //! The payload is fingerprinted after unmasking and before any inflation: it is what the frame
 //! carries on the wire, whatever the masking key of each leg.
@@ -23,6 +27,8 @@ pub struct FrameDigest {
     pub seen: u64,
     /// The first bytes of the payload (at most [`DIGEST_HEAD`]).
     pub head: Vec<u8>,
+    /// The bytes of the word not yet complete (the low `seen % 8` bytes, little-endian).
+    partial: u64,
 }
 
 impl Default for FrameDigest {
@@ -31,6 +37,7 @@ impl Default for FrameDigest {
             hash: FNV_OFFSET,
             seen: 0,
             head: Vec::new(),
+            partial: 0,
         }
     }
 }
@@ -42,10 +49,32 @@ impl FrameDigest {
         self.head
             .extend_from_slice(bytes.get(..room.min(bytes.len())).unwrap_or(&[]));
         let mut h = self.hash;
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(FNV_PRIME);
+        let mut fill = (self.seen % 8) as usize;
+        let mut partial = self.partial;
+        let mut rest = bytes;
+        // Complete the pending word first.
+        while fill != 0 {
+            let Some((&b, tail)) = rest.split_first() else {
+                break;
+            };
+            partial |= u64::from(b) << (8 * fill);
+            fill = (fill + 1) % 8;
+            rest = tail;
+            if fill == 0 {
+                h = (h ^ partial).wrapping_mul(FNV_PRIME);
+                partial = 0;
+            }
         }
+        let mut words = rest.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            h = (h ^ u64::from_le_bytes(b)).wrapping_mul(FNV_PRIME);
+        }
+        for (i, &b) in words.remainder().iter().enumerate() {
+            partial |= u64::from(b) << (8 * (fill + i));
+        }
+        self.partial = partial;
         self.hash = h;
         self.seen = self.seen.saturating_add(bytes.len() as u64);
     }
@@ -67,17 +96,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fnv1a_of_known_input_and_split_invariance() {
+    fn word_fnv_of_known_input_and_split_invariance() {
+        // One full word: the FNV-1a 64 step over the little-endian word "abcdefgh".
         let mut a = FrameDigest::default();
-        a.update(b"a");
-        // FNV-1a 64 of "a" (published test vector).
-        assert_eq!(a.hash, 0xaf63_dc4c_8601_ec8c);
+        a.update(b"abcdefgh");
+        let w = u64::from_le_bytes(*b"abcdefgh");
+        assert_eq!(a.hash, (FNV_OFFSET ^ w).wrapping_mul(FNV_PRIME));
+        // Every split of a 40-byte payload into two or three pieces gives the same digest.
+        let data: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37) ^ 0x5a).collect();
         let mut whole = FrameDigest::default();
-        whole.update(b"hello world");
-        let mut split = FrameDigest::default();
-        split.update(b"hel");
-        split.update(b"lo world");
-        assert_eq!(whole, split);
+        whole.update(&data);
+        for i in 0..=data.len() {
+            for j in i..=data.len() {
+                let mut split = FrameDigest::default();
+                split.update(&data[..i]);
+                split.update(&data[i..j]);
+                split.update(&data[j..]);
+                assert_eq!(whole, split, "split at {i} and {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn any_changed_byte_changes_the_digest() {
+        let data: Vec<u8> = (0..21u8).collect();
+        let mut base = FrameDigest::default();
+        base.update(&data);
+        for i in 0..data.len() {
+            let mut d = data.clone();
+            d[i] ^= 0x80;
+            let mut other = FrameDigest::default();
+            other.update(&d);
+            assert_ne!(base, other, "byte {i}");
+        }
     }
 
     #[test]

@@ -161,11 +161,21 @@ pub fn parse_header(buf: &[u8]) -> Result<Option<(FrameHeader, usize)>, WsError>
 /// Unmask (or mask: XOR is its own inverse) `data` in place with `key`, where `data` starts
 /// `offset` bytes into the frame payload (RFC 6455 §5.3: "octet i of the transformed data is
 /// the XOR of octet i of the original data with octet at index i modulo 4 of the masking key").
+///
+/// Eight bytes at a time: the key, rotated to `offset`, repeated twice makes one 64-bit word.
 pub fn unmask(data: &mut [u8], key: [u8; 4], offset: u64) {
-    let shift = (offset % 4) as usize;
-    for (i, b) in data.iter_mut().enumerate() {
-        let k = key.get((i.wrapping_add(shift)) % 4).copied().unwrap_or(0);
-        *b ^= k;
+    let mut k = key;
+    k.rotate_left((offset % 4) as usize);
+    let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    let mut words = data.chunks_exact_mut(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        w.copy_from_slice(&(u64::from_ne_bytes(b) ^ word).to_ne_bytes());
+    }
+    // The tail is shorter than a word and starts at a multiple of 8, so the key's phase is `k`.
+    for (b, m) in words.into_remainder().iter_mut().zip(k.iter().cycle()) {
+        *b ^= m;
     }
 }
 
@@ -203,6 +213,26 @@ mod tests {
         unmask(&mut a, [0x37, 0xfa, 0x21, 0x3d], 0);
         unmask(&mut b, [0x37, 0xfa, 0x21, 0x3d], 3);
         assert_eq!([a, b].concat(), b"Hello");
+    }
+
+    #[test]
+    fn unmask_by_words_matches_rfc_octet_rule() {
+        // RFC 6455 §5.3, octet by octet, against the word-at-a-time unmask: every length
+        // around the word size and every starting offset.
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        for len in 0..41usize {
+            for offset in 0..9u64 {
+                let data: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
+                let want: Vec<u8> = data
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| b ^ key[(i + offset as usize) % 4])
+                    .collect();
+                let mut got = data.clone();
+                unmask(&mut got, key, offset);
+                assert_eq!(got, want, "len {len} offset {offset}");
+            }
+        }
     }
 
     #[test]
