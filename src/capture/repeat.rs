@@ -35,6 +35,10 @@ pub struct Repeated {
     pub bytes: u64,
     /// Fixtures replayed per round.
     pub fixtures: usize,
+    /// Packet records written.
+    pub records: u64,
+    /// TCP connections opened (SYN without ACK written).
+    pub tcp_connections: u64,
 }
 
 /// The server and relay ports every `*.truth.json` of `dir` names, sorted, without repeats.
@@ -108,7 +112,7 @@ pub fn repeat_corpus<W: Write>(dir: &Path, out: W, until: Until) -> io::Result<R
         };
         for (fi, bytes) in fixtures.iter().enumerate() {
             let client_ip = Ipv4Addr::new(127, hi, lo as u8, fi as u8);
-            let last = replay_one(bytes, &ports, client_ip, t_base, &mut w, &mut done.bytes)?;
+            let last = replay_one(bytes, &ports, client_ip, t_base, &mut w, &mut done)?;
             t_base += last + 1_000_000_000;
         }
         done.rounds += 1;
@@ -126,7 +130,7 @@ fn replay_one<W: Write>(
     client_ip: Ipv4Addr,
     t_base: u64,
     w: &mut PcapNgWriter<W>,
-    written: &mut u64,
+    done: &mut Repeated,
 ) -> io::Result<u64> {
     let Ok(mut r) = CaptureReader::new(bytes) else {
         return Ok(0);
@@ -147,6 +151,9 @@ fn replay_one<W: Write>(
         };
         let since = p.ts.0.saturating_sub(t0);
         last = last.max(since);
+        if seg.flags.syn && !seg.flags.ack {
+            done.tcp_connections += 1;
+        }
         // Segments longer than one synthesized packet can hold are split.
         let pieces: Vec<&[u8]> = if seg.payload.is_empty() {
             vec![&[][..]]
@@ -169,7 +176,8 @@ fn replay_one<W: Write>(
             );
             seq = seq.wrapping_add(piece.len() as u32);
             w.packet(Timestamp(t_base + since), &data, None)?;
-            *written += data.len() as u64 + 32;
+            done.records += 1;
+            done.bytes += data.len() as u64 + 32;
         }
     }
     Ok(last)
