@@ -39,6 +39,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         (None, Some(b)) => b,
         (None, None) => return None,
     };
+    // What this client reports when the server closed it (its library's words).
+    let cw = client_words(f, &m);
     match m.dir {
         Some(Dir::C2S) => {
             // python-engineio@4.15.1/engineio/base_client.py:36 "client disconnect";
@@ -90,10 +92,10 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                     m.clone(),
                     Cause::ServerShutdown,
                     Some(shutdown_words(f)),
-                    Some(client_words(f, &m)),
+                    Some(cw),
                     Initiator::Server,
                     vec![m, refused],
-                    "The server closed this session without a Socket.IO DISCONNECT and then stopped listening: the next connection to its port was refused. The server was shutting down (`io.close()` closes every session, then the HTTP server). Clients see \"transport close\" and reconnect once a server listens again.".to_string(),
+                    format!("The server closed this session without a Socket.IO DISCONNECT and then stopped listening: the next connection to its port was refused. The server was shutting down (`io.close()` closes every session, then the HTTP server). The client reports {cw:?} and reconnects once a server listens again."),
                     None,
                 )
                 .with_certainty(certainty.0, certainty.1),
@@ -105,11 +107,11 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 Cause::ServerShutdown,
                 // socket.io@4.8.4/dist/index.js io.close(): "server shutting down"
                 Some(shutdown_words(f)),
-                Some(client_words(f, &m)),
+                Some(cw),
                 Initiator::Server,
                 vec![m],
                 format!(
-                    "The server closed this session without a Socket.IO DISCONNECT together with {} other session(s) within 100 ms: the server was shutting down (`io.close()`). Clients see \"transport close\" and reconnect.",
+                    "The server closed this session without a Socket.IO DISCONNECT together with {} other session(s) within 100 ms: the server was shutting down (`io.close()`). The client reports {cw:?} and reconnects.",
                     f.simultaneous - 1
                 ),
                 None,
@@ -129,11 +131,11 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 Cause::ServerDisconnect,
                 // engine.io@6.6.12/build/socket.js:487: `socket.close()` from the app or Socket.IO
                 Some("forced close"),
-                Some(client_words(f, &m)),
+                Some(cw),
                 Initiator::Server,
                 vec![m],
                 format!(
-                    "The server closed this one session without a Socket.IO DISCONNECT (`socket.conn.close()`, `disconnect(true)` racing a namespace reconnect, a middleware closing the connection); {}. The client sees \"transport close\" and reconnects.",
+                    "The server closed this one session without a Socket.IO DISCONNECT (`socket.conn.close()`, `disconnect(true)` racing a namespace reconnect, a middleware closing the connection); {}. The client reports {cw:?} and reconnects.",
                     if f.survivors > 0 {
                         "other sessions of the server went on, so it did not shut down"
                     } else {
