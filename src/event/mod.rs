@@ -52,6 +52,14 @@ pub enum Dir {
 }
 
 impl Dir {
+    /// 0 for c2s, 1 for s2c: the index of per-direction pairs (`[c2s, s2c]`).
+    pub fn index(self) -> usize {
+        match self {
+            Dir::C2S => 0,
+            Dir::S2C => 1,
+        }
+    }
+
     /// The other direction.
     pub fn flip(self) -> Dir {
         match self {

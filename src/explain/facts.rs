@@ -42,7 +42,7 @@ pub(crate) struct Facts<'a> {
     pub(crate) survivors: usize,
     pub(crate) open_at_eof: bool,
     /// A connection to the same server refused (SYN answered by RST, no byte) within 10 s after
-    /// this session's transport ended: the server had stopped listening.
+    /// this session's transport ended: the server had stopped listening (its mark says so).
     pub(crate) refused_after: Option<Mark>,
     /// The capture's last timestamp.
     pub(crate) capture_end: Timestamp,

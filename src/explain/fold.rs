@@ -58,8 +58,12 @@ fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> E
                 .filter(|(server, m)| {
                     *server == f.s.server && m.ts.0 > e.0 && ms(e, m.ts) <= 10_000.0
                 })
-                .map(|(_, m)| m.clone())
-                .min_by_key(|m| m.frame);
+                .min_by_key(|(_, m)| m.frame)
+                .map(|(_, m)| Mark {
+                    what: "a new connection to the server's port refused (SYN answered by RST)"
+                        .to_string(),
+                    ..m.clone()
+                });
             f.simultaneous = ends.iter().filter(|x| ms(**x, e).abs() <= 100.0).count();
             // A session of the same server, opened before this end and still active a second
             // after it, or a handshake it accepted within 200 ms after it (sooner than a new

@@ -75,13 +75,6 @@ struct Pair {
     first_close: Option<(Hop, CloseKind, u64, Timestamp)>,
 }
 
-fn di(dir: Dir) -> usize {
-    match dir {
-        Dir::C2S => 0,
-        Dir::S2C => 1,
-    }
-}
-
 /// Compares the legs of relayed connections; a sink over the event stream.
 #[derive(Debug, Default, Clone)]
 pub struct LegComparer {
@@ -146,7 +139,7 @@ impl LegComparer {
                     len: *len,
                     digest: digest.clone(),
                 };
-                let m = &mut pair.frames[di(dir)];
+                let m = &mut pair.frames[dir.index()];
                 // c2s frames enter on the client leg, s2c frames on the server leg.
                 if client_leg == (dir == Dir::C2S) {
                     m.entered(seen);
@@ -230,7 +223,7 @@ impl LegComparer {
             return;
         }
         if let Some(c) = self.conns.get_mut(&ev.conn) {
-            c.ext[di(dir)].get_or_insert(ext);
+            c.ext[dir.index()].get_or_insert(ext);
         }
     }
 
@@ -305,7 +298,7 @@ impl LegComparer {
         }
         // A FIN/RST on the exit leg of a direction: nothing more can leave that way.
         if client_leg != (dir == Dir::C2S) {
-            pair.frames[di(dir)].exit_closed();
+            pair.frames[dir.index()].exit_closed();
         }
     }
 
@@ -326,7 +319,7 @@ impl LegComparer {
         let capture_ended = [pair.client_leg, pair.server_leg]
             .iter()
             .any(|c| self.conns.get(c).is_some_and(|i| i.at_eof || !i.closed));
-        let ext = |c: ConnId, d: Dir| self.conns.get(&c).and_then(|i| i.ext[di(d)].clone());
+        let ext = |c: ConnId, d: Dir| self.conns.get(&c).and_then(|i| i.ext[d.index()].clone());
         // c2s: the offer enters on the client leg; s2c: the answer enters on the server leg.
         let exts = [
             (

@@ -57,13 +57,6 @@ pub(crate) struct Conn {
     opts: PipelineOptions,
 }
 
-fn idx(dir: Dir) -> usize {
-    match dir {
-        Dir::C2S => 0,
-        Dir::S2C => 1,
-    }
-}
-
 impl Conn {
     pub(crate) fn new(info: ConnInfo, opts: &PipelineOptions) -> Self {
         let limits = HttpLimits {
@@ -96,11 +89,11 @@ impl Conn {
         sessions: &mut Sessions,
         emit: &mut Emit<'_, '_>,
     ) {
-        self.prov[idx(dir)].record(offset, origin);
+        self.prov[dir.index()].record(offset, origin);
         if let Mode::Sniff { held, start } = &mut self.mode {
-            let h = &mut held[idx(dir)];
+            let h = &mut held[dir.index()];
             if h.is_empty() {
-                start[idx(dir)] = offset;
+                start[dir.index()] = offset;
             }
             h.extend_from_slice(bytes);
             let Some(mode) = self.sniff(dir, origin, emit) else {
@@ -111,9 +104,9 @@ impl Conn {
             };
             // Replay what was held, client side first, into the chosen decoders.
             for d in [Dir::C2S, Dir::S2C] {
-                let h = &held[idx(d)];
+                let h = &held[d.index()];
                 if !h.is_empty() {
-                    self.feed(d, start[idx(d)], h, sessions, emit);
+                    self.feed(d, start[d.index()], h, sessions, emit);
                 }
             }
             return;
@@ -132,7 +125,7 @@ impl Conn {
         match &mut self.mode {
             Mode::Sniff { .. } | Mode::Opaque => {}
             Mode::Http => {
-                self.http[idx(dir)].push(bytes);
+                self.http[dir.index()].push(bytes);
                 self.drain_http(dir, sessions, emit);
             }
             Mode::WebSocket(_) if dir == Dir::S2C => {
@@ -223,7 +216,7 @@ impl Conn {
         let Mode::Sniff { held, .. } = &self.mode else {
             return None;
         };
-        let bytes = held[idx(dir)].as_slice();
+        let bytes = held[dir.index()].as_slice();
         let starts: &[&[u8]] = match dir {
             Dir::C2S => &crate::http::REQUEST_STARTS,
             Dir::S2C => &[crate::http::RESPONSE_START],
@@ -277,7 +270,8 @@ impl Conn {
     ) {
         match &mut self.mode {
             Mode::Http => {
-                if let Some(HttpOutput::Error { error, .. }) = self.http[idx(dir)].gap(end - start)
+                if let Some(HttpOutput::Error { error, .. }) =
+                    self.http[dir.index()].gap(end - start)
                 {
                     emit.anomaly(
                         origin,
@@ -303,7 +297,7 @@ impl Conn {
         match &mut self.mode {
             Mode::Http => {
                 for dir in [Dir::C2S, Dir::S2C] {
-                    if let Some(out) = self.http[idx(dir)].finish() {
+                    if let Some(out) = self.http[dir.index()].finish() {
                         self.http_output(dir, out, sessions, emit);
                     }
                 }
@@ -359,7 +353,7 @@ impl Conn {
     }
 
     fn drain_http(&mut self, dir: Dir, sessions: &mut Sessions, emit: &mut Emit<'_, '_>) {
-        while let Some(out) = self.http[idx(dir)].poll() {
+        while let Some(out) = self.http[dir.index()].poll() {
             self.http_output(dir, out, sessions, emit);
             if matches!(self.mode, Mode::WebSocket(_)) {
                 return;
@@ -376,7 +370,7 @@ impl Conn {
     ) {
         match out {
             HttpOutput::Error { span, error } => {
-                let origin = self.prov[idx(dir)].at(span.start).unwrap_or_default();
+                let origin = self.prov[dir.index()].at(span.start).unwrap_or_default();
                 emit.anomaly(
                     origin,
                     Some(dir),
@@ -387,10 +381,10 @@ impl Conn {
                 );
             }
             HttpOutput::Message(msg) => {
-                let (first, last) = self.prov[idx(dir)]
+                let (first, last) = self.prov[dir.index()]
                     .span(msg.span.start, msg.span.end)
                     .unwrap_or_default();
-                self.prov[idx(dir)].forget_before(msg.span.end);
+                self.prov[dir.index()].forget_before(msg.span.end);
                 match dir {
                     Dir::C2S => self.request(msg, first, last, sessions, emit),
                     Dir::S2C => self.response(msg, first, last, sessions, emit),
@@ -578,7 +572,7 @@ impl Conn {
             );
             self.mode = Mode::WebSocket(Box::new(ws));
             for dir in [Dir::S2C, Dir::C2S] {
-                let (offset, rest) = self.http[idx(dir)].take_upgraded();
+                let (offset, rest) = self.http[dir.index()].take_upgraded();
                 if dir == Dir::S2C {
                     self.after_switch = AfterSwitch::Probing(offset, Vec::new());
                 }

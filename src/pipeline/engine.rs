@@ -156,13 +156,6 @@ pub(crate) struct Sessions {
     anonymous: Session,
 }
 
-fn idx(dir: Dir) -> usize {
-    match dir {
-        Dir::C2S => 0,
-        Dir::S2C => 1,
-    }
-}
-
 fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
@@ -372,7 +365,7 @@ impl Sessions {
             }
             Packet::Message(Data::Binary(bytes)) => {
                 let session = self.session(ctx.sid.as_deref());
-                let asm = &mut session.assemblers[idx(dir)];
+                let asm = &mut session.assemblers[dir.index()];
                 if asm.is_pending() {
                     let step = asm.push_binary(&bytes);
                     self.sio_step(ctx, v, dir, step, first, last, emit);
@@ -442,7 +435,7 @@ impl Sessions {
         match socketio::decode_with(sio_version(v), text) {
             Ok(p) => {
                 let session = self.session(ctx.sid.as_deref());
-                let steps = session.assemblers[idx(dir)].push_packet(p);
+                let steps = session.assemblers[dir.index()].push_packet(p);
                 for step in steps {
                     self.sio_step(ctx, v, dir, step, first, last, emit);
                 }

@@ -19,13 +19,6 @@ pub(crate) struct WsConn {
     held: Vec<crate::event::Event>,
 }
 
-fn idx(dir: Dir) -> usize {
-    match dir {
-        Dir::C2S => 0,
-        Dir::S2C => 1,
-    }
-}
-
 fn decoders(extensions: Vec<Extension>, opts: &PipelineOptions, midstream: bool) -> [WsDecoder; 2] {
     let cfg = |from_client| WsConfig {
         from_client,
@@ -124,7 +117,7 @@ impl WsConn {
         sessions: &mut Sessions,
         emit: &mut Emit<'_, '_>,
     ) {
-        let i = idx(dir);
+        let i = dir.index();
         if self.dead[i] {
             return;
         }
@@ -137,7 +130,7 @@ impl WsConn {
     }
 
     pub(crate) fn gap(&mut self, dir: Dir, len: u64, origin: Origin, emit: &mut Emit<'_, '_>) {
-        let i = idx(dir);
+        let i = dir.index();
         if !self.dead[i] {
             self.dead[i] = true;
             emit.anomaly(
@@ -159,7 +152,7 @@ impl WsConn {
         emit: &mut Emit<'_, '_>,
     ) {
         for dir in [Dir::C2S, Dir::S2C] {
-            let i = idx(dir);
+            let i = dir.index();
             if self.dead[i] {
                 continue;
             }
@@ -177,7 +170,7 @@ impl WsConn {
         sessions: &mut Sessions,
         emit: &mut Emit<'_, '_>,
     ) {
-        let base = self.base[idx(dir)].unwrap_or(0);
+        let base = self.base[dir.index()].unwrap_or(0);
         let abs = |r: &std::ops::Range<u64>| (r.start + base, r.end + base);
         match out {
             WsOutput::Frame(f) => {

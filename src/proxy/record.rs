@@ -35,23 +35,16 @@ struct RecConn {
     last: u64,
 }
 
-fn di(d: Dir) -> usize {
-    match d {
-        Dir::C2S => 0,
-        Dir::S2C => 1,
-    }
-}
-
 impl RecConn {
     fn seq(&self, d: Dir, offset: u64) -> u32 {
-        let isn = self.isn.get(di(d)).copied().unwrap_or(0);
+        let isn = self.isn.get(d.index()).copied().unwrap_or(0);
         isn.wrapping_add(1).wrapping_add(offset as u32)
     }
     /// What `d`'s sender acknowledges: everything the other direction sent.
     fn ack(&self, d: Dir) -> u32 {
         let o = d.flip();
-        let next = self.next.get(di(o)).copied().unwrap_or(0);
-        let fin = u64::from(self.fin.get(di(o)).copied().unwrap_or(false));
+        let next = self.next.get(o.index()).copied().unwrap_or(0);
+        let fin = u64::from(self.fin.get(o.index()).copied().unwrap_or(false));
         self.seq(o, next + fin)
     }
     fn ends(&self, d: Dir) -> (SocketAddr, SocketAddr) {
@@ -206,7 +199,7 @@ impl<W: Write> Recorder<W> {
                     at += piece.len();
                 }
                 if let Some(rc) = self.conns.get_mut(conn) {
-                    if let Some(n) = rc.next.get_mut(di(*dir)) {
+                    if let Some(n) = rc.next.get_mut(dir.index()) {
                         *n = (*n).max(offset + bytes.len() as u64);
                     }
                 }
@@ -253,7 +246,7 @@ impl<W: Write> Recorder<W> {
                 let seq = rc.seq(*dir, *offset);
                 let ack = rc.ack(*dir);
                 if !rst {
-                    if let Some(f) = rc.fin.get_mut(di(*dir)) {
+                    if let Some(f) = rc.fin.get_mut(dir.index()) {
                         *f = true;
                     }
                 }

@@ -16,13 +16,6 @@ const BIG_MESSAGE: u64 = 64 << 10;
 /// Evidence lists are capped so that memory stays flat on long captures.
 const MAX_MARKS: usize = 64;
 
-fn di(dir: Dir) -> usize {
-    match dir {
-        Dir::C2S => 0,
-        Dir::S2C => 1,
-    }
-}
-
 fn push_capped<T>(v: &mut Vec<T>, x: T) {
     if v.len() < MAX_MARKS {
         v.push(x);
@@ -222,12 +215,12 @@ impl SessionTracker {
                 s.conns.insert(ev.conn.0);
                 s.last = m.clone();
                 if let (Some(d), Body::Eio { .. } | Body::Sio { .. }) = (ev.dir, &ev.body) {
-                    let recent = &mut s.recent_packets[di(d)];
+                    let recent = &mut s.recent_packets[d.index()];
                     if recent.len() >= RECENT_PACKETS {
                         recent.pop_front();
                     }
                     recent.push_back(m.clone());
-                    s.last_packet[di(d)] = Some(m);
+                    s.last_packet[d.index()] = Some(m);
                 }
             }
         }
@@ -307,7 +300,7 @@ impl SessionTracker {
                     c.sids.insert(sid.clone());
                 }
                 if let Some(d) = ev.dir {
-                    c.last_data[di(d)] = Some(mark(ev, "request"));
+                    c.last_data[d.index()] = Some(mark(ev, "request"));
                 }
             }
             return;
@@ -412,15 +405,15 @@ impl SessionTracker {
                 ..
             } => {
                 if let (Some(c), Some(d)) = (self.conns.get_mut(&id), ev.dir) {
-                    c.ws_messages[di(d)] += 1;
-                    c.last_data[di(d)] = Some(mark(ev, "WebSocket message"));
+                    c.ws_messages[d.index()] += 1;
+                    c.last_data[d.index()] = Some(mark(ev, "WebSocket message"));
                 }
                 let Some(sid) = sid else { return };
                 let Some(s) = self.session_mut(&sid) else {
                     return;
                 };
                 let Some(d) = ev.dir else { return };
-                s.largest[di(d)] = s.largest[di(d)].max(*len).max(*wire_len);
+                s.largest[d.index()] = s.largest[d.index()].max(*len).max(*wire_len);
                 let m = WsMessageMark {
                     at: mark(
                         ev,
@@ -445,7 +438,7 @@ impl SessionTracker {
                     }
                 }
                 if *compressed || *len >= BIG_MESSAGE {
-                    s.big_messages[di(d)] = Some(m);
+                    s.big_messages[d.index()] = Some(m);
                 }
                 if closed_before {
                     push_capped(
@@ -459,7 +452,7 @@ impl SessionTracker {
                     st.closed_ws = true;
                 }
                 if let (Some(c), Some(d)) = (self.conns.get_mut(&id), ev.dir) {
-                    c.last_data[di(d)] = Some(mark(ev, "close frame"));
+                    c.last_data[d.index()] = Some(mark(ev, "close frame"));
                 }
                 let Some(sid) = sid else { return };
                 if self.state.get(&id).is_some_and(|st| st.duplicate_upgrade) {
@@ -481,7 +474,7 @@ impl SessionTracker {
             WsInfo::Ping { .. } | WsInfo::Pong { .. } | WsInfo::Frame { .. } => {
                 if let (Some(c), Some(d)) = (self.conns.get_mut(&id), ev.dir) {
                     if !matches!(w, WsInfo::Frame { .. }) {
-                        c.last_data[di(d)] = Some(mark(ev, "control frame"));
+                        c.last_data[d.index()] = Some(mark(ev, "control frame"));
                     }
                 }
             }
@@ -700,7 +693,7 @@ impl SessionTracker {
             "EVENT" | "BINARY_EVENT" | "event" => {
                 sock.events += 1;
                 if let Some(d) = dir {
-                    s.events[di(d)] += 1;
+                    s.events[d.index()] += 1;
                 }
             }
             _ => {}

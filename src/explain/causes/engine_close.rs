@@ -80,8 +80,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         // nothing listened any more, the server was going down (`io.close()` closes the HTTP
         // server after the engine: socket.io@4.8.4/dist/index.js:510-534).
         _ if f.survivors == 0 && f.refused_after.is_some() => {
-            let mut refused = f.refused_after.clone().unwrap_or_else(|| m.clone());
-            refused.what = "a new connection to the server's port refused (SYN answered by RST)".to_string();
+            let refused = f.refused_after.clone().unwrap_or_else(|| m.clone());
             let certainty = if f.simultaneous > 1 {
                 (Certainty::Certain, "several sessions closed by the server at once, then the server's port refused a new connection: it stopped listening")
             } else {

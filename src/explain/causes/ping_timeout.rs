@@ -172,14 +172,11 @@ pub(crate) fn expiry(f: &Facts) -> Option<Expiry> {
                 .then(client_timer_start)
                 .flatten()
                 .or_else(|| {
-                    f.s.recent_packets[match pinger {
-                        Dir::C2S => 0,
-                        Dir::S2C => 1,
-                    }]
-                    .iter()
-                    .rev()
-                    .find(|m| m.frame < at.frame && Some(m.conn) != rejected_conn)
-                    .cloned()
+                    f.s.recent_packets[pinger.index()]
+                        .iter()
+                        .rev()
+                        .find(|m| m.frame < at.frame && Some(m.conn) != rejected_conn)
+                        .cloned()
                 })
                 .unwrap_or_else(|| s.opened.clone())
         })
@@ -190,7 +187,7 @@ pub(crate) fn expiry(f: &Facts) -> Option<Expiry> {
     // + pingTimeout after the open or last ping). A `400 {"code":1}` for the session's own sid
     // as the end shows which side acted: the server had already dropped it
     // (`engine.io@6.6.12/build/socket.js:166-187`, then `server.js:112-177` code 1).
-    let server_dropped = at.dir == Some(Dir::S2C) && at.what.contains("\"code\":1");
+    let server_dropped = rejected_conn.is_some();
     let by_other = by_other.map(|mut x| {
         if server_pings && server_dropped && x.waiter == other {
             x.waiter = pinger;

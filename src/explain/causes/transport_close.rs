@@ -92,10 +92,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     // matters is that the server's port refused the next one.
     if t.dir == Some(crate::event::Dir::S2C) || !c.websocket {
         if let Some(r) = &f.refused_after {
-            let mut r = r.clone();
-            r.what =
-                "a new connection to the server's port refused (SYN answered by RST)".to_string();
-            evidence.push(r);
+            evidence.push(r.clone());
             reason = None;
             extra.push_str(" Right after, the server's port refused a new connection: the server process was gone (killed or crashed), so the server reported nothing.");
         }
