@@ -40,6 +40,7 @@ use sioscope::capture::{link, replay, CaptureReader, ReplayOptions};
 use sioscope::event::{Body, Dir, Event, Origin, TcpInfo, WsInfo};
 use sioscope::report::{NdjsonReporter, Reporter};
 use sioscope::tcp::Reassembler;
+use sioscope::ws::frame::encode_frame;
 use sioscope::ws::{WsConfig, WsDecoder, WsOutput};
 
 use capture_gen::{build, ports, Truth};
@@ -151,25 +152,7 @@ struct Corpus {
 
 /// One frame with minimal length encoding, masked with a fixed key when `mask`.
 fn frame(out: &mut Vec<u8>, payload: &[u8], mask: bool) {
-    out.push(0x81);
-    let m = if mask { 0x80 } else { 0 };
-    let n = payload.len();
-    if n < 126 {
-        out.push(m | n as u8);
-    } else if n <= 0xffff {
-        out.push(m | 126);
-        out.extend_from_slice(&(n as u16).to_be_bytes());
-    } else {
-        out.push(m | 127);
-        out.extend_from_slice(&(n as u64).to_be_bytes());
-    }
-    if mask {
-        let key = [0x37u8, 0xfa, 0x21, 0x3d];
-        out.extend_from_slice(&key);
-        out.extend(payload.iter().zip(key.iter().cycle()).map(|(b, k)| b ^ k));
-    } else {
-        out.extend_from_slice(payload);
-    }
+    encode_frame(out, 0x81, payload, mask.then_some([0x37, 0xfa, 0x21, 0x3d]));
 }
 
 /// Decodes the capture once and keeps what the per-layer runs need; returns the counts

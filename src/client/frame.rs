@@ -17,6 +17,7 @@ use base64::Engine as _;
 use flate2::{Compress, Compression, FlushCompress};
 
 use super::ClientError;
+use crate::ws::frame::encode_frame;
 
 /// A value that differs between calls: masking keys, `Sec-WebSocket-Key` nonces, cache
 /// busters. (RFC 6455 wants masking keys unpredictable to scripts in a browser; a probing
@@ -43,21 +44,9 @@ pub fn websocket_key() -> String {
 
 /// One final (FIN), masked client frame with `opcode` (low 4 bits) and RSV1 when `rsv1`.
 pub fn client_frame(opcode: u8, rsv1: bool, payload: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(payload.len() + 14);
-    f.push(0x80 | if rsv1 { 0x40 } else { 0 } | (opcode & 0x0f));
-    let len = payload.len();
-    if len < 126 {
-        f.push(0x80 | len as u8);
-    } else if let Ok(l16) = u16::try_from(len) {
-        f.push(0x80 | 126);
-        f.extend_from_slice(&l16.to_be_bytes());
-    } else {
-        f.push(0x80 | 127);
-        f.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    let key = (nonce() as u32).to_le_bytes();
-    f.extend_from_slice(&key);
-    f.extend(payload.iter().zip(key.iter().cycle()).map(|(b, k)| b ^ k));
+    let mut f = Vec::new();
+    let first = 0x80 | if rsv1 { 0x40 } else { 0 } | (opcode & 0x0f);
+    encode_frame(&mut f, first, payload, Some((nonce() as u32).to_le_bytes()));
     f
 }
 

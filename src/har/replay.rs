@@ -14,6 +14,7 @@ use crate::event::{AnomalyInfo, Body, ConnId, Dir, Event, Origin, Timestamp};
 use crate::log::iso8601;
 use crate::pipeline::Pipeline;
 use crate::tcp::{ConnInfo, TcpEvent};
+use crate::ws::frame::encode_frame;
 
 /// What was read from a HAR, for the reports (`read as a HAR … by Chrome DevTools`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -451,22 +452,13 @@ fn response_bytes(status: i64, text: &str, headers: &[Header], body: &[u8], ws: 
 /// One unfragmented RFC 6455 frame; client frames carry the MASK bit with a zero masking key
 /// (RFC 6455 §5.3: the payload XOR 0 is the payload).
 fn ws_frame(opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
-    let mut out = vec![0x80 | (opcode & 0x0f)];
-    let m = if masked { 0x80 } else { 0 };
-    let n = payload.len();
-    if n < 126 {
-        out.push(m | n as u8);
-    } else if n <= 0xffff {
-        out.push(m | 126);
-        out.extend_from_slice(&(n as u16).to_be_bytes());
-    } else {
-        out.push(m | 127);
-        out.extend_from_slice(&(n as u64).to_be_bytes());
-    }
-    if masked {
-        out.extend_from_slice(&[0, 0, 0, 0]);
-    }
-    out.extend_from_slice(payload);
+    let mut out = Vec::new();
+    encode_frame(
+        &mut out,
+        0x80 | (opcode & 0x0f),
+        payload,
+        masked.then_some([0; 4]),
+    );
     out
 }
 

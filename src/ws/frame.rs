@@ -96,6 +96,37 @@ pub struct FrameHeader {
     pub non_minimal_length: bool,
 }
 
+/// Appends one frame to `out`: `first` is the first header byte (FIN, RSV1-3, opcode), the
+/// length in its minimal encoding (RFC 6455 §5.2: "the minimal number of bytes MUST be used to
+/// encode the length"), then, with `mask`, the masking key and the payload masked with it
+/// (§5.3), else the payload as it is.
+pub fn encode_frame(out: &mut Vec<u8>, first: u8, payload: &[u8], mask: Option<[u8; 4]>) {
+    out.reserve(payload.len() + 14);
+    out.push(first);
+    let m = if mask.is_some() { 0x80 } else { 0 };
+    let n = payload.len();
+    if n < 126 {
+        out.push(m | n as u8);
+    } else if let Ok(n16) = u16::try_from(n) {
+        out.push(m | 126);
+        out.extend_from_slice(&n16.to_be_bytes());
+    } else {
+        out.push(m | 127);
+        out.extend_from_slice(&(n as u64).to_be_bytes());
+    }
+    match mask {
+        Some(key) => {
+            out.extend_from_slice(&key);
+            let start = out.len();
+            out.extend_from_slice(payload);
+            if let Some(tail) = out.get_mut(start..) {
+                unmask(tail, key, 0);
+            }
+        }
+        None => out.extend_from_slice(payload),
+    }
+}
+
 /// Parse a frame header at the start of `buf`.
 ///
 /// Returns `Ok(None)` when `buf` is too short to hold the whole header (never an error for
@@ -181,6 +212,26 @@ pub fn unmask(data: &mut [u8], key: [u8; 4], offset: u64) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn encode_frame_uses_the_minimal_length_and_masks_what_it_says() {
+        let mut out = vec![];
+        encode_frame(&mut out, 0x81, b"2probe", Some([0, 0, 0, 0]));
+        assert_eq!(out, b"\x81\x86\0\0\0\x002probe");
+        let mut out = vec![];
+        encode_frame(&mut out, 0x82, &[7; 126], None);
+        assert_eq!(&out[..4], b"\x82\x7e\x00\x7e");
+        assert_eq!(out.len(), 4 + 126);
+        let mut out = vec![];
+        encode_frame(&mut out, 0x81, b"abc", Some([1, 2, 3, 4]));
+        assert_eq!(out, [0x81, 0x83, 1, 2, 3, 4, b'a' ^ 1, b'b' ^ 2, b'c' ^ 3]);
+        let (h, n) = parse_header(&out)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("header"));
+        assert_eq!((n, h.payload_len, h.mask), (6, 3, Some([1, 2, 3, 4])));
+    }
+
     use super::*;
 
     #[test]
