@@ -2,8 +2,9 @@
 //!
 //! Two sessions are linked `A → B` when B is the same client's next session: a Socket.IO
 //! connection-state-recovery `pid` offered in B that A's server issued (certain), or else the same
-//! client IP, `User-Agent` and request fingerprint (path and app query, minus `t`/`sid`/
-//! `transport`), with B's handshake after A's end and within a minute of it (reconnection delays
+//! client IP, `User-Agent`, request fingerprint (path and app query, minus `t`/`sid`/
+//! `transport`) and CONNECT payload shape (its `auth`), with B's handshake after A's end and
+//! within a minute of it (reconnection delays
 //! of socket.io clients grow to `reconnectionDelayMax`, 5 s by default, plus jitter).
 
 use std::collections::BTreeSet;
@@ -113,11 +114,73 @@ fn client_without_socket_io(r: &SessionRecord) -> bool {
     r.eio == Some(4) && r.sockets.is_empty() && acted
 }
 
+/// How soon after the server's close frame a client's own close frame shows that its event loop
+/// was running when the close arrived (the suite's raw clients answered within 1 ms).
+const PROMPT_CLOSE_MS: f64 = 50.0;
+
+/// How long before the server's close the unanswered ping must have gone out, so that a client
+/// whose loop was running then had it in hand well before the close.
+const PING_BEFORE_CLOSE_MS: f64 = 100.0;
+
+/// Whether the client had a ping in hand and went on without answering it: on the ping's
+/// WebSocket the server's close frame came at least [`PING_BEFORE_CLOSE_MS`] after the ping, the
+/// client answered that close within [`PROMPT_CLOSE_MS`] and before its own heartbeat deadline,
+/// and no pong came. engine.io-client answers a ping the moment it handles it
+/// (`engine.io-client@6.6.8/build/cjs/socket.js:379-380`), as python-engineio's client does
+/// (`engineio/async_client.py:444-445`). A frozen socket.io-client reads the ping and the close
+/// together when it wakes and answers only the close, late (`v4-many-clients-staggered`: 0.65 s
+/// after the server's close); its own deadline (`pingInterval + pingTimeout` after the ping,
+/// `socket.js:426-431`) may also have fired first. A client that answered the close at once and
+/// never the ping 100 ms older is no engine.io client (a test suite's raw WebSocket), and no
+/// Manager brings it back.
+fn ignored_a_ping(r: &SessionRecord) -> bool {
+    let (Some(ping), None) = (r.last_ping.as_ref(), r.last_pong.as_ref()) else {
+        return false;
+    };
+    let (Some(interval), Some(timeout)) = (r.ping_interval, r.ping_timeout) else {
+        return false;
+    };
+    if r.eio != Some(4) || ping.dir != Some(Dir::S2C) {
+        return false;
+    }
+    let deadline_ms = (interval + timeout) as f64;
+    let on_ping_conn = |dir: Dir| {
+        r.ws_closes
+            .iter()
+            .find(|c| c.at.conn == ping.conn && c.at.dir == Some(dir) && c.at.ts > ping.ts)
+    };
+    match (on_ping_conn(Dir::S2C), on_ping_conn(Dir::C2S)) {
+        (Some(server), Some(client)) => {
+            let reply = ms(server.at.ts, client.at.ts);
+            (0.0..=PROMPT_CLOSE_MS).contains(&reply)
+                && ms(ping.ts, server.at.ts) >= PING_BEFORE_CLOSE_MS
+                && ms(ping.ts, client.at.ts) < deadline_ms
+        }
+        _ => false,
+    }
+}
+
+/// Whether the CONNECT payloads of `a` and `b` rule out one socket.io-client: for a namespace
+/// both joined, the payloads (recovery keys left out) have different key names. A Manager's
+/// socket sends the same `auth` on every reconnect (`session::ConnectAuth`).
+fn other_auth(a: &SessionRecord, b: &SessionRecord) -> bool {
+    a.sockets.iter().any(|ka| {
+        b.sockets.iter().any(|kb| {
+            ka.nsp == kb.nsp
+                && match (&ka.auth, &kb.auth) {
+                    (Some(x), Some(y)) => !x.same_shape(y),
+                    _ => false,
+                }
+        })
+    })
+}
+
 /// Whether `b` can be the reconnect of `a`'s client: same address, `User-Agent` and request
 /// fingerprint; both Socket.IO sessions (a bare Engine.IO client has no Manager that
-/// reconnects); the same transports tried and the same namespaces joined; and `a` did not end
-/// with the client leaving on purpose (socket.io-client does not reconnect after its own
-/// `disconnect()`).
+/// reconnects); the same transports tried, the same namespaces joined with CONNECT payloads of
+/// the same shape; both clients behaving as engine.io clients do (a CONNECT, pings answered);
+/// and `a` did not end with the client leaving on purpose (socket.io-client does not reconnect
+/// after its own `disconnect()`).
 fn same_client(a: &SessionRecord, b: &SessionRecord, end_a: &Finding) -> bool {
     a.client_ip == b.client_ip
         && a.user_agent == b.user_agent
@@ -131,6 +194,9 @@ fn same_client(a: &SessionRecord, b: &SessionRecord, end_a: &Finding) -> bool {
         // a Manager's reconnect sends CONNECT again for every namespace it had (the sockets'
         // `onopen` on the new engine's `open`, same lines): a successor without one is not it
         && !client_without_socket_io(b)
+        && !ignored_a_ping(a)
+        && !ignored_a_ping(b)
+        && !other_auth(a, b)
 }
 
 fn ms(a: crate::event::Timestamp, b: crate::event::Timestamp) -> f64 {
@@ -303,5 +369,28 @@ mod tests {
         // A real socket.io-client 4.8.4 reconnect after its ping timeout is still linked.
         let real = links("v4-ping-timeout.pcap");
         assert_eq!(real.len(), 1, "{real:?}");
+    }
+
+    /// The suite's raw clients: 084WUO answered the server's close 1 ms after it and never the
+    /// ping 204 ms older; S8zR16 sent `{"token":"123"}`, ufFTS7 no payload. Neither is linked;
+    /// real reconnects still are, a frozen client's (late close, no pong) among them.
+    #[test]
+    fn ignored_pings_and_other_connect_payloads_are_not_one_client() {
+        let suite = links("suite-sio.pcapng");
+        assert!(suite.is_empty(), "{suite:?}");
+        let staggered = links("v4-many-clients-staggered.pcap");
+        for (from, to) in [("S8guDE", "ofm_Gw"), ("malGj9", "zzfcSg")] {
+            assert!(
+                staggered.contains(&(from.to_string(), to.to_string())),
+                "{staggered:?}"
+            );
+        }
+        assert_eq!(links("v4-recovery.pcap").len(), 1);
+        assert_eq!(
+            links("py-client-polling-killed-restarted.pcap"),
+            vec![("ON1iEd".to_string(), "5keWbw".to_string())]
+        );
+        // the app changed its token between sessions: same key, still one client
+        assert_eq!(links("v4-auth-refused-polling.pcap").len(), 2);
     }
 }

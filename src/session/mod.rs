@@ -17,9 +17,11 @@
 //! The tracker is a pure fold: same events in, same records out. It keeps per session only
 //! bounded facts (counters, the last few frames of interest), so it streams over large captures.
 
+mod connect_auth;
 mod record;
 mod tracker;
 
+pub use connect_auth::ConnectAuth;
 pub use record::{
     CloseFrame, ConnRecord, Mark, SessionRecord, SocketRecord, Transition, UpgradeState,
     WsMessageMark, RECENT_PACKETS,

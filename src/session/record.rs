@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::connect_auth::ConnectAuth;
 use crate::event::{Dir, Timestamp};
 
 /// A point in the capture: frame number, time and direction, with a short description.
@@ -96,6 +97,10 @@ pub struct SocketRecord {
     pub refused: bool,
     /// Connection-state-recovery private id offered by the client (`pid`).
     pub recovery_pid: Option<String>,
+    /// What the client's CONNECT carried besides `pid`/`offset` (its `auth`), as a digest
+    /// (evidence for reconnect chains, not part of the JSON output).
+    #[serde(skip)]
+    pub auth: Option<ConnectAuth>,
     /// The server's `pid` for this socket (v5 with recovery enabled).
     pub pid: Option<String>,
     /// A DISCONNECT packet, and who sent it.

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use super::connect_auth::ConnectAuth;
 use super::record::{
     CloseFrame, ConnRecord, Mark, SessionRecord, SocketRecord, Transition, UpgradeState,
     WsMessageMark, RECENT_PACKETS,
@@ -629,6 +630,7 @@ impl SessionTracker {
                     connected: None,
                     refused: false,
                     recovery_pid: None,
+                    auth: None,
                     pid: None,
                     disconnect: None,
                     events: 0,
@@ -651,6 +653,7 @@ impl SessionTracker {
                         .and_then(|d| d.get("pid"))
                         .and_then(Value::as_str)
                         .map(str::to_string);
+                    sock.auth = Some(ConnectAuth::of(p.data.as_ref()));
                 }
                 _ => {
                     sock.connected = Some(mark(ev, "CONNECT answered"));

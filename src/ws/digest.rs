@@ -79,6 +79,17 @@ impl FrameDigest {
         self.seen = self.seen.saturating_add(bytes.len() as u64);
     }
 
+    /// One 64-bit value for everything fingerprinted: `hash`, then the FNV-1a 64 step over each
+    /// byte of the partial last word and over the byte count (for a digest kept without its
+    /// head, e.g. `session::ConnectAuth`).
+    pub fn finish(&self) -> u64 {
+        let mut h = self.hash;
+        for i in 0..(self.seen % 8) {
+            h = (h ^ ((self.partial >> (8 * i)) & 0xff)).wrapping_mul(FNV_PRIME);
+        }
+        (h ^ self.seen).wrapping_mul(FNV_PRIME)
+    }
+
     /// The first byte where `other`'s kept head differs from this one: `(offset, ours, theirs)`.
     /// `None` when the kept heads agree (a difference, if any, lies after them).
     pub fn first_difference(&self, other: &FrameDigest) -> Option<(u64, u8, u8)> {
@@ -139,6 +150,21 @@ mod tests {
         b.update(&[0x04, 0x10, 0x26]);
         assert_eq!(a.first_difference(&b), Some((2, 0x20, 0x26)));
         assert_eq!(a.first_difference(&a), None);
+    }
+
+    #[test]
+    fn finish_covers_the_partial_word_and_the_length() {
+        let of = |b: &[u8]| {
+            let mut d = FrameDigest::default();
+            d.update(b);
+            d.finish()
+        };
+        assert_ne!(of(b"{\"token\":\"123\"}"), of(b"{\"token\":\"456\"}"));
+        assert_ne!(of(b""), of(b"\0"));
+        let mut split = FrameDigest::default();
+        split.update(b"{\"token\":");
+        split.update(b"\"123\"}");
+        assert_eq!(split.finish(), of(b"{\"token\":\"123\"}"));
     }
 
     #[test]
