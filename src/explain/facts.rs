@@ -40,6 +40,9 @@ pub(crate) struct Facts<'a> {
     pub(crate) simultaneous: usize,
     /// Sessions of the same server, opened before this end, still active a second after it.
     pub(crate) survivors: usize,
+    /// Sessions of the same server whose handshake came after this end, within 10 s (its port
+    /// was listening, or listening again).
+    pub(crate) reopened: usize,
     pub(crate) open_at_eof: bool,
     /// A connection to the same server refused (SYN answered by RST, no byte) within 10 s after
     /// this session's transport ended: the server had stopped listening (its mark says so).
@@ -90,6 +93,7 @@ impl<'a> Facts<'a> {
             transport_end,
             simultaneous: 0,
             survivors: 0,
+            reopened: 0,
             refused_after: None,
             open_at_eof,
             capture_end: t.span().map(|(_, b)| b).unwrap_or(s.last.ts),
@@ -133,11 +137,40 @@ impl<'a> Facts<'a> {
         (!upgraded_before).then_some(m)
     }
 
+    /// The first FIN or RST of a polling connection of the session that ended with a request
+    /// still waiting for its response, before frame `before` (and whether it was a RST).
+    pub(crate) fn cut_request(&self, before: u64) -> Option<(Mark, bool)> {
+        self.conns
+            .iter()
+            .filter(|c| request_unanswered(c))
+            .filter_map(|c| {
+                let fin = c.fin.as_ref().map(|m| (m.clone(), false));
+                let rst = c.rst.as_ref().map(|m| (m.clone(), true));
+                [fin, rst]
+                    .into_iter()
+                    .flatten()
+                    .min_by_key(|(m, _)| m.frame)
+            })
+            .filter(|(m, _)| m.frame < before)
+            .min_by_key(|(m, _)| m.frame)
+    }
+
     pub(crate) fn end_mark(&self) -> Mark {
         self.transport_end
             .clone()
             .unwrap_or_else(|| self.s.last.clone())
     }
+}
+
+/// Whether a polling connection's last request never got its response (nothing answered it
+/// before the connection ended or the capture did).
+pub(crate) fn request_unanswered(c: &ConnRecord) -> bool {
+    !c.websocket
+        && match (&c.last_data[0], &c.last_data[1]) {
+            (Some(req), Some(resp)) => req.frame > resp.frame,
+            (Some(_), None) => true,
+            _ => false,
+        }
 }
 
 #[allow(clippy::too_many_arguments)] // one argument per field of the finding

@@ -77,6 +77,12 @@ fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> E
                             || (opened.0 > e.0 && ms(e, *opened) <= 200.0))
                 })
                 .count();
+            f.reopened = lives
+                .iter()
+                .filter(|(server, opened, _)| {
+                    *server == f.s.server && opened.0 > e.0 && ms(e, *opened) <= 10_000.0
+                })
+                .count();
         }
     }
     let mut sessions: Vec<Finding> = facts

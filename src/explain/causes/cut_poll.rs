@@ -24,30 +24,6 @@ use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, initiator_of, side, Facts};
 use crate::explain::finding::FindingEnd;
 use crate::explain::implementation::Implementation;
-use crate::session::Mark;
-
-/// The first FIN or RST of a polling connection of the session that ended with a request
-/// still waiting for its response, before frame `before`.
-fn cut_request(f: &Facts, before: u64) -> Option<(Mark, bool)> {
-    f.conns
-        .iter()
-        .filter(|c| !c.websocket)
-        .filter(|c| match (&c.last_data[0], &c.last_data[1]) {
-            (Some(req), Some(resp)) => req.frame > resp.frame,
-            (Some(_), None) => true,
-            _ => false,
-        })
-        .filter_map(|c| {
-            let fin = c.fin.as_ref().map(|m| (m.clone(), false));
-            let rst = c.rst.as_ref().map(|m| (m.clone(), true));
-            [fin, rst]
-                .into_iter()
-                .flatten()
-                .min_by_key(|(m, _)| m.frame)
-        })
-        .filter(|(m, _)| m.frame < before)
-        .min_by_key(|(m, _)| m.frame)
-}
 
 /// The session ended when a pending polling request was cut; the client's `1` came after.
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
@@ -56,7 +32,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         f.s.http_errors.iter().find(|m| {
             m.conn == close.conn && m.frame > close.frame && m.what.contains("\"code\":1")
         })?;
-    let (cut, rst) = cut_request(f, close.frame)?;
+    let (cut, rst) = f.cut_request(close.frame)?;
     let node = |i| i == Implementation::NodeSocketIo;
     let mut first = cut.clone();
     first.what = format!(

@@ -7,7 +7,9 @@
 //! `41` before it. The server's engine reports `transport close` when the client closed
 //! (`engine.io@6.6.12/build/socket.js:200`) and `forced close` when the app closed it
 //! (`socket.js:487`); `io.close()` reports `server shutting down` to every socket. Shutdown needs
-//! its own evidence (issue #11 class 2): every session on that server ending at once. What to do:
+//! its own evidence (issue #11 class 2): every session on that server ending at once, a refused
+//! connection afterwards, or (node socket.io, whose own closes of a connected socket send `41`
+//! first except `io.close()`) no session of that server going on or opening afterwards. What to do:
 //! nothing when it was meant; otherwise read the closing side's code path.
 
 use crate::event::Dir;
@@ -124,6 +126,43 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 "whether the server process stayed up: a reconnect it accepts at once means it closed the sessions one by one",
             ),
         ),
+        // node socket.io never closes a connected socket's engine without a `41` of its own
+        // except in `io.close()`: `socket.disconnect(true)` and `disconnectSockets(true)` send
+        // the `41` first (`socket.io@4.8.4/dist/socket.js:591-592` → `client.js:121-127`, each
+        // socket's `disconnect()` writes the packet; `socket.io@2.5.1/lib/client.js:113-121`),
+        // a ping timeout, an invalid packet or an oversized message have rules of their own
+        // before this one, and `io.close()` closes every socket with "server shutting down" and
+        // then the engine, with no packet (`socket.io@4.8.4/dist/index.js:510-517`,
+        // `engine.io@6.6.12/build/server.js:218-222`). With no other session of the server left
+        // open and no handshake it accepted afterwards, that is the reading; the app closing one
+        // engine itself (`socket.conn.close()`) looks the same and stays the candidate.
+        _ if f.peers.server == Implementation::NodeSocketIo
+            && s.eio.is_some()
+            && connected_socket(f)
+            && f.survivors == 0
+            && f.reopened == 0 =>
+        {
+            Some(
+                end(
+                    m.clone(),
+                    Cause::ServerShutdown,
+                    Some(shutdown_words(f)),
+                    Some(cw),
+                    Initiator::Server,
+                    vec![m],
+                    format!("The server closed this session without a Socket.IO DISCONNECT, and no session of that server went on or opened afterwards. node socket.io closes a connected socket this way only in `io.close()` (`disconnect(true)` sends the DISCONNECT first): the server was shutting down. The client reports {cw:?}."),
+                    None,
+                )
+                .with_certainty(
+                    Certainty::Likely,
+                    "node socket.io's own closes of a connected socket all send a DISCONNECT first except io.close(); the app closing the engine directly looks the same",
+                )
+                .with_candidate(
+                    Cause::ServerDisconnect,
+                    "whether the app called `socket.conn.close()` on this one connection (the server's code or log), or the port still accepted connections afterwards",
+                ),
+            )
+        }
         _ => Some(
             end(
                 m.clone(),
@@ -153,6 +192,14 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             ),
         ),
     }
+}
+
+/// Whether a socket of the session was connected when it ended (accepted, never refused, no
+/// DISCONNECT of its own).
+fn connected_socket(f: &Facts) -> bool {
+    f.s.sockets
+        .iter()
+        .any(|k| k.connected.is_some() && !k.refused && k.disconnect.is_none())
 }
 
 /// What the client reports when the server closed the session without a `41`. node
@@ -246,6 +293,31 @@ mod tests {
     fn a_python_client_reports_the_servers_close_frame_as_a_transport_error() {
         assert_eq!(
             verdict("py-clients-server-shutdown-ws.pcap", "9m7ICk"),
+            (
+                "server-shutdown",
+                s("server shutting down"),
+                s("transport error"),
+                "likely"
+            )
+        );
+    }
+
+    /// node socket.io closes a connected socket without `41` only in `io.close()`: one python
+    /// client that never retries, on polling (the server's `1`) and on WebSocket (a close frame
+    /// without code, the server process still up), is a shutdown, stated `likely`.
+    #[test]
+    fn a_node_close_without_disconnect_of_a_lone_connected_socket_reads_as_io_close() {
+        assert_eq!(
+            verdict("py-client-io-close-polling.pcap", "JQWNRC"),
+            (
+                "server-shutdown",
+                s("server shutting down"),
+                s("server disconnect"),
+                "likely"
+            )
+        );
+        assert_eq!(
+            verdict("py-client-io-close-ws.pcap", "7mVgNb"),
             (
                 "server-shutdown",
                 s("server shutting down"),

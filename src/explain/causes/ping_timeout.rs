@@ -83,7 +83,9 @@ pub(crate) struct Expiry {
 /// a complete response (a client's `Connection: close`, node-fetch does this, is not the end of
 /// a session) and the capture runs past `pingInterval + pingTimeout` without another request.
 /// engine.io then drops the session with "ping timeout" (`engine.io@6.6.12/build/socket.js:
-/// 166-187`), although nothing of it is on the wire.
+/// 166-187`), although nothing of it is on the wire. Not when a request of the session was left
+/// unanswered or the server's port refused the next connection (`py-client-polling-killed-
+/// restarted`: the server process was killed under a pending poll and restarted).
 fn abandoned(f: &Facts, at: &Mark, window: f64) -> Option<Expiry> {
     let s = f.s;
     let on_polling = s.upgrade != UpgradeState::Upgraded
@@ -105,7 +107,11 @@ fn abandoned(f: &Facts, at: &Mark, window: f64) -> Option<Expiry> {
         .max_by_key(|m| m.frame)?
         .clone();
     let idle = ms(last.ts, f.capture_end);
-    (on_polling && tcp_end && answered && window > 0.0 && idle >= window).then(|| Expiry {
+    // A request still waiting when its connection ended (the server's FIN under a pending
+    // poll), or a port that refused the next connection, is a server that went away, not one
+    // that timed a silent client out.
+    let gone = f.refused_after.is_some() || f.cut_request(u64::MAX).is_some();
+    (on_polling && tcp_end && answered && !gone && window > 0.0 && idle >= window).then(|| Expiry {
         deadline: Timestamp(last.ts.0 + (window * 1e6) as u64),
         since: last,
         at: at.clone(),
@@ -496,5 +502,21 @@ mod tests {
                 "likely"
             )
         );
+    }
+
+    /// A server killed under a pending poll and restarted 300 ms later timed nothing out: the
+    /// poll left unanswered and the refused SYNs say it died; no "ping timeout" in its mouth.
+    #[test]
+    fn a_server_killed_under_a_pending_poll_is_no_ping_timeout() {
+        for (pcap, sid) in [
+            ("py-client-polling-killed-restarted.pcap", "ON1iEd"),
+            ("py-client-polling-killed-restarted-slow.pcap", "6Jl9lB"),
+        ] {
+            assert_eq!(
+                verdict(pcap, sid),
+                ("transport-error", None, s("transport error"), "likely"),
+                "{pcap}"
+            );
+        }
     }
 }

@@ -5,7 +5,9 @@
 //! reports: node socket.io `client namespace disconnect` / `server namespace disconnect`
 //! (`socket.io@4.8.4/dist/socket.js:509`, `:596`), its client `io client disconnect` / `io
 //! server disconnect`; python-socketio `client disconnect` / `server disconnect`; socket.io 0.9
-//! `booted` for `0::` and `packet` for a namespace. It is a statement on the wire: `certain`.
+//! `booted` for `0::` and `packet` for a namespace. A node server that gets the `41` and the
+//! Engine.IO close `1` in one polling payload (python-socketio's `disconnect()`) reports
+//! `transport close` (`close_in_same_payload`). It is a statement on the wire: `certain`.
 //! What to do: nothing, it was asked for (a server-side disconnect stops the client's retries).
 
 use crate::event::Dir;
@@ -14,6 +16,28 @@ use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, side, Facts};
 use crate::explain::finding::FindingEnd;
 use crate::explain::implementation::Implementation;
+
+/// Whether the client's DISCONNECT `c` and its Engine.IO close `1` came in one polling payload
+/// (one POST body: same connection and frame). node's engine.io acts on the `1` while it decodes
+/// the payload (`engine.io@6.6.12/build/transports/polling.js:166-173`: `onClose()` at once, so
+/// the engine closes with "transport close", `build/socket.js:200`), while socket.io hands every
+/// other packet, the `41` too, to its socket only on the next tick (`socket.io@4.8.4/dist/
+/// client.js:210-215`; the same `process.nextTick` in `socket.io@2.5.1/lib/client.js:212` and
+/// `socket.io@1.7.4/lib/client.js:194`). By then the socket is closed with the engine's reason:
+/// node reports "transport close", not "client namespace disconnect". python-socketio's client
+/// sends exactly that: `disconnect()` queues a DISCONNECT per namespace and then the close
+/// (`socketio/async_client.py:327-330`, `engineio/async_client.py:166`), and its write loop sends
+/// what is queued as one payload (`engineio/async_client.py:660-685`); socket.io-client sends
+/// them in separate requests (`engine.io-client@6.6.8/build/cjs/socket.js:585-610`: `close()`
+/// waits for the `drain` of the `41`).
+fn close_in_same_payload(f: &Facts, c: &Option<crate::session::Mark>) -> bool {
+    match (c, f.engine_close()) {
+        (Some(c), Some(close)) => {
+            close.dir == Some(Dir::C2S) && close.conn == c.conn && close.frame == c.frame
+        }
+        _ => false,
+    }
+}
 
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     // The session ends by DISCONNECT only when every namespace's latest socket was disconnected
@@ -61,6 +85,16 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         }
     }
     let root = nsps.contains(&"/");
+    // The client's DISCONNECT of its last socket ("/" when joined): the one whose payload decides
+    // what node reports.
+    let c_root =
+        f.s.sockets
+            .iter()
+            .rev()
+            .filter_map(|k| k.disconnect.as_ref().map(|m| (k.nsp == "/", m)))
+            .filter(|(_, m)| m.dir == Some(Dir::C2S))
+            .max_by_key(|(is_root, m)| (*is_root, m.frame))
+            .map(|(_, m)| m.clone());
     let server_reason = match (f.peers.server, cause) {
         // socket.io 0.9: `0::` ends the transport, "booted" (socket.io@0.9.19/lib/transport.js:190);
         // `0::/nsp` leaves a namespace, "packet" (socket.io@0.9.19/lib/namespace.js:343)
@@ -71,6 +105,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         (Implementation::PythonSocketio, _) => "client disconnect",
         // socket.io@4.8.4/dist/socket.js:509 and :596
         (Implementation::NodeSocketIo, Cause::ServerDisconnect) => "server namespace disconnect",
+        // `41` and `1` in one polling payload: the close wins (see `close_in_same_payload`)
+        (Implementation::NodeSocketIo, _) if close_in_same_payload(f, &c_root) => "transport close",
         (Implementation::NodeSocketIo, _) => "client namespace disconnect",
     };
     let client_reason = match (f.peers.client, cause) {
@@ -162,6 +198,34 @@ mod tests {
         assert_eq!(
             verdict("v09-xhr-namespace.pcap", "J88D_U"),
             ("client-disconnect", s("packet"), None, "certain")
+        );
+    }
+
+    /// python-socketio's `disconnect()` over polling sends `41␞1` in one POST: node acts on the
+    /// `1` at once and on the `41` a tick later, so it reports "transport close"; node's own
+    /// client sends them apart and gets "client namespace disconnect" (`v4-polling-only`).
+    #[test]
+    fn a_disconnect_and_close_in_one_polling_payload_is_transport_close_on_node() {
+        for (pcap, sid) in [
+            ("py-client-disconnect-polling.pcap", "LfABmR"),
+            ("py-clients-disconnect-polling.pcap", "iLRNn9"),
+            ("py-clients-disconnect-polling.pcap", "WVXWFj"),
+        ] {
+            assert_eq!(
+                verdict(pcap, sid),
+                (
+                    "client-disconnect",
+                    s("transport close"),
+                    s("client disconnect"),
+                    "certain"
+                ),
+                "{pcap} {sid}"
+            );
+        }
+        let x = explained("v4-polling-only.pcap");
+        assert_eq!(
+            x.sessions[0].end.reason.as_deref(),
+            Some("client namespace disconnect")
         );
     }
 }

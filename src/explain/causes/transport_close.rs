@@ -6,7 +6,10 @@
 //! close` (a reset too: ws reports 1006, `ws@8.21.3/lib/websocket.js:1397-1405`); over polling a
 //! request cut before its response is `transport error` on both sides. Who sent the FIN/RST is
 //! on the wire; why (process exit, proxy idle timeout, a middlebox) is not, so this is `likely`
-//! with candidates. What to do: look at the side that closed (its process, its proxy).
+//! with candidates. When the server's process was gone (its port refused the next connection),
+//! it reported nothing, and the end is named in the client's words (`transport-error` for a
+//! python-socketio client on WebSocket). What to do: look at the side that closed (its process,
+//! its proxy).
 
 use crate::explain::cause::Cause;
 use crate::explain::certainty::Certainty;
@@ -56,12 +59,9 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     // Over polling, a request left without its response is an error on both sides
     // (engine.io@6.6.12/build/transports/polling.js:67-69 "poll connection closed prematurely";
     // engine.io-client@6.6.8/build/cjs/transports/polling-xhr.js:50-51 "xhr poll error").
-    let pending = !c.websocket
-        && match (&c.last_data[0], &c.last_data[1]) {
-            (Some(req), Some(resp)) => req.frame > resp.frame,
-            (Some(_), None) => true,
-            _ => false,
-        };
+    // Any polling connection of the session counts: the pending GET and the last POST travel
+    // on different connections (python-engineio, node clients without keep-alive).
+    let pending = !c.websocket && f.cut_request(u64::MAX).is_some();
     let (cause, reason, client_reason) = if c.websocket {
         // python-engineio's client reports any end of its read loop while connected as
         // "transport error", a FIN as much as a reset (`engineio/async_client.py:641-643`).
@@ -97,6 +97,14 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             extra.push_str(" Right after, the server's port refused a new connection: the server process was gone (killed or crashed), so the server reported nothing.");
         }
     }
+    // A server that reported nothing leaves the client's words to name the end: python-engineio's
+    // client reports a WebSocket whose server went away as "transport error"
+    // (`engineio/async_client.py:641-643`), as the truth of `py-client-ws-server-killed` records.
+    let cause = if reason.is_none() && client_reason == "transport error" {
+        Cause::TransportError
+    } else {
+        cause
+    };
     Some(end(
         t.clone(),
         cause,
@@ -157,6 +165,27 @@ mod tests {
         assert_eq!(
             verdict("py-client-server-killed-polling.pcap", "ZctwNy"),
             ("transport-error", None, s("transport error"), "likely")
+        );
+    }
+
+    /// A node server SIGKILLed under an upgraded python-socketio client: FIN, no close frame,
+    /// refused SYNs. The server said nothing; the end is named in python's words.
+    #[test]
+    fn a_dead_server_under_a_python_websocket_client_is_its_transport_error() {
+        for (pcap, sid) in [
+            ("py-client-ws-server-killed.pcap", "NvlaRE"),
+            ("py-client-ws-server-killed-idle.pcap", "xk_T8P"),
+        ] {
+            assert_eq!(
+                verdict(pcap, sid),
+                ("transport-error", None, s("transport error"), "likely"),
+                "{pcap}"
+            );
+        }
+        // node's client says "transport close" for the same kill (`v4-killed-restarted-ws`)
+        assert_eq!(
+            verdict("v4-killed-restarted-ws.pcap", "ivqsgW"),
+            ("transport-close", None, s("transport close"), "likely")
         );
     }
 }
