@@ -9,45 +9,22 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use libfuzzer_sys::fuzz_target;
 use sioscope::capture::link::{TcpFlags, TcpSegment};
-use sioscope::event::{ConnId, Dir, Origin, Timestamp};
+use sioscope::event::{Origin, Timestamp};
 use sioscope::pipeline::{Pipeline, PipelineOptions};
 use sioscope::session::SessionTracker;
-use sioscope::tcp::{Reassembler, ReassemblyLimits, TcpEvent};
+use sioscope::tcp::{OrderCheck, Reassembler, ReassemblyLimits, TcpEvent};
 
-/// Checks that each direction's offsets only move forward, then decodes on.
+/// Checks the reassembler's order promise (`tcp::OrderCheck`), then decodes on.
 struct Checked {
     pipe: Pipeline,
     tracker: SessionTracker,
-    ends: HashMap<(ConnId, Dir), u64>,
+    order: OrderCheck,
 }
 
 impl Checked {
     fn take(&mut self, ev: TcpEvent<'_>) {
-        match &ev {
-            TcpEvent::Data {
-                conn,
-                dir,
-                offset,
-                bytes,
-                ..
-            } => {
-                let end = self.ends.entry((*conn, *dir)).or_insert(0);
-                assert!(*offset >= *end, "data at {offset} again (had up to {end})");
-                *end = offset + bytes.len() as u64;
-            }
-            TcpEvent::Gap {
-                conn,
-                dir,
-                start,
-                end: gap_end,
-                ..
-            } => {
-                let end = self.ends.entry((*conn, *dir)).or_insert(0);
-                assert!(*start >= *end, "gap at {start} over data up to {end}");
-                assert!(gap_end >= start, "gap ends before it starts");
-                *end = *gap_end;
-            }
-            _ => {}
+        if let Err(e) = self.order.observe(&ev) {
+            panic!("{e}");
         }
         let tracker = &mut self.tracker;
         self.pipe.tcp(ev, &mut |e| tracker.event(&e));
@@ -62,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
             max_message: 1 << 16,
         }),
         tracker: SessionTracker::new(),
-        ends: HashMap::new(),
+        order: OrderCheck::new(),
     };
     let ip = Ipv4Addr::LOCALHOST;
     let mut next: HashMap<(u8, bool), u32> = HashMap::new();

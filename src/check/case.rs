@@ -71,14 +71,27 @@ macro_rules! ensure {
 }
 pub(crate) use ensure;
 
-/// A [`Suite::Extra`] [`CaseDef`] for the async case function `$f(ctx)`.
+/// The one way to write a [`CaseDef`]: `case!(id, mirrors, f)` is a [`Suite::Extra`] case running
+/// the async function `f(ctx)`; `case!(in suite, id, mirrors, f)` puts it in another suite;
+/// `case!(in suite, id, mirrors, f, at x)` runs `f(ctx, x)`.
 macro_rules! case {
     ($id:literal, $mirrors:literal, $f:path) => {
+        $crate::check::case::case!(in $crate::check::case::Suite::Extra, $id, $mirrors, $f)
+    };
+    (in $suite:expr, $id:literal, $mirrors:literal, $f:path) => {
         $crate::check::case::CaseDef {
             id: $id,
-            suite: $crate::check::case::Suite::Extra,
+            suite: $suite,
             mirrors: $mirrors,
             run: |ctx| Box::pin($f(ctx)),
+        }
+    };
+    (in $suite:expr, $id:literal, $mirrors:literal, $f:path, at $at:expr) => {
+        $crate::check::case::CaseDef {
+            id: $id,
+            suite: $suite,
+            mirrors: $mirrors,
+            run: |ctx| Box::pin($f(ctx, $at)),
         }
     };
 }

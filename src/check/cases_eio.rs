@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::case::{ensure, expect_eq, msg, CaseDef, CaseResult, Ctx, Stop, Suite};
+use super::case::{case, ensure, expect_eq, msg, CaseDef, CaseResult, Ctx, Stop, Suite};
 use super::profile::{MAX_PAYLOAD, PING_INTERVAL, PING_TIMEOUT};
 use crate::client::{escape_bytes, ClientError, WsFrame};
 use crate::engineio::{self, encode_packet, Data, Packet, Version, WsMessage};
@@ -423,27 +423,6 @@ pub async fn ws_invalid_packet(ctx: Ctx) -> CaseResult {
     ctx.expect_close(&mut ws, limit).await
 }
 
-macro_rules! at {
-    ($id:literal, $suite:expr, $mirrors:literal, $f:path, $at:expr) => {
-        CaseDef {
-            id: $id,
-            suite: $suite,
-            mirrors: $mirrors,
-            run: |ctx| Box::pin($f(ctx, $at)),
-        }
-    };
-}
-macro_rules! plain {
-    ($id:literal, $mirrors:literal, $f:path) => {
-        CaseDef {
-            id: $id,
-            suite: Suite::EngineIo,
-            mirrors: $mirrors,
-            run: |ctx| Box::pin($f(ctx)),
-        }
-    };
-}
-
 /// The Engine.IO cases, in the official suites' order.
 pub fn cases() -> Vec<CaseDef> {
     use super::cases_eio_session::{
@@ -453,48 +432,48 @@ pub fn cases() -> Vec<CaseDef> {
     use At::{Eio, Sio};
     use Suite::{EngineIo as E, SocketIo as S};
     vec![
-        at!("eio.handshake.polling.open", E, "handshake › HTTP long-polling › successfully opens a session", handshake_polling, Eio),
-        at!("eio.handshake.polling.invalid-eio", E, "handshake › HTTP long-polling › fails with an invalid 'EIO' query parameter", invalid_eio_polling, Eio),
-        at!("eio.handshake.polling.invalid-transport", E, "handshake › HTTP long-polling › fails with an invalid 'transport' query parameter", invalid_transport_polling, Eio),
-        at!("eio.handshake.polling.invalid-method", E, "handshake › HTTP long-polling › fails with an invalid request method", invalid_method, Eio),
-        at!("eio.handshake.ws.open", E, "handshake › WebSocket › successfully opens a session", handshake_ws, Eio),
-        at!("eio.handshake.ws.invalid-eio", E, "handshake › WebSocket › fails with an invalid 'EIO' query parameter", invalid_eio_ws, Eio),
-        at!("eio.handshake.ws.invalid-transport", E, "handshake › WebSocket › fails with an invalid 'transport' query parameter", invalid_transport_ws, Eio),
-        plain!("eio.message.polling.one-text", "message › HTTP long-polling › sends and receives a payload containing one plain text packet", polling_one_text),
-        plain!("eio.message.polling.several-text", "message › HTTP long-polling › sends and receives a payload containing several plain text packets", polling_several_text),
-        plain!("eio.message.polling.text-and-binary", "message › HTTP long-polling › sends and receives a payload containing plain text and binary packets", polling_text_and_binary),
-        plain!("eio.message.polling.binary-framing", "message › HTTP long-polling › … plain text and binary packets (binary) [v3 suite]", polling_binary_framing),
-        plain!("eio.message.polling.invalid-packet", "message › HTTP long-polling › closes the session upon invalid packet format", polling_invalid_packet),
-        plain!("eio.message.polling.duplicate-poll", "message › HTTP long-polling › closes the session upon duplicate poll requests", polling_duplicate),
-        plain!("eio.message.polling.cancelled-poll", "message › HTTP long-polling › closes the session upon cancelled polling request", polling_cancelled),
-        plain!("eio.message.ws.text", "message › WebSocket › sends and receives a plain text packet", ws_text),
-        plain!("eio.message.ws.binary", "message › WebSocket › sends and receives a binary packet", ws_binary),
-        plain!("eio.message.ws.invalid-packet", "message › WebSocket › closes the session upon invalid packet format", ws_invalid_packet),
-        at!("eio.heartbeat.polling.ping-pong", E, "heartbeat › HTTP long-polling › sends ping/pong packets", heartbeat_polling, Eio),
-        at!("eio.heartbeat.polling.ping-timeout", E, "heartbeat › HTTP long-polling › closes the session upon ping timeout", ping_timeout_polling, Eio),
-        at!("eio.heartbeat.ws.ping-pong", E, "heartbeat › WebSocket › sends ping/pong packets", heartbeat_ws, Eio),
-        at!("eio.heartbeat.ws.ping-timeout", E, "heartbeat › WebSocket › closes the session upon ping timeout", ping_timeout_ws, Eio),
-        at!("eio.close.polling", E, "close › HTTP long-polling › forcefully closes the session", close_polling, Eio),
-        at!("eio.close.ws", E, "close › WebSocket › forcefully closes the session", close_ws, Eio),
-        at!("eio.upgrade", E, "upgrade › successfully upgrades from HTTP long-polling to WebSocket", upgrade, Eio),
-        at!("eio.upgrade.ignores-polling", E, "upgrade › ignores HTTP requests with same sid after upgrade", upgrade_ignores_polling, Eio),
-        at!("eio.upgrade.ignores-ws", E, "upgrade › ignores WebSocket connection with same sid after upgrade", upgrade_ignores_ws, Eio),
+        case!(in E, "eio.handshake.polling.open", "handshake › HTTP long-polling › successfully opens a session", handshake_polling, at Eio),
+        case!(in E, "eio.handshake.polling.invalid-eio", "handshake › HTTP long-polling › fails with an invalid 'EIO' query parameter", invalid_eio_polling, at Eio),
+        case!(in E, "eio.handshake.polling.invalid-transport", "handshake › HTTP long-polling › fails with an invalid 'transport' query parameter", invalid_transport_polling, at Eio),
+        case!(in E, "eio.handshake.polling.invalid-method", "handshake › HTTP long-polling › fails with an invalid request method", invalid_method, at Eio),
+        case!(in E, "eio.handshake.ws.open", "handshake › WebSocket › successfully opens a session", handshake_ws, at Eio),
+        case!(in E, "eio.handshake.ws.invalid-eio", "handshake › WebSocket › fails with an invalid 'EIO' query parameter", invalid_eio_ws, at Eio),
+        case!(in E, "eio.handshake.ws.invalid-transport", "handshake › WebSocket › fails with an invalid 'transport' query parameter", invalid_transport_ws, at Eio),
+        case!(in Suite::EngineIo, "eio.message.polling.one-text", "message › HTTP long-polling › sends and receives a payload containing one plain text packet", polling_one_text),
+        case!(in Suite::EngineIo, "eio.message.polling.several-text", "message › HTTP long-polling › sends and receives a payload containing several plain text packets", polling_several_text),
+        case!(in Suite::EngineIo, "eio.message.polling.text-and-binary", "message › HTTP long-polling › sends and receives a payload containing plain text and binary packets", polling_text_and_binary),
+        case!(in Suite::EngineIo, "eio.message.polling.binary-framing", "message › HTTP long-polling › … plain text and binary packets (binary) [v3 suite]", polling_binary_framing),
+        case!(in Suite::EngineIo, "eio.message.polling.invalid-packet", "message › HTTP long-polling › closes the session upon invalid packet format", polling_invalid_packet),
+        case!(in Suite::EngineIo, "eio.message.polling.duplicate-poll", "message › HTTP long-polling › closes the session upon duplicate poll requests", polling_duplicate),
+        case!(in Suite::EngineIo, "eio.message.polling.cancelled-poll", "message › HTTP long-polling › closes the session upon cancelled polling request", polling_cancelled),
+        case!(in Suite::EngineIo, "eio.message.ws.text", "message › WebSocket › sends and receives a plain text packet", ws_text),
+        case!(in Suite::EngineIo, "eio.message.ws.binary", "message › WebSocket › sends and receives a binary packet", ws_binary),
+        case!(in Suite::EngineIo, "eio.message.ws.invalid-packet", "message › WebSocket › closes the session upon invalid packet format", ws_invalid_packet),
+        case!(in E, "eio.heartbeat.polling.ping-pong", "heartbeat › HTTP long-polling › sends ping/pong packets", heartbeat_polling, at Eio),
+        case!(in E, "eio.heartbeat.polling.ping-timeout", "heartbeat › HTTP long-polling › closes the session upon ping timeout", ping_timeout_polling, at Eio),
+        case!(in E, "eio.heartbeat.ws.ping-pong", "heartbeat › WebSocket › sends ping/pong packets", heartbeat_ws, at Eio),
+        case!(in E, "eio.heartbeat.ws.ping-timeout", "heartbeat › WebSocket › closes the session upon ping timeout", ping_timeout_ws, at Eio),
+        case!(in E, "eio.close.polling", "close › HTTP long-polling › forcefully closes the session", close_polling, at Eio),
+        case!(in E, "eio.close.ws", "close › WebSocket › forcefully closes the session", close_ws, at Eio),
+        case!(in E, "eio.upgrade", "upgrade › successfully upgrades from HTTP long-polling to WebSocket", upgrade, at Eio),
+        case!(in E, "eio.upgrade.ignores-polling", "upgrade › ignores HTTP requests with same sid after upgrade", upgrade_ignores_polling, at Eio),
+        case!(in E, "eio.upgrade.ignores-ws", "upgrade › ignores WebSocket connection with same sid after upgrade", upgrade_ignores_ws, at Eio),
         // socket.io-protocol suite, "Engine.IO protocol" section, against the Socket.IO path.
-        at!("sio.eio.handshake.polling.open", S, "Engine.IO protocol › handshake › HTTP long-polling › should successfully open a session", handshake_polling, Sio),
-        at!("sio.eio.handshake.polling.invalid-eio", S, "Engine.IO protocol › handshake › HTTP long-polling › should fail with an invalid 'EIO' query parameter", invalid_eio_polling, Sio),
-        at!("sio.eio.handshake.polling.invalid-transport", S, "Engine.IO protocol › handshake › HTTP long-polling › should fail with an invalid 'transport' query parameter", invalid_transport_polling, Sio),
-        at!("sio.eio.handshake.polling.invalid-method", S, "Engine.IO protocol › handshake › HTTP long-polling › should fail with an invalid request method", invalid_method, Sio),
-        at!("sio.eio.handshake.ws.open", S, "Engine.IO protocol › handshake › WebSocket › should successfully open a session", handshake_ws, Sio),
-        at!("sio.eio.handshake.ws.invalid-eio", S, "Engine.IO protocol › handshake › WebSocket › should fail with an invalid 'EIO' query parameter", invalid_eio_ws, Sio),
-        at!("sio.eio.handshake.ws.invalid-transport", S, "Engine.IO protocol › handshake › WebSocket › should fail with an invalid 'transport' query parameter", invalid_transport_ws, Sio),
-        at!("sio.eio.heartbeat.polling.ping-pong", S, "Engine.IO protocol › heartbeat › HTTP long-polling › should send ping/pong packets", heartbeat_polling, Sio),
-        at!("sio.eio.heartbeat.polling.ping-timeout", S, "Engine.IO protocol › heartbeat › HTTP long-polling › should close the session upon ping timeout", ping_timeout_polling, Sio),
-        at!("sio.eio.heartbeat.ws.ping-pong", S, "Engine.IO protocol › heartbeat › WebSocket › should send ping/pong packets", heartbeat_ws, Sio),
-        at!("sio.eio.heartbeat.ws.ping-timeout", S, "Engine.IO protocol › heartbeat › WebSocket › should close the session upon ping timeout", ping_timeout_ws, Sio),
-        at!("sio.eio.close.polling", S, "Engine.IO protocol › close › HTTP long-polling › should forcefully close the session", close_polling, Sio),
-        at!("sio.eio.close.ws", S, "Engine.IO protocol › close › WebSocket › should forcefully close the session", close_ws, Sio),
-        at!("sio.eio.upgrade", S, "Engine.IO protocol › upgrade › should successfully upgrade from HTTP long-polling to WebSocket", upgrade, Sio),
-        at!("sio.eio.upgrade.ignores-polling", S, "Engine.IO protocol › upgrade › should ignore HTTP requests with same sid after upgrade", upgrade_ignores_polling, Sio),
-        at!("sio.eio.upgrade.ignores-ws", S, "Engine.IO protocol › upgrade › should ignore WebSocket connection with same sid after upgrade", upgrade_ignores_ws, Sio),
+        case!(in S, "sio.eio.handshake.polling.open", "Engine.IO protocol › handshake › HTTP long-polling › should successfully open a session", handshake_polling, at Sio),
+        case!(in S, "sio.eio.handshake.polling.invalid-eio", "Engine.IO protocol › handshake › HTTP long-polling › should fail with an invalid 'EIO' query parameter", invalid_eio_polling, at Sio),
+        case!(in S, "sio.eio.handshake.polling.invalid-transport", "Engine.IO protocol › handshake › HTTP long-polling › should fail with an invalid 'transport' query parameter", invalid_transport_polling, at Sio),
+        case!(in S, "sio.eio.handshake.polling.invalid-method", "Engine.IO protocol › handshake › HTTP long-polling › should fail with an invalid request method", invalid_method, at Sio),
+        case!(in S, "sio.eio.handshake.ws.open", "Engine.IO protocol › handshake › WebSocket › should successfully open a session", handshake_ws, at Sio),
+        case!(in S, "sio.eio.handshake.ws.invalid-eio", "Engine.IO protocol › handshake › WebSocket › should fail with an invalid 'EIO' query parameter", invalid_eio_ws, at Sio),
+        case!(in S, "sio.eio.handshake.ws.invalid-transport", "Engine.IO protocol › handshake › WebSocket › should fail with an invalid 'transport' query parameter", invalid_transport_ws, at Sio),
+        case!(in S, "sio.eio.heartbeat.polling.ping-pong", "Engine.IO protocol › heartbeat › HTTP long-polling › should send ping/pong packets", heartbeat_polling, at Sio),
+        case!(in S, "sio.eio.heartbeat.polling.ping-timeout", "Engine.IO protocol › heartbeat › HTTP long-polling › should close the session upon ping timeout", ping_timeout_polling, at Sio),
+        case!(in S, "sio.eio.heartbeat.ws.ping-pong", "Engine.IO protocol › heartbeat › WebSocket › should send ping/pong packets", heartbeat_ws, at Sio),
+        case!(in S, "sio.eio.heartbeat.ws.ping-timeout", "Engine.IO protocol › heartbeat › WebSocket › should close the session upon ping timeout", ping_timeout_ws, at Sio),
+        case!(in S, "sio.eio.close.polling", "Engine.IO protocol › close › HTTP long-polling › should forcefully close the session", close_polling, at Sio),
+        case!(in S, "sio.eio.close.ws", "Engine.IO protocol › close › WebSocket › should forcefully close the session", close_ws, at Sio),
+        case!(in S, "sio.eio.upgrade", "Engine.IO protocol › upgrade › should successfully upgrade from HTTP long-polling to WebSocket", upgrade, at Sio),
+        case!(in S, "sio.eio.upgrade.ignores-polling", "Engine.IO protocol › upgrade › should ignore HTTP requests with same sid after upgrade", upgrade_ignores_polling, at Sio),
+        case!(in S, "sio.eio.upgrade.ignores-ws", "Engine.IO protocol › upgrade › should ignore WebSocket connection with same sid after upgrade", upgrade_ignores_ws, at Sio),
     ]
 }

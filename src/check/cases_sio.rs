@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::case::{ensure, expect_eq, CaseDef, CaseResult, Ctx, Stop, Suite};
+use super::case::{case, ensure, expect_eq, CaseDef, CaseResult, Ctx, Stop, Suite};
 use super::profile::CONNECT_TIMEOUT;
 use crate::client::{ClientError, WsClient, WsFrame};
 use crate::engineio::{encode_packet, Data, Packet as EioPacket, WsMessage};
@@ -461,35 +461,24 @@ pub async fn invalid_ack_id(ctx: Ctx) -> CaseResult {
     invalid(&ctx, r#"2abc["message-with-ack",1,"2",{"3":[false]}]"#).await
 }
 
-macro_rules! case {
-    ($id:literal, $mirrors:literal, $f:path) => {
-        CaseDef {
-            id: $id,
-            suite: Suite::SocketIo,
-            mirrors: $mirrors,
-            run: |ctx| Box::pin($f(ctx)),
-        }
-    };
-}
-
 /// The Socket.IO cases, in the official suite's order.
 pub fn cases() -> Vec<CaseDef> {
     vec![
-        case!("sio.connect.main", "Socket.IO protocol › connect › should allow connection to the main namespace", connect_main),
-        case!("sio.connect.main-with-payload", "Socket.IO protocol › connect › should allow connection to the main namespace with a payload", connect_main_payload),
-        case!("sio.connect.custom", "Socket.IO protocol › connect › should allow connection to a custom namespace", connect_custom),
-        case!("sio.connect.custom-with-payload", "Socket.IO protocol › connect › should allow connection to a custom namespace with a payload", connect_custom_payload),
-        case!("sio.connect.unknown-namespace", "Socket.IO protocol › connect › should disallow connection to an unknown namespace", connect_unknown),
-        case!("sio.connect.invalid-handshake", "Socket.IO protocol › connect › should disallow connection with an invalid handshake", connect_invalid),
-        case!("sio.connect.no-handshake-timeout", "Socket.IO protocol › connect › should close the connection if no handshake is received", connect_timeout),
-        case!("sio.disconnect.main", "Socket.IO protocol › disconnect › should disconnect from the main namespace", disconnect_main),
-        case!("sio.disconnect.custom", "Socket.IO protocol › disconnect › should connect then disconnect from a custom namespace", disconnect_custom),
-        case!("sio.message.text", "Socket.IO protocol › message › should send a plain-text packet", message_text),
-        case!("sio.message.binary", "Socket.IO protocol › message › should send a packet with binary attachments", message_binary),
-        case!("sio.message.ack", "Socket.IO protocol › message › should send a plain-text packet with an ack", message_ack),
-        case!("sio.message.binary-ack", "Socket.IO protocol › message › should send a packet with binary attachments and an ack", message_binary_ack),
-        case!("sio.message.invalid-type", "Socket.IO protocol › message › should close the connection upon invalid format (unknown packet type)", invalid_type),
-        case!("sio.message.invalid-payload", "Socket.IO protocol › message › should close the connection upon invalid format (invalid payload format)", invalid_payload),
-        case!("sio.message.invalid-ack-id", "Socket.IO protocol › message › should close the connection upon invalid format (invalid ack id)", invalid_ack_id),
+        case!(in Suite::SocketIo, "sio.connect.main", "Socket.IO protocol › connect › should allow connection to the main namespace", connect_main),
+        case!(in Suite::SocketIo, "sio.connect.main-with-payload", "Socket.IO protocol › connect › should allow connection to the main namespace with a payload", connect_main_payload),
+        case!(in Suite::SocketIo, "sio.connect.custom", "Socket.IO protocol › connect › should allow connection to a custom namespace", connect_custom),
+        case!(in Suite::SocketIo, "sio.connect.custom-with-payload", "Socket.IO protocol › connect › should allow connection to a custom namespace with a payload", connect_custom_payload),
+        case!(in Suite::SocketIo, "sio.connect.unknown-namespace", "Socket.IO protocol › connect › should disallow connection to an unknown namespace", connect_unknown),
+        case!(in Suite::SocketIo, "sio.connect.invalid-handshake", "Socket.IO protocol › connect › should disallow connection with an invalid handshake", connect_invalid),
+        case!(in Suite::SocketIo, "sio.connect.no-handshake-timeout", "Socket.IO protocol › connect › should close the connection if no handshake is received", connect_timeout),
+        case!(in Suite::SocketIo, "sio.disconnect.main", "Socket.IO protocol › disconnect › should disconnect from the main namespace", disconnect_main),
+        case!(in Suite::SocketIo, "sio.disconnect.custom", "Socket.IO protocol › disconnect › should connect then disconnect from a custom namespace", disconnect_custom),
+        case!(in Suite::SocketIo, "sio.message.text", "Socket.IO protocol › message › should send a plain-text packet", message_text),
+        case!(in Suite::SocketIo, "sio.message.binary", "Socket.IO protocol › message › should send a packet with binary attachments", message_binary),
+        case!(in Suite::SocketIo, "sio.message.ack", "Socket.IO protocol › message › should send a plain-text packet with an ack", message_ack),
+        case!(in Suite::SocketIo, "sio.message.binary-ack", "Socket.IO protocol › message › should send a packet with binary attachments and an ack", message_binary_ack),
+        case!(in Suite::SocketIo, "sio.message.invalid-type", "Socket.IO protocol › message › should close the connection upon invalid format (unknown packet type)", invalid_type),
+        case!(in Suite::SocketIo, "sio.message.invalid-payload", "Socket.IO protocol › message › should close the connection upon invalid format (invalid payload format)", invalid_payload),
+        case!(in Suite::SocketIo, "sio.message.invalid-ack-id", "Socket.IO protocol › message › should close the connection upon invalid format (invalid ack id)", invalid_ack_id),
     ]
 }

@@ -16,7 +16,10 @@
 //! it), and `Close`. Each direction's memory for out-of-order data is capped; overflowing the cap
 //! skips the hole and reports it as a gap instead of growing.
 
+mod order;
 mod reassembly;
 mod stream;
+
+pub use order::{OrderCheck, OrderError};
 
 pub use reassembly::{ConnInfo, GapReason, Reassembler, ReassemblyLimits, TcpEvent};

@@ -14,12 +14,12 @@ use sioscope::capture::{replay, ReplayOptions};
 use sioscope::conformance::{Checker, Report};
 use sioscope::deflate::{parse_extensions, Inflater};
 use sioscope::engineio::{decode_binary, decode_payload, decode_text, Version};
-use sioscope::event::{ConnId, Dir, Origin, Timestamp};
+use sioscope::event::{Origin, Timestamp};
 use sioscope::http::{HttpDecoder, HttpLimits, Role};
 use sioscope::pipeline::{Pipeline, PipelineOptions};
 use sioscope::report::{ExplainText, ExplainView};
 use sioscope::session::SessionTracker;
-use sioscope::tcp::{Reassembler, ReassemblyLimits, TcpEvent};
+use sioscope::tcp::{OrderCheck, Reassembler, ReassemblyLimits, TcpEvent};
 use sioscope::ws::{WsConfig, WsDecoder};
 
 use crate::common::fixtures;
@@ -117,40 +117,17 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
-/// Checks that each direction's stream offsets only move forward, then decodes on.
+/// Checks the reassembler's order promise (`tcp::OrderCheck`), then decodes on.
 struct Checked {
     pipe: Pipeline,
     tracker: SessionTracker,
-    ends: HashMap<(ConnId, Dir), u64>,
+    order: OrderCheck,
 }
 
 impl Checked {
     fn take(&mut self, ev: TcpEvent<'_>) {
-        match &ev {
-            TcpEvent::Data {
-                conn,
-                dir,
-                offset,
-                bytes,
-                ..
-            } => {
-                let end = self.ends.entry((*conn, *dir)).or_insert(0);
-                assert!(*offset >= *end, "data at {offset} again (had up to {end})");
-                *end = offset + bytes.len() as u64;
-            }
-            TcpEvent::Gap {
-                conn,
-                dir,
-                start,
-                end: gap_end,
-                ..
-            } => {
-                let end = self.ends.entry((*conn, *dir)).or_insert(0);
-                assert!(*start >= *end, "gap at {start} over data up to {end}");
-                assert!(gap_end >= start, "gap ends before it starts");
-                *end = *gap_end;
-            }
-            _ => {}
+        if let Err(e) = self.order.observe(&ev) {
+            panic!("{e}");
         }
         let tracker = &mut self.tracker;
         self.pipe.tcp(ev, &mut |e| tracker.event(&e));
@@ -203,7 +180,7 @@ proptest! {
         let mut c = Checked {
             pipe: Pipeline::new(small_opts().pipeline),
             tracker: SessionTracker::new(),
-            ends: HashMap::new(),
+            order: OrderCheck::new(),
         };
         let mut cursors: HashMap<(u8, bool), u32> = HashMap::new();
         for (i, (flow, reverse, f, delta, payload)) in segs.iter().enumerate() {
