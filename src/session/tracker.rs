@@ -224,6 +224,11 @@ impl SessionTracker {
                 }
             }
         }
+        // A closed connection carries nothing more (the reassembler's close is its last event):
+        // its per-connection state goes, so that memory follows the connections open at once.
+        if let Body::Tcp(TcpInfo::Close { .. }) = ev.body {
+            self.state.remove(&ev.conn.0);
+        }
     }
 
     fn tcp(&mut self, ev: &Event, t: &TcpInfo) {
