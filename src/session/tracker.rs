@@ -50,7 +50,9 @@ struct ConnState {
 /// Folds events into records. Feed it every event (unfiltered), then read the records.
 #[derive(Default)]
 pub struct SessionTracker {
-    conns: BTreeMap<u64, ConnRecord>,
+    /// Boxed: a map's nodes hold up to 11 values and sequential ids leave them half full, so
+    /// an inline record would cost about twice its size in every node.
+    conns: BTreeMap<u64, Box<ConnRecord>>,
     state: HashMap<u64, ConnState>,
     sessions: Vec<SessionRecord>,
     by_sid: HashMap<String, usize>,
@@ -107,7 +109,7 @@ impl SessionTracker {
     }
 
     /// Connections, by id.
-    pub fn conns(&self) -> &BTreeMap<u64, ConnRecord> {
+    pub fn conns(&self) -> &BTreeMap<u64, Box<ConnRecord>> {
         &self.conns
     }
 
@@ -241,7 +243,7 @@ impl SessionTracker {
             } => {
                 self.conns.insert(
                     id,
-                    ConnRecord {
+                    Box::new(ConnRecord {
                         conn: id,
                         client: client.clone(),
                         server: server.clone(),
@@ -257,7 +259,7 @@ impl SessionTracker {
                         ws_messages: [0, 0],
                         sids: Default::default(),
                         user_agent: None,
-                    },
+                    }),
                 );
                 self.state.insert(id, ConnState::default());
             }
