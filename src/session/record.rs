@@ -133,8 +133,9 @@ pub struct ConnRecord {
     pub switched: Option<Mark>,
     /// WebSocket frames/messages seen after the `101`, per direction.
     pub ws_messages: [u64; 2],
-    /// Sessions seen on this connection.
-    pub sids: BTreeSet<String>,
+    /// Sessions seen on this connection, sorted, without repeats (a `Vec`: most connections
+    /// carry one, and a one-element `BTreeSet` allocates a node of eleven).
+    pub sids: Vec<String>,
     /// Client `User-Agent`.
     pub user_agent: Option<String>,
 }

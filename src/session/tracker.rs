@@ -16,9 +16,20 @@ const BIG_MESSAGE: u64 = 64 << 10;
 /// Evidence lists are capped so that memory stays flat on long captures.
 const MAX_MARKS: usize = 64;
 
+/// Appends to an evidence list unless it is full. The lists grow one element at a time: most
+/// hold one or two marks, and `Vec`'s first allocation would make room for four.
 fn push_capped<T>(v: &mut Vec<T>, x: T) {
     if v.len() < MAX_MARKS {
+        v.reserve_exact(1);
         v.push(x);
+    }
+}
+
+/// Adds `sid` to a sorted list without repeats, making room for exactly one more.
+fn insert_sorted(v: &mut Vec<String>, sid: &str) {
+    if let Err(i) = v.binary_search_by(|x| x.as_str().cmp(sid)) {
+        v.reserve_exact(1);
+        v.insert(i, sid.to_string());
     }
 }
 
@@ -304,7 +315,7 @@ impl SessionTracker {
                     c.user_agent = ua;
                 }
                 if let Some(sid) = &h.sid {
-                    c.sids.insert(sid.clone());
+                    insert_sorted(&mut c.sids, sid);
                 }
                 if let Some(d) = ev.dir {
                     c.last_data[d.index()] = Some(mark(ev, "request"));
@@ -555,7 +566,7 @@ impl SessionTracker {
             st.sid = Some(sid.to_string());
         }
         if let Some(c) = self.conns.get_mut(&ev.conn.0) {
-            c.sids.insert(sid.to_string());
+            insert_sorted(&mut c.sids, sid);
         }
     }
 
@@ -605,6 +616,7 @@ impl SessionTracker {
                     .last()
                     .is_none_or(|t| t.transport != "websocket")
                 {
+                    s.transports.reserve_exact(1);
                     s.transports.push(Transition {
                         at: mark(ev, "upgraded to websocket"),
                         transport: "websocket".into(),
@@ -629,6 +641,8 @@ impl SessionTracker {
                 i
             }
             _ => {
+                // Most sessions have one or two sockets: room for one more, not for four.
+                s.sockets.reserve_exact(1);
                 s.sockets.push(SocketRecord {
                     nsp: nsp.clone(),
                     socket_id: None,
