@@ -1,5 +1,6 @@
 //! What the tracker remembers about connections, sessions and sockets.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde::Serialize;
@@ -18,8 +19,8 @@ pub struct Mark {
     /// Direction, when the fact travels one way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<Dir>,
-    /// What is there, in words.
-    pub what: String,
+    /// What is there, in words (most marks name a fixed thing, `FIN`, `ping`, and own no text).
+    pub what: Cow<'static, str>,
 }
 
 /// How many recent packets per direction a session remembers (`SessionRecord::recent_packets`).

@@ -78,7 +78,7 @@ pub struct SessionTracker {
     legs: crate::legs::LegComparer,
 }
 
-fn mark(ev: &Event, what: impl Into<String>) -> Mark {
+fn mark(ev: &Event, what: impl Into<std::borrow::Cow<'static, str>>) -> Mark {
     Mark {
         frame: ev.frame,
         ts: ev.ts,
