@@ -2,9 +2,10 @@
 //!
 //! A capture of at least `min_bytes` is built by the library's corpus replayer
 //! (`sioscope::capture::repeat`): every fixture of `fixtures/pcap/` (real captures of unmodified
-//! peers, see `fixtures/lab`) round after round, each round with fresh client addresses and
-//! shifted timestamps (fixtures never overlap in time). Nothing else changes: payload bytes are
-//! the peers'.
+//! peers, see `fixtures/lab`) round after round, each round with fresh client addresses, fresh
+//! Engine.IO sids and Socket.IO socket ids (same length, renamed where their bytes travel
+//! uncompressed: `sioscope::capture::rename`) and shifted timestamps (fixtures never overlap in
+//! time). Nothing else changes: every other payload byte is the peers'.
 //!
 //! The truth is what the generator wrote (records, TCP connections: SYN without ACK) and what
 //! the fixtures' truth files say each round holds (Engine.IO sessions, Socket.IO events sent).
@@ -30,10 +31,12 @@ pub struct Truth {
     pub tcp_connections: u64,
     /// Engine.IO sessions (every fixture's `sessions`, times the rounds).
     pub eio_sessions: u64,
-    /// Distinct sids among them: the rounds repeat the peers' sids (they are inside the payload,
-    /// compressed in part, so the generator cannot renumber them), and whatever keys sessions by
-    /// sid alone (`explain`, `sessions`) sees this many.
+    /// Distinct sids among them, what whatever keys sessions by sid alone (`explain`,
+    /// `sessions`) sees: every round renames the sids, except those that travel only inside
+    /// permessage-deflate messages (`sids_kept`), which repeat in every round.
     pub distinct_sids: u64,
+    /// Sessions whose sid every round repeats (counted once).
+    pub sids_kept: u64,
     /// Socket.IO events sent by the peers (every fixture's `events.sent`, times the rounds).
     pub sio_events_sent: u64,
 }
@@ -94,14 +97,6 @@ pub fn build(path: &Path, min_bytes: u64) -> std::io::Result<Truth> {
         Until::Bytes(min_bytes),
     )?;
     let rounds = u64::from(done.rounds);
-    let mut sids = std::collections::BTreeSet::new();
-    for f in &fixtures {
-        for s in f.truth["sessions"].as_array().into_iter().flatten() {
-            if let Some(sid) = s["sid"].as_str() {
-                sids.insert(sid.to_string());
-            }
-        }
-    }
     Ok(Truth {
         bytes: std::fs::metadata(path)?.len(),
         rounds: done.rounds,
@@ -117,7 +112,8 @@ pub fn build(path: &Path, min_bytes: u64) -> std::io::Result<Truth> {
                 .iter()
                 .map(|f| f.truth["sessions"].as_array().map_or(0, Vec::len) as u64)
                 .sum::<u64>(),
-        distinct_sids: sids.len() as u64,
+        distinct_sids: done.distinct_sids,
+        sids_kept: done.sids_kept,
         sio_events_sent: rounds * fixtures.iter().map(|f| events_sent(&f.truth)).sum::<u64>(),
     })
 }

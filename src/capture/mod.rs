@@ -28,6 +28,7 @@ pub mod link;
 mod merge;
 pub mod open;
 mod reader;
+pub mod rename;
 pub mod repeat;
 mod replay;
 pub mod writer;

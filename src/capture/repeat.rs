@@ -6,13 +6,18 @@
 //! side the address `127.(1 + round / 256).(round % 256).(fixture index)`, so every connection of
 //! every round is its own TCP flow; server and relay ports (from the fixtures' `*.truth.json`:
 //! `server_ports`, `relay_ports`) keep their addresses. Rounds follow each other with one second
-//! between a fixture's last packet and the next one's first.
+//! between a fixture's last packet and the next one's first. Each round also gives every
+//! Engine.IO sid and Socket.IO socket id a fresh one of the same length ([`super::rename`]), so
+//! each round's sessions are new sessions, as in a long real capture; the sessions whose sid
+//! travels only inside compressed or masked payloads keep it ([`Repeated::sids_kept`]).
 
+use std::collections::{BTreeSet, HashSet};
 use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use super::link;
+use super::rename::Renamer;
 use super::writer::{synth_packet, PcapNgWriter, MAX_SEGMENT};
 use super::CaptureReader;
 use crate::event::Timestamp;
@@ -39,6 +44,12 @@ pub struct Repeated {
     pub records: u64,
     /// TCP connections opened (SYN without ACK written).
     pub tcp_connections: u64,
+    /// Engine.IO session ids renamed (sessions of a fixture times the rounds, less the kept).
+    pub sids_renamed: u64,
+    /// Engine.IO session ids that could not be renamed and repeat in every round (counted once).
+    pub sids_kept: u64,
+    /// Distinct Engine.IO session ids in the capture: `sids_renamed + sids_kept`.
+    pub distinct_sids: u64,
 }
 
 /// The server and relay ports every `*.truth.json` of `dir` names, sorted, without repeats.
@@ -91,6 +102,13 @@ pub fn repeat_corpus<W: Write>(dir: &Path, out: W, until: Until) -> io::Result<R
         ));
     }
     let ports = corpus_server_ports(dir);
+    let renamers: Vec<Renamer> = fixtures.iter().map(|f| Renamer::new(f)).collect();
+    let mut taken: HashSet<Vec<u8>> = renamers
+        .iter()
+        .flat_map(Renamer::originals)
+        .map(<[u8]>::to_vec)
+        .collect();
+    let kept: BTreeSet<&String> = renamers.iter().flat_map(Renamer::kept).collect();
     let mut w = PcapNgWriter::new(out)?;
     let mut done = Repeated {
         fixtures: fixtures.len(),
@@ -110,24 +128,40 @@ pub fn repeat_corpus<W: Write>(dir: &Path, out: W, until: Until) -> io::Result<R
                 "more rounds than client addresses",
             ));
         };
-        for (fi, bytes) in fixtures.iter().enumerate() {
+        for ((fi, bytes), renamer) in fixtures.iter().enumerate().zip(&renamers) {
             let client_ip = Ipv4Addr::new(127, hi, lo as u8, fi as u8);
-            let last = replay_one(bytes, &ports, client_ip, t_base, &mut w, &mut done)?;
+            let fresh = renamer.fresh(u64::from(done.rounds) << 32 | fi as u64, &mut taken);
+            let ids = Rename { renamer, fresh };
+            let last = replay_one(bytes, &ports, client_ip, &ids, t_base, &mut w, &mut done)?;
+            done.sids_renamed += renamer.renamed_sessions() as u64;
             t_base += last + 1_000_000_000;
         }
         done.rounds += 1;
     }
+    done.sids_kept = if done.rounds > 0 {
+        kept.len() as u64
+    } else {
+        0
+    };
+    done.distinct_sids = done.sids_renamed + done.sids_kept;
     w.flush()?;
     Ok(done)
 }
 
-/// Writes one fixture with its client addresses moved to `client_ip` and its first packet at
-/// `t_base`; returns the time its last packet came after its first (ns). An unreadable fixture
-/// (or packet) is passed over.
+/// One round's new ids for one fixture.
+struct Rename<'a> {
+    renamer: &'a Renamer,
+    fresh: Vec<Vec<u8>>,
+}
+
+/// Writes one fixture with its client addresses moved to `client_ip`, its ids renamed by `ids`
+/// and its first packet at `t_base`; returns the time its last packet came after its first
+/// (ns). An unreadable fixture (or packet) is passed over.
 fn replay_one<W: Write>(
     bytes: &[u8],
     ports: &[u64],
     client_ip: Ipv4Addr,
+    ids: &Rename<'_>,
     t_base: u64,
     w: &mut PcapNgWriter<W>,
     done: &mut Repeated,
@@ -154,11 +188,14 @@ fn replay_one<W: Write>(
         if seg.flags.syn && !seg.flags.ack {
             done.tcp_connections += 1;
         }
+        let payload = ids
+            .renamer
+            .patch(seg.src, seg.dst, seg.seq, seg.payload, &ids.fresh);
         // Segments longer than one synthesized packet can hold are split.
-        let pieces: Vec<&[u8]> = if seg.payload.is_empty() {
+        let pieces: Vec<&[u8]> = if payload.is_empty() {
             vec![&[][..]]
         } else {
-            seg.payload.chunks(MAX_SEGMENT).collect()
+            payload.chunks(MAX_SEGMENT).collect()
         };
         let mut seq = seg.seq;
         let n = pieces.len();

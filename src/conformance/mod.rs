@@ -180,7 +180,7 @@ impl Report {
                 denied: deny.iter().any(|d| d.matches(None)),
                 frame: m.frame,
                 initiator: "server".to_string(),
-                explanation: m.what.clone(),
+                explanation: m.what.clone().into(),
             });
         }
         let violations = rules.iter().map(|r| r.violations).sum();

@@ -55,7 +55,11 @@ pub(crate) struct Facts<'a> {
 
 impl<'a> Facts<'a> {
     pub(crate) fn new(s: &'a SessionRecord, t: &'a SessionTracker) -> Self {
-        let conns: Vec<&ConnRecord> = s.conns.iter().filter_map(|c| t.conns().get(c)).collect();
+        let conns: Vec<&ConnRecord> = s
+            .conns
+            .iter()
+            .filter_map(|c| t.conns().get(c).map(|b| &**b))
+            .collect();
         let ws_conn = conns
             .iter()
             .rev()

@@ -61,7 +61,8 @@ fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> E
                 .min_by_key(|(_, m)| m.frame)
                 .map(|(_, m)| Mark {
                     what: "a new connection to the server's port refused (SYN answered by RST)"
-                        .to_string(),
+                        .to_string()
+                        .into(),
                     ..m.clone()
                 });
             f.simultaneous = ends.iter().filter(|x| ms(**x, e).abs() <= 100.0).count();

@@ -64,14 +64,15 @@ pub fn apply_har_limits(t: &SessionTracker, x: &mut Explanation, har: &HarSummar
                 let mut ev = vec![f.end.at.clone()];
                 ev[0].what = format!("last record of the session in the HAR: {}", ev[0].what)
                     .trim_end_matches(": ")
-                    .to_string();
+                    .to_string()
+                    .into();
                 for r in refused.iter().take(3) {
                     ev.push(crate::session::Mark {
                         frame: r.frame,
                         ts: r.ts,
                         conn: 0,
                         dir: None,
-                        what: format!("browser: net::ERR_CONNECTION_REFUSED for {}", r.url),
+                        what: format!("browser: net::ERR_CONNECTION_REFUSED for {}", r.url).into(),
                     });
                 }
                 f.end.cause = Cause::TransportClose;

@@ -153,7 +153,7 @@ pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
                         ts: at,
                         conn: end.conn,
                         dir: None,
-                        what: format!("last {} log line for the session: {} `{} {}`, {:.0} ms before the end in frame {}", p.log.side().as_str(), clock(p.log.ts.unwrap_or(at)), p.log.namespace, p.log.text.lines().next().unwrap_or(""), (end.ts.0 - at.0) as f64 / 1e6, end.frame),
+                        what: format!("last {} log line for the session: {} `{} {}`, {:.0} ms before the end in frame {}", p.log.side().as_str(), clock(p.log.ts.unwrap_or(at)), p.log.namespace, p.log.text.lines().next().unwrap_or(""), (end.ts.0 - at.0) as f64 / 1e6, end.frame).into(),
                     }],
                 });
             }
@@ -195,7 +195,7 @@ pub fn attach_log_evidence(x: &mut Explanation, tl: &LogTimeline) {
                     } else {
                         " (no sid in the line: the only session open then)"
                     }
-                ),
+                ).into(),
             });
             if reason.is_none() && p.log.side() == crate::log::LogSide::Server {
                 reason = named_reason(&p.log.text).map(|r| (r.to_string(), certain));

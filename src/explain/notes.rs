@@ -80,13 +80,14 @@ pub(crate) fn notes(f: &Facts, end: &FindingEnd) -> Vec<Note> {
         if let Some(c) = again {
             if ms(d.ts, c.ts) <= 10.0 {
                 let mut dm = d.clone();
-                dm.what = format!("client DISCONNECT {}", k.nsp);
+                dm.what = format!("client DISCONNECT {}", k.nsp).into();
                 let mut cm = c.clone();
                 cm.what = format!(
                     "client CONNECT {} again {:.1} ms later",
                     k.nsp,
                     ms(d.ts, c.ts)
-                );
+                )
+                .into();
                 out.push(Note {
                     kind: "same-tick-namespace-reconnect",
                     text: format!(

@@ -95,7 +95,7 @@ pub(crate) fn refusals(errors: &[Mark]) -> Vec<Refusal> {
         let (kind, explanation, fix) = meaning(code);
         out.push(Refusal {
             kind,
-            response: m.what.clone(),
+            response: m.what.clone().into(),
             count: 1,
             first: m.clone(),
             last: m.clone(),
@@ -118,7 +118,7 @@ mod tests {
             ts: Timestamp(frame),
             conn: 1,
             dir: None,
-            what: what.to_string(),
+            what: what.to_string().into(),
         }
     }
 

@@ -579,7 +579,7 @@ impl<'s> Decoder<'s> {
                     .tracker
                     .conns()
                     .get(&conn)
-                    .map(|c| c.sids.clone())
+                    .map(|c| c.sids.iter().cloned().collect())
                     .unwrap_or_default();
                 self.closed.push_back((Instant::now() + self.grace, conn));
                 self.findings(Some(sids));

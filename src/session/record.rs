@@ -1,5 +1,6 @@
 //! What the tracker remembers about connections, sessions and sockets.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde::Serialize;
@@ -19,8 +20,8 @@ pub struct Mark {
     /// Direction, when the fact travels one way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<Dir>,
-    /// What is there, in words.
-    pub what: String,
+    /// What is there, in words (most marks name a fixed thing, `FIN`, `ping`, and own no text).
+    pub what: Cow<'static, str>,
 }
 
 /// How many recent packets per direction a session remembers (`SessionRecord::recent_packets`).
@@ -138,8 +139,9 @@ pub struct ConnRecord {
     pub switched: Option<Mark>,
     /// WebSocket frames/messages seen after the `101`, per direction.
     pub ws_messages: [u64; 2],
-    /// Sessions seen on this connection.
-    pub sids: BTreeSet<String>,
+    /// Sessions seen on this connection, sorted, without repeats (a `Vec`: most connections
+    /// carry one, and a one-element `BTreeSet` allocates a node of eleven).
+    pub sids: Vec<String>,
     /// Client `User-Agent`.
     pub user_agent: Option<String>,
 }

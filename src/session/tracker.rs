@@ -17,9 +17,20 @@ const BIG_MESSAGE: u64 = 64 << 10;
 /// Evidence lists are capped so that memory stays flat on long captures.
 const MAX_MARKS: usize = 64;
 
+/// Appends to an evidence list unless it is full. The lists grow one element at a time: most
+/// hold one or two marks, and `Vec`'s first allocation would make room for four.
 fn push_capped<T>(v: &mut Vec<T>, x: T) {
     if v.len() < MAX_MARKS {
+        v.reserve_exact(1);
         v.push(x);
+    }
+}
+
+/// Adds `sid` to a sorted list without repeats, making room for exactly one more.
+fn insert_sorted(v: &mut Vec<String>, sid: &str) {
+    if let Err(i) = v.binary_search_by(|x| x.as_str().cmp(sid)) {
+        v.reserve_exact(1);
+        v.insert(i, sid.to_string());
     }
 }
 
@@ -51,7 +62,9 @@ struct ConnState {
 /// Folds events into records. Feed it every event (unfiltered), then read the records.
 #[derive(Default)]
 pub struct SessionTracker {
-    conns: BTreeMap<u64, ConnRecord>,
+    /// Boxed: a map's nodes hold up to 11 values and sequential ids leave them half full, so
+    /// an inline record would cost about twice its size in every node.
+    conns: BTreeMap<u64, Box<ConnRecord>>,
     state: HashMap<u64, ConnState>,
     sessions: Vec<SessionRecord>,
     by_sid: HashMap<String, usize>,
@@ -66,7 +79,7 @@ pub struct SessionTracker {
     legs: crate::legs::LegComparer,
 }
 
-fn mark(ev: &Event, what: impl Into<String>) -> Mark {
+fn mark(ev: &Event, what: impl Into<std::borrow::Cow<'static, str>>) -> Mark {
     Mark {
         frame: ev.frame,
         ts: ev.ts,
@@ -108,7 +121,7 @@ impl SessionTracker {
     }
 
     /// Connections, by id.
-    pub fn conns(&self) -> &BTreeMap<u64, ConnRecord> {
+    pub fn conns(&self) -> &BTreeMap<u64, Box<ConnRecord>> {
         &self.conns
     }
 
@@ -225,6 +238,11 @@ impl SessionTracker {
                 }
             }
         }
+        // A closed connection carries nothing more (the reassembler's close is its last event):
+        // its per-connection state goes, so that memory follows the connections open at once.
+        if let Body::Tcp(TcpInfo::Close { .. }) = ev.body {
+            self.state.remove(&ev.conn.0);
+        }
     }
 
     fn tcp(&mut self, ev: &Event, t: &TcpInfo) {
@@ -237,7 +255,7 @@ impl SessionTracker {
             } => {
                 self.conns.insert(
                     id,
-                    ConnRecord {
+                    Box::new(ConnRecord {
                         conn: id,
                         client: client.clone(),
                         server: server.clone(),
@@ -253,7 +271,7 @@ impl SessionTracker {
                         ws_messages: [0, 0],
                         sids: Default::default(),
                         user_agent: None,
-                    },
+                    }),
                 );
                 self.state.insert(id, ConnState::default());
             }
@@ -298,7 +316,7 @@ impl SessionTracker {
                     c.user_agent = ua;
                 }
                 if let Some(sid) = &h.sid {
-                    c.sids.insert(sid.clone());
+                    insert_sorted(&mut c.sids, sid);
                 }
                 if let Some(d) = ev.dir {
                     c.last_data[d.index()] = Some(mark(ev, "request"));
@@ -549,7 +567,7 @@ impl SessionTracker {
             st.sid = Some(sid.to_string());
         }
         if let Some(c) = self.conns.get_mut(&ev.conn.0) {
-            c.sids.insert(sid.to_string());
+            insert_sorted(&mut c.sids, sid);
         }
     }
 
@@ -599,6 +617,7 @@ impl SessionTracker {
                     .last()
                     .is_none_or(|t| t.transport != "websocket")
                 {
+                    s.transports.reserve_exact(1);
                     s.transports.push(Transition {
                         at: mark(ev, "upgraded to websocket"),
                         transport: "websocket".into(),
@@ -623,6 +642,8 @@ impl SessionTracker {
                 i
             }
             _ => {
+                // Most sessions have one or two sockets: room for one more, not for four.
+                s.sockets.reserve_exact(1);
                 s.sockets.push(SocketRecord {
                     nsp: nsp.clone(),
                     socket_id: None,

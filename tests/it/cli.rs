@@ -424,8 +424,9 @@ fn explain_on_a_many_session_capture_prints_the_summary_first_and_each_finding_o
     };
     let (one, heads_one, _) = headers(1);
     let (many, heads_many, text) = headers(3);
-    // Replayed sessions keep their ids, so the count of Engine.IO sessions need not triple; the
-    // sessions the text header counts is the JSON summary's.
+    // Each round renames the sids (a few, only inside compressed messages, repeat), so the count
+    // of Engine.IO sessions nearly triples; the sessions the text header counts is the JSON
+    // summary's.
     assert!(many >= one && one > 20, "{one} then {many} sessions");
     let first10: Vec<&str> = text.lines().take(10).collect();
     assert!(
@@ -438,8 +439,8 @@ fn explain_on_a_many_session_capture_prints_the_summary_first_and_each_finding_o
         header.contains(&format!("{many} Engine.IO sessions")),
         "{header}"
     );
-    // Three times the traffic, not more findings (replayed sessions keep their ids, so a few
-    // groups merge or split between 1 and 3 rounds: 30 and 29 paragraphs on this corpus).
+    // Three times the traffic and sessions, not more findings (the few sessions whose sid
+    // repeats merge across rounds, so a group may merge or split between 1 and 3 rounds).
     assert!(
         heads_many.len() <= heads_one.len(),
         "{heads_one:#?}\n{heads_many:#?}"

@@ -21,6 +21,7 @@ mod props;
 mod proxy;
 mod readme;
 mod rechunk;
+mod repeat;
 mod report;
 mod sessions;
 mod tshark;

@@ -58,7 +58,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
         sioscope::explain::attach_log_evidence(&mut x, tl);
     }
     let x = filter
-        .narrow(&x, tracker.sessions())
+        .narrow(x, tracker.sessions())
         .map_err(anyhow::Error::msg)?;
     // Nothing to explain is not a clean bill: say why on stderr and exit 1.
     let empty = (x.sessions.is_empty() && x.sessionless_errors.is_empty()).then(|| {

@@ -86,7 +86,7 @@ pub fn run(args: SessionsArgs) -> Result<ExitCode> {
         }
     } else {
         let x = filter
-            .narrow(&x, tracker.sessions())
+            .narrow(x, tracker.sessions())
             .map_err(anyhow::Error::msg)?;
         if x.sessions.is_empty() {
             let why = tracked.seen.no_engineio().unwrap_or_else(|| {

@@ -60,7 +60,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     for k in &latest {
         if let Some(m) = &k.connected {
             let mut m = m.clone();
-            m.what = format!("server refuses CONNECT {}: {}", k.nsp, m.what);
+            m.what = format!("server refuses CONNECT {}: {}", k.nsp, m.what).into();
             evidence.push(m);
         }
     }

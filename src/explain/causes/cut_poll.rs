@@ -43,14 +43,16 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         } else {
             "closes (TCP FIN)"
         }
-    );
+    )
+    .into();
     let mut then = close.clone();
     then.what = "client's Engine.IO close `1`, sent after its request failed".into();
     let mut answer = refused.clone();
     answer.what = format!(
         "server answers the close with {}: the session was already gone",
         refused.what
-    );
+    )
+    .into();
     Some(
         end(
             cut.clone(),

@@ -46,7 +46,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             m.first_frame
                 .map(|f| format!(", frames {f}–{}", at.frame))
                 .unwrap_or_default()
-        );
+        )
+        .into();
         evidence.push(at);
         match &m.inflate_error {
             Some(e) => story.push_str(&format!(
@@ -65,7 +66,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             "{} sends {} (invalid payload data: it could not inflate the message)",
             side(at.dir),
             close_text(c)
-        );
+        )
+        .into();
         evidence.push(at);
     }
     // The peer of the failing side reports the 1007 close as "transport close" once its ws

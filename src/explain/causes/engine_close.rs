@@ -26,7 +26,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     let eio = f.engine_close();
     let first_close = s.ws_closes.first().map(|c| {
         let mut m = c.at.clone();
-        m.what = format!("{} sends {}", side(m.dir), close_text(c));
+        m.what = format!("{} sends {}", side(m.dir), close_text(c)).into();
         m
     });
     let m = match (eio, first_close) {

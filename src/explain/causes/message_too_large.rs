@@ -31,7 +31,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             "{} message of {} bytes",
             side(at.dir),
             m.len.max(m.wire_len)
-        );
+        )
+        .into();
         evidence.push(at);
     }
     let limit = s
@@ -44,12 +45,13 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             "{} sends {} (message too big){limit}",
             side(at.dir),
             close_text(c)
-        );
+        )
+        .into();
         evidence.push(at);
     }
     if let Some(h) = http413 {
         let mut at = h.clone();
-        at.what = format!("{}{limit}", h.what);
+        at.what = format!("{}{limit}", h.what).into();
         evidence.push(at);
     }
     let largest = s.largest[0].max(s.largest[1]);

@@ -80,14 +80,15 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     if f.peers.server == Implementation::NodeSocketIo {
         if let Some((d, c, close)) = invalid_state(f) {
             let mut dm = d.clone();
-            dm.what = "client DISCONNECT of a namespace".to_string();
+            dm.what = "client DISCONNECT of a namespace".to_string().into();
             let mut cm = c.clone();
             cm.what = format!(
                 "client CONNECT of the same namespace {:.1} ms later, in the same tick",
                 ms(d.ts, c.ts)
-            );
+            )
+            .into();
             let mut em = close.clone();
-            em.what = format!("server closes the whole connection: {}", em.what);
+            em.what = format!("server closes the whole connection: {}", em.what).into();
             return Some(
                 end(
                     close.clone(),
@@ -114,7 +115,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             .find(|m| m.what.starts_with("eio-") || m.what.starts_with("sio-"));
     let coded = f.close_with(&[1002, 1003]).map(|c| {
         let mut m = c.at.clone();
-        m.what = format!("{} sends {}", side(m.dir), close_text(c));
+        m.what = format!("{} sends {}", side(m.dir), close_text(c)).into();
         m
     });
     let after_bad = parse_anomaly.and_then(|a| {
@@ -138,12 +139,13 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             "{} sends a packet that cannot be decoded: {}",
             side(a.dir),
             a.what
-        );
+        )
+        .into();
         evidence.push(a);
     }
     let mut at = close.clone();
     if !at.what.contains("sends") {
-        at.what = format!("{} ends the transport: {}", side(at.dir), at.what);
+        at.what = format!("{} ends the transport: {}", side(at.dir), at.what).into();
     }
     evidence.push(at);
     // socket.io 3/4 report a Socket.IO decoding failure as "forced close" (socket.io-parser

@@ -265,11 +265,12 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             "{} ping, no pong in time (pingTimeout {timeout:.0} ms)",
             side(since.dir)
         )
+        .into()
     } else {
         format!(
             "last packet from the {} before the end (deadline pingInterval {interval:.0} + pingTimeout {timeout:.0} ms)",
             side(since.dir)
-        )
+        ).into()
     };
     let mut at = x.at.clone();
     at.what = format!(
@@ -277,7 +278,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         side(at.dir),
         ms(x.since.ts, x.at.ts),
         at.what
-    );
+    )
+    .into();
     let mut evidence = vec![since, at];
     let late_pong = s
         .last_pong
@@ -289,7 +291,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             "{} pong {:.0} ms after the deadline: too late, it answers nothing",
             side(q.dir),
             ms(x.deadline, q.ts)
-        );
+        )
+        .into();
         evidence.push(q);
     }
     let unheard = close_unheard(f, &x);

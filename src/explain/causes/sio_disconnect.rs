@@ -77,7 +77,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         "{} sends Socket.IO DISCONNECT for {}",
         side(m.dir),
         nsps.join(", ")
-    );
+    )
+    .into();
     let mut evidence = vec![at];
     if let Some(t) = &f.transport_end {
         if t.frame > m.frame {

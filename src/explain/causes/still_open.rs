@@ -16,7 +16,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         return None;
     }
     let mut at = f.s.last.clone();
-    at.what = format!("last packet of the session: {}", at.what);
+    at.what = format!("last packet of the session: {}", at.what).into();
     Some(
         end(
             at.clone(),

@@ -26,7 +26,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         "{} sends {} without any Socket.IO/Engine.IO close",
         side(t.dir),
         if rst { "TCP RST" } else { "TCP FIN" }
-    );
+    )
+    .into();
     let idle = c
         .last_data
         .iter()
@@ -50,7 +51,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         .max_by_key(|d| d.frame)
     {
         let mut l = last.clone();
-        l.what = format!("last data before the end: {}", l.what);
+        l.what = format!("last data before the end: {}", l.what).into();
         evidence.insert(0, l);
     }
     // Over WebSocket, ws turns a reset into a plain close (1006): both node sides report

@@ -40,7 +40,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         .engine_close()
         .filter(|c| c.dir == Some(Dir::S2C) && ms(refused.ts, c.ts).abs() <= SAME_TICK_MS)?;
     let mut first = refused.clone();
-    first.what = format!("server refuses a polling request: {}", refused.what);
+    first.what = format!("server refuses a polling request: {}", refused.what).into();
     let mut then = close.clone();
     then.what = "server closes the session on its pending poll (Engine.IO `1`)".into();
     let mut evidence = vec![first, then];

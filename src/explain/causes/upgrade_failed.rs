@@ -18,7 +18,9 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     if s.upgrade != UpgradeState::Upgraded {
         if let Some((c, end_m)) = torn_down(f) {
             let mut sw = c.switched.clone().unwrap_or_else(|| end_m.clone());
-            sw.what = "101 Switching Protocols for the upgrade request".to_string();
+            sw.what = "101 Switching Protocols for the upgrade request"
+                .to_string()
+                .into();
             let rst = c.rst.as_ref().is_some_and(|r| r.frame == end_m.frame);
             let mut e = end_m.clone();
             e.what = format!(
@@ -26,7 +28,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                 side(e.dir),
                 if rst { "resets" } else { "closes" },
                 ms(sw.ts, e.ts)
-            );
+            )
+            .into();
             return Some(end(
                 f.end_mark(),
                 Cause::UpgradeFailed,
@@ -59,7 +62,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
             "{} closes the upgrade probe: {}",
             side(at.dir),
             close_text(c)
-        );
+        )
+        .into();
         let mut evidence = vec![m, at];
         let mut why = String::new();
         if c.code == Some(1007) {
@@ -70,7 +74,8 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
                     "{} compressed message on the probe: {} bytes on the wire",
                     side(b.dir),
                     bad.wire_len
-                );
+                )
+                .into();
                 evidence.insert(1, b);
                 if let Some(e) = &bad.inflate_error {
                     why.push_str(&format!(

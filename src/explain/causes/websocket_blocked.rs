@@ -110,7 +110,7 @@ pub(crate) fn rule_blocked_any(f: &Facts) -> Option<FindingEnd> {
             .clone()
             .filter(|d| d.frame >= switched.frame)
             .unwrap_or_else(|| switched.clone());
-        m.what = what;
+        m.what = what.into();
         m.dir = Some(if i == 0 { Dir::C2S } else { Dir::S2C });
         evidence.push(m);
     }
@@ -125,7 +125,8 @@ pub(crate) fn rule_blocked_any(f: &Facts) -> Option<FindingEnd> {
         } else {
             "the connection closes".to_string()
         }
-    );
+    )
+    .into();
     evidence.push(e);
     let stayed_polling = f
         .conns
