@@ -1,7 +1,7 @@
 //! Engine.IO sessions and Socket.IO packets: which session a payload belongs to, which protocol
 //! revision decodes it, and binary attachments that span several Engine.IO messages.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use base64::Engine as _;
 use serde_json::Value;
