@@ -463,14 +463,15 @@ impl Sessions {
     ) {
         match step {
             Ok(Step::Ready(done)) => {
-                let data = if done.attachments.is_empty() {
-                    done.packet.data.clone()
+                // Without attachments the packet's own data is shown (moved, not copied).
+                let view = if done.attachments.is_empty() {
+                    None
                 } else {
                     match done.json_view() {
                         Ok(view) => view,
                         Err(e) => {
                             emit.error(last, Some(dir), "sio", &e, None);
-                            done.packet.data.clone()
+                            None
                         }
                     }
                 };
@@ -480,7 +481,7 @@ impl Sessions {
                     Some(dir),
                     Body::Sio {
                         eio: Self::eio_info(ctx, "message"),
-                        sio: sio_info(&done.packet, data, sio_version(v)),
+                        sio: sio_info(done.packet, view, sio_version(v)),
                     },
                 );
             }
@@ -546,13 +547,15 @@ impl Sessions {
     }
 }
 
-fn sio_info(p: &socketio::Packet, data: Option<Value>, version: socketio::Version) -> SioInfo {
+/// The Socket.IO event of `p`, showing `view` as its data when given (else the packet's own).
+fn sio_info(p: socketio::Packet, view: Option<Value>, version: socketio::Version) -> SioInfo {
+    let event = p.event_name().map(str::to_string);
     SioInfo {
         kind: p.ty.name().to_string(),
-        nsp: p.nsp.clone(),
-        event: p.event_name().map(str::to_string),
+        nsp: p.nsp,
+        event,
         id: p.id,
-        data: data.or_else(|| p.data.clone()),
+        data: view.or(p.data),
         attachments: p.attachments,
         version: match version {
             socketio::Version::V4 => 4,
