@@ -23,5 +23,6 @@ mod readme;
 mod rechunk;
 mod report;
 mod sessions;
+mod threads;
 mod tshark;
 mod upgrade_faults;
