@@ -430,12 +430,14 @@ impl Conn {
     }
 
     /// The HTTP event of `msg`; its header fields are moved into the event (read what else is
-    /// needed of them first).
+    /// needed of them first). A request's target, when already split by
+    /// [`query::split_target`], is given in `target_parts` (else it is split here).
     fn http_info(
         msg: &mut HttpMessage,
         body: &[u8],
         content_encoding: Option<String>,
         sid: Option<String>,
+        target_parts: Option<(String, Vec<(String, String)>)>,
     ) -> HttpInfo {
         let shown = body.get(..BODY_SHOWN).unwrap_or(body);
         let (body_text, body_base64) = if body.is_empty() {
@@ -478,7 +480,7 @@ impl Conn {
         };
         match &msg.head {
             HttpHead::Request { method, target } => {
-                let (path, pairs) = query::split_target(target);
+                let (path, pairs) = target_parts.unwrap_or_else(|| query::split_target(target));
                 info.method = Some(method.clone());
                 info.target = Some(target.clone());
                 info.path = Some(path);
@@ -507,7 +509,8 @@ impl Conn {
             HttpHead::Request { method, target } => (method.clone(), target.clone()),
             HttpHead::Response { .. } => return,
         };
-        let ctx = EioCtx::from_request(&target, self.opts.eio);
+        let target_parts = query::split_target(&target);
+        let ctx = EioCtx::from_target(&target_parts.0, &target_parts.1, self.opts.eio);
         let close = msg.connection_close();
         let binary = msg.is_octet_stream();
         let upgrade = msg.is_websocket_upgrade_request();
@@ -517,7 +520,13 @@ impl Conn {
             first,
             last,
             Some(Dir::C2S),
-            Body::Http(Self::http_info(&mut msg, &body, enc, ctx.sid.clone())),
+            Body::Http(Self::http_info(
+                &mut msg,
+                &body,
+                enc,
+                ctx.sid.clone(),
+                Some(target_parts),
+            )),
         );
         self.http[1].expect_response_to(&method);
         if method == "POST" && !body.is_empty() {
@@ -547,7 +556,7 @@ impl Conn {
                 first,
                 last,
                 Some(Dir::S2C),
-                Body::Http(Self::http_info(&mut msg, &[], None, None)),
+                Body::Http(Self::http_info(&mut msg, &[], None, None, None)),
             );
             return;
         }
@@ -567,7 +576,7 @@ impl Conn {
                 first,
                 last,
                 Some(Dir::S2C),
-                Body::Http(Self::http_info(&mut msg, &body, enc, ctx.sid.clone())),
+                Body::Http(Self::http_info(&mut msg, &body, enc, ctx.sid.clone(), None)),
             );
             let offered = req.and_then(|r| r.extensions_offered);
             let ws = WsConn::after_upgrade(
@@ -604,7 +613,7 @@ impl Conn {
             };
             sessions.polling_response(&mut ctx, &body, binary, first, last, &mut held);
         }
-        let mut info = Self::http_info(&mut msg, &body, enc, ctx.sid.clone());
+        let mut info = Self::http_info(&mut msg, &body, enc, ctx.sid.clone(), None);
         info.connection_close |= request_close;
         emit.at(first, last, Some(Dir::S2C), Body::Http(info));
         for e in packets {

@@ -62,9 +62,15 @@ impl EioCtx {
     /// Reads the protocol, transport and session id from a request target: the query
     /// (`EIO`, `transport`, `sid`) for Engine.IO, the path (`/socket.io/1/<transport>/<sid>`) for
     /// socket.io 0.9. `eio` forces a revision when the query does not name one.
+    #[cfg(test)]
     pub(crate) fn from_request(target: &str, eio: Option<u8>) -> Self {
         let (path, pairs) = query::split_target(target);
-        if let Some((transport, sid)) = legacy::parse_path(&path) {
+        Self::from_target(&path, &pairs, eio)
+    }
+
+    /// [`EioCtx::from_request`] on a target already split by [`query::split_target`].
+    pub(crate) fn from_target(path: &str, pairs: &[(String, String)], eio: Option<u8>) -> Self {
+        if let Some((transport, sid)) = legacy::parse_path(path) {
             return EioCtx {
                 proto: Proto::Legacy,
                 transport: if transport == "websocket" || transport == "flashsocket" {
@@ -76,7 +82,7 @@ impl EioCtx {
                 sio_path: true,
             };
         }
-        if legacy::is_handshake_path(&path) && query::param(&pairs, "EIO").is_none() {
+        if legacy::is_handshake_path(path) && query::param(pairs, "EIO").is_none() {
             return EioCtx {
                 proto: Proto::Legacy,
                 transport: Transport::Unknown,
@@ -84,12 +90,12 @@ impl EioCtx {
                 sio_path: true,
             };
         }
-        let transport = match query::param(&pairs, "transport") {
+        let transport = match query::param(pairs, "transport") {
             Some("websocket") => Transport::WebSocket,
             Some("polling") => Transport::Polling,
             _ => Transport::Unknown,
         };
-        let version = query::param(&pairs, "EIO")
+        let version = query::param(pairs, "EIO")
             .and_then(|v| Version::from_eio_value(v).ok())
             .or_else(|| eio.and_then(|n| Version::from_eio_value(&n.to_string()).ok()))
             // engine.io clients before the EIO parameter spoke revision 2
@@ -97,7 +103,7 @@ impl EioCtx {
         EioCtx {
             proto: version.map_or(Proto::Unknown, Proto::Eio),
             transport,
-            sid: query::param(&pairs, "sid").map(str::to_string),
+            sid: query::param(pairs, "sid").map(str::to_string),
             // socket.io attaches at "/socket.io" by default (socket.io@4.8.4 dist/index.js:119),
             // a bare engine.io server at "/engine.io" (engine.io@6.6.12 build/server.js:84).
             sio_path: path.trim_end_matches('/').ends_with("/socket.io"),
