@@ -107,3 +107,25 @@ fn zero_threads_is_refused_with_the_reason() {
         "{err}"
     );
 }
+
+#[test]
+fn annotate_writes_the_same_capture_with_threads_1_and_4() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let written = |threads: &str| {
+        let out = dir.path().join(format!("annotated-{threads}.pcapng"));
+        let o = out.to_string_lossy().into_owned();
+        let run = sioscope(&[
+            "annotate",
+            "fixtures/pcap/v1-3-deflate-fragmented.pcap",
+            "-o",
+            &o,
+            "--threads",
+            threads,
+        ]);
+        assert_eq!(run.status.code(), Some(0), "--threads {threads}");
+        std::fs::read(&out).expect("read the annotated capture")
+    };
+    let one = written("1");
+    assert!(one.len() > 1000);
+    assert!(written("4") == one, "annotate --threads 4 differs");
+}
