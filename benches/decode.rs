@@ -12,7 +12,8 @@
 //! every subject alike:
 //!
 //! - end to end: `decode --format ndjson`, `decode` (pretty), `explain`, `sessions`,
-//!   `check --capture`, and tshark (`-d tcp.port==<port>,http -Y websocket -T fields -e
+//!   `check --capture` (each with the default `--threads`, every core; `decode --format ndjson`
+//!   and `explain` also with `--threads 1`, for the gain of the second thread), and tshark (`-d tcp.port==<port>,http -Y websocket -T fields -e
 //!   websocket.payload.text`), each with stdout to /dev/null;
 //! - the floor, in process: a bare read of every record, plus inflating the permessage-deflate
 //!   messages of the capture with the same backend (flate2 on zlib-rs): the decoded texts of the
@@ -128,8 +129,16 @@ fn subjects(p: &str) -> Vec<(&'static str, Command)> {
             "decode --format ndjson",
             sio(&["decode", "--format", "ndjson", p]),
         ),
+        (
+            "  ndjson, --threads 1",
+            sio(&["decode", "--format", "ndjson", "--threads", "1", p]),
+        ),
         ("decode (pretty)", sio(&["decode", "--color", "never", p])),
         ("explain", sio(&["explain", "--color", "never", p])),
+        (
+            "  explain, --threads 1",
+            sio(&["explain", "--color", "never", "--threads", "1", p]),
+        ),
         ("sessions", sio(&["sessions", "--color", "never", p])),
         ("check --capture", sio(&["check", "--capture", p])),
     ]

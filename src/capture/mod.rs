@@ -31,9 +31,11 @@ mod reader;
 pub mod rename;
 pub mod repeat;
 mod replay;
+mod threaded;
 pub mod writer;
 
 pub use error::CaptureError;
 pub use merge::{MergedReader, PacketSource};
 pub use reader::{CaptureFormat, CaptureReader, Packet};
 pub use replay::{replay, replay_packets, ReplayOptions, ReplayStats};
+pub use threaded::replay_packets_threaded;

@@ -35,6 +35,10 @@ pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// Decodes `%XX` escapes and `+`; invalid escapes and invalid UTF-8 are kept/replaced, never an error.
 pub fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
+    // Most names and values have nothing to decode: they are already the text.
+    if !b.iter().any(|&c| c == b'%' || c == b'+') {
+        return s.to_string();
+    }
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while let Some(&c) = b.get(i) {
@@ -64,7 +68,7 @@ pub fn percent_decode(s: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]

@@ -393,10 +393,11 @@ impl Conn {
         }
     }
 
-    /// Undoes `Content-Encoding`; reports a failure as an anomaly and keeps the raw body.
+    /// Undoes `Content-Encoding`; reports a failure as an anomaly and keeps the raw body. The
+    /// body is moved out of `msg` when it is kept as it is (not copied).
     fn content(
         &self,
-        msg: &HttpMessage,
+        msg: &mut HttpMessage,
         dir: Dir,
         last: Origin,
         emit: &mut Emit<'_, '_>,
@@ -407,7 +408,7 @@ impl Conn {
         let kind = match enc.as_deref() {
             Some("gzip") | Some("x-gzip") => BodyEncoding::Gzip,
             Some("deflate") => BodyEncoding::Deflate,
-            _ => return (msg.body.clone(), None),
+            _ => return (std::mem::take(&mut msg.body), None),
         };
         match inflate_body(kind, &msg.body, self.opts.max_message) {
             Ok(b) => (b, enc),
@@ -423,16 +424,20 @@ impl Conn {
                     ),
                     Some(&msg.body),
                 );
-                (msg.body.clone(), None)
+                (std::mem::take(&mut msg.body), None)
             }
         }
     }
 
+    /// The HTTP event of `msg`; its header fields are moved into the event (read what else is
+    /// needed of them first). A request's target, when already split by
+    /// [`query::split_target`], is given in `target_parts` (else it is split here).
     fn http_info(
-        msg: &HttpMessage,
+        msg: &mut HttpMessage,
         body: &[u8],
         content_encoding: Option<String>,
         sid: Option<String>,
+        target_parts: Option<(String, Vec<(String, String)>)>,
     ) -> HttpInfo {
         let shown = body.get(..BODY_SHOWN).unwrap_or(body);
         let (body_text, body_base64) = if body.is_empty() {
@@ -456,6 +461,7 @@ impl Conn {
                 ),
             }
         };
+        let connection_close = msg.connection_close();
         let mut info = HttpInfo {
             kind: "request",
             method: None,
@@ -464,17 +470,17 @@ impl Conn {
             query: serde_json::Map::new(),
             status: None,
             reason: None,
-            headers: msg.headers.clone(),
+            headers: std::mem::take(&mut msg.headers),
             body_len: msg.body_len,
             content_encoding,
             body_text,
             body_base64,
             sid,
-            connection_close: msg.connection_close(),
+            connection_close,
         };
         match &msg.head {
             HttpHead::Request { method, target } => {
-                let (path, pairs) = query::split_target(target);
+                let (path, pairs) = target_parts.unwrap_or_else(|| query::split_target(target));
                 info.method = Some(method.clone());
                 info.target = Some(target.clone());
                 info.path = Some(path);
@@ -493,7 +499,7 @@ impl Conn {
 
     fn request(
         &mut self,
-        msg: HttpMessage,
+        mut msg: HttpMessage,
         first: Origin,
         last: Origin,
         sessions: &mut Sessions,
@@ -503,23 +509,33 @@ impl Conn {
             HttpHead::Request { method, target } => (method.clone(), target.clone()),
             HttpHead::Response { .. } => return,
         };
-        let ctx = EioCtx::from_request(&target, self.opts.eio);
+        let target_parts = query::split_target(&target);
+        let ctx = EioCtx::from_target(&target_parts.0, &target_parts.1, self.opts.eio);
         let close = msg.connection_close();
-        let (body, enc) = self.content(&msg, Dir::C2S, last, emit);
+        let binary = msg.is_octet_stream();
+        let upgrade = msg.is_websocket_upgrade_request();
+        let extensions_offered = msg.header("sec-websocket-extensions").map(str::to_string);
+        let (body, enc) = self.content(&mut msg, Dir::C2S, last, emit);
         emit.at(
             first,
             last,
             Some(Dir::C2S),
-            Body::Http(Self::http_info(&msg, &body, enc, ctx.sid.clone())),
+            Body::Http(Self::http_info(
+                &mut msg,
+                &body,
+                enc,
+                ctx.sid.clone(),
+                Some(target_parts),
+            )),
         );
         self.http[1].expect_response_to(&method);
         if method == "POST" && !body.is_empty() {
-            sessions.polling_body(&ctx, &body, msg.is_octet_stream(), first, last, emit);
+            sessions.polling_body(&ctx, &body, binary, first, last, emit);
         }
         self.pending.push_back(Pending {
             method,
-            upgrade: msg.is_websocket_upgrade_request(),
-            extensions_offered: msg.header("sec-websocket-extensions").map(str::to_string),
+            upgrade,
+            extensions_offered,
             ctx,
             close,
         });
@@ -527,7 +543,7 @@ impl Conn {
 
     fn response(
         &mut self,
-        msg: HttpMessage,
+        mut msg: HttpMessage,
         first: Origin,
         last: Origin,
         sessions: &mut Sessions,
@@ -540,7 +556,7 @@ impl Conn {
                 first,
                 last,
                 Some(Dir::S2C),
-                Body::Http(Self::http_info(&msg, &[], None, None)),
+                Body::Http(Self::http_info(&mut msg, &[], None, None, None)),
             );
             return;
         }
@@ -549,22 +565,23 @@ impl Conn {
         // closure of the connection after it sends the final response to the request that
         // contained the "close"": the response ends the connection as much as its own header.
         let request_close = req.as_ref().is_some_and(|r| r.close);
-        let (body, enc) = self.content(&msg, Dir::S2C, last, emit);
+        let (body, enc) = self.content(&mut msg, Dir::S2C, last, emit);
         let mut ctx = req.as_ref().map(|r| r.ctx.clone()).unwrap_or_default();
         // A handshake response names the session: decode it first so the event can carry the sid.
         let binary = msg.is_octet_stream();
         let upgrade = req.as_ref().is_some_and(|r| r.upgrade);
         if status == 101 && upgrade {
+            let accepted = msg.header("sec-websocket-extensions").map(str::to_string);
             emit.at(
                 first,
                 last,
                 Some(Dir::S2C),
-                Body::Http(Self::http_info(&msg, &body, enc, ctx.sid.clone())),
+                Body::Http(Self::http_info(&mut msg, &body, enc, ctx.sid.clone(), None)),
             );
             let offered = req.and_then(|r| r.extensions_offered);
             let ws = WsConn::after_upgrade(
                 ctx,
-                msg.header("sec-websocket-extensions"),
+                accepted.as_deref(),
                 offered.as_deref(),
                 &self.opts,
                 last,
@@ -596,7 +613,7 @@ impl Conn {
             };
             sessions.polling_response(&mut ctx, &body, binary, first, last, &mut held);
         }
-        let mut info = Self::http_info(&msg, &body, enc, ctx.sid.clone());
+        let mut info = Self::http_info(&mut msg, &body, enc, ctx.sid.clone(), None);
         info.connection_close |= request_close;
         emit.at(first, last, Some(Dir::S2C), Body::Http(info));
         for e in packets {

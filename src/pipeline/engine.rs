@@ -1,7 +1,7 @@
 //! Engine.IO sessions and Socket.IO packets: which session a payload belongs to, which protocol
 //! revision decodes it, and binary attachments that span several Engine.IO messages.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -62,9 +62,15 @@ impl EioCtx {
     /// Reads the protocol, transport and session id from a request target: the query
     /// (`EIO`, `transport`, `sid`) for Engine.IO, the path (`/socket.io/1/<transport>/<sid>`) for
     /// socket.io 0.9. `eio` forces a revision when the query does not name one.
+    #[cfg(test)]
     pub(crate) fn from_request(target: &str, eio: Option<u8>) -> Self {
         let (path, pairs) = query::split_target(target);
-        if let Some((transport, sid)) = legacy::parse_path(&path) {
+        Self::from_target(&path, &pairs, eio)
+    }
+
+    /// [`EioCtx::from_request`] on a target already split by [`query::split_target`].
+    pub(crate) fn from_target(path: &str, pairs: &[(String, String)], eio: Option<u8>) -> Self {
+        if let Some((transport, sid)) = legacy::parse_path(path) {
             return EioCtx {
                 proto: Proto::Legacy,
                 transport: if transport == "websocket" || transport == "flashsocket" {
@@ -76,7 +82,7 @@ impl EioCtx {
                 sio_path: true,
             };
         }
-        if legacy::is_handshake_path(&path) && query::param(&pairs, "EIO").is_none() {
+        if legacy::is_handshake_path(path) && query::param(pairs, "EIO").is_none() {
             return EioCtx {
                 proto: Proto::Legacy,
                 transport: Transport::Unknown,
@@ -84,12 +90,12 @@ impl EioCtx {
                 sio_path: true,
             };
         }
-        let transport = match query::param(&pairs, "transport") {
+        let transport = match query::param(pairs, "transport") {
             Some("websocket") => Transport::WebSocket,
             Some("polling") => Transport::Polling,
             _ => Transport::Unknown,
         };
-        let version = query::param(&pairs, "EIO")
+        let version = query::param(pairs, "EIO")
             .and_then(|v| Version::from_eio_value(v).ok())
             .or_else(|| eio.and_then(|n| Version::from_eio_value(&n.to_string()).ok()))
             // engine.io clients before the EIO parameter spoke revision 2
@@ -97,7 +103,7 @@ impl EioCtx {
         EioCtx {
             proto: version.map_or(Proto::Unknown, Proto::Eio),
             transport,
-            sid: query::param(&pairs, "sid").map(str::to_string),
+            sid: query::param(pairs, "sid").map(str::to_string),
             // socket.io attaches at "/socket.io" by default (socket.io@4.8.4 dist/index.js:119),
             // a bare engine.io server at "/engine.io" (engine.io@6.6.12 build/server.js:84).
             sio_path: path.trim_end_matches('/').ends_with("/socket.io"),
@@ -463,14 +469,15 @@ impl Sessions {
     ) {
         match step {
             Ok(Step::Ready(done)) => {
-                let data = if done.attachments.is_empty() {
-                    done.packet.data.clone()
+                // Without attachments the packet's own data is shown (moved, not copied).
+                let view = if done.attachments.is_empty() {
+                    None
                 } else {
                     match done.json_view() {
                         Ok(view) => view,
                         Err(e) => {
                             emit.error(last, Some(dir), "sio", &e, None);
-                            done.packet.data.clone()
+                            None
                         }
                     }
                 };
@@ -480,7 +487,7 @@ impl Sessions {
                     Some(dir),
                     Body::Sio {
                         eio: Self::eio_info(ctx, "message"),
-                        sio: sio_info(&done.packet, data, sio_version(v)),
+                        sio: sio_info(done.packet, view, sio_version(v)),
                     },
                 );
             }
@@ -546,13 +553,15 @@ impl Sessions {
     }
 }
 
-fn sio_info(p: &socketio::Packet, data: Option<Value>, version: socketio::Version) -> SioInfo {
+/// The Socket.IO event of `p`, showing `view` as its data when given (else the packet's own).
+fn sio_info(p: socketio::Packet, view: Option<Value>, version: socketio::Version) -> SioInfo {
+    let event = p.event_name().map(str::to_string);
     SioInfo {
         kind: p.ty.name().to_string(),
-        nsp: p.nsp.clone(),
-        event: p.event_name().map(str::to_string),
+        nsp: p.nsp,
+        event,
         id: p.id,
-        data: data.or_else(|| p.data.clone()),
+        data: view.or(p.data),
         attachments: p.attachments,
         version: match version {
             socketio::Version::V4 => 4,

@@ -12,7 +12,7 @@ mod engine;
 mod provenance;
 mod websocket;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 pub use provenance::Provenance;
 
@@ -128,7 +128,7 @@ impl Pipeline {
     pub fn new(opts: PipelineOptions) -> Self {
         Pipeline {
             opts,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             sessions: Sessions::default(),
         }
     }

@@ -1,6 +1,8 @@
 //! The connection table: segments to per-connection, per-direction events.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 use super::stream::{HalfStream, Piece};
@@ -168,8 +170,8 @@ impl Reassembler {
     /// A reassembler with the given limits.
     pub fn new(limits: ReassemblyLimits) -> Self {
         Reassembler {
-            conns: HashMap::new(),
-            closed: HashSet::new(),
+            conns: HashMap::default(),
+            closed: HashSet::default(),
             closed_order: VecDeque::new(),
             next_id: 1,
             limits,

@@ -24,5 +24,6 @@ mod rechunk;
 mod repeat;
 mod report;
 mod sessions;
+mod threads;
 mod tshark;
 mod upgrade_faults;

@@ -10,12 +10,12 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use sioscope::capture::annotate::annotate;
-use sioscope::capture::replay;
+use sioscope::capture::{replay_packets_threaded, CaptureReader};
 use sioscope::event::Event;
 use sioscope::report::Annotations;
 use sioscope::session::SessionTracker;
 
-use crate::common::{open_input, replay_options, InputArgs};
+use crate::common::{open_input, replay_options, threads, InputArgs};
 
 #[derive(Args, Debug)]
 pub struct AnnotateArgs {
@@ -35,15 +35,18 @@ pub fn run(args: AnnotateArgs) -> Result<ExitCode> {
     }
     let mut notes = Annotations::new();
     let mut tracker = SessionTracker::new();
-    replay(
-        open_input(path)?,
+    let in_path = |e| anyhow::Error::new(e).context(format!("{}", path.display()));
+    let mut reader = CaptureReader::new(open_input(path)?).map_err(in_path)?;
+    replay_packets_threaded(
+        &mut reader,
         &replay_options(&args.input),
+        threads(args.input.threads),
         &mut |ev: Event| {
             notes.event(&ev);
             tracker.event(&ev);
         },
     )
-    .map_err(|e| anyhow::Error::new(e).context(format!("{}", path.display())))?;
+    .map_err(in_path)?;
     let x = sioscope::explain::explain(&tracker);
     notes.explain_json(&crate::explain::json_doc(&path.display().to_string(), &x));
     let out = File::create(&args.output)

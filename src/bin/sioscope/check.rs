@@ -45,6 +45,10 @@ pub struct CheckArgs {
     #[arg(long, default_value = "16MiB", value_name = "SIZE",
           value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     max_buffer: usize,
+    /// With --capture: threads (1: one thread; 2 or more: decoding and checking on separate
+    /// threads). Default: every core. The result is the same whatever the number.
+    #[arg(long, value_name = "N", value_parser = crate::common::threads_arg, requires = "capture")]
+    threads: Option<usize>,
     /// Colors in text output.
     #[arg(long, value_enum, default_value_t = crate::common::ColorChoice::Auto)]
     color: crate::common::ColorChoice,
@@ -103,6 +107,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 eio: args.eio,
                 max_message: args.max_message,
                 max_buffer: args.max_buffer,
+                threads: args.threads,
             },
             deny: args.deny,
             format: match args.format {

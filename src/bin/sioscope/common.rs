@@ -1,18 +1,18 @@
 //! What every subcommand shares: input flags, output flags (one vocabulary: `--format`, `--color`,
 //! `--full`, `--time`), event filter flags, opening and replaying captures.
 
-use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
 use sioscope::capture::open::decompressing;
 use sioscope::capture::{
-    replay_packets, CaptureError, CaptureReader, MergedReader, Packet, PacketSource, ReplayOptions,
-    ReplayStats,
+    replay_packets_threaded, CaptureError, CaptureReader, MergedReader, Packet, PacketSource,
+    ReplayOptions, ReplayStats,
 };
 use sioscope::event::{Event, Timestamp};
 use sioscope::har::{self, HarSummary};
@@ -49,6 +49,25 @@ pub struct InputArgs {
     #[arg(long, default_value = "16MiB", value_name = "SIZE", value_parser = size_arg,
           allow_hyphen_values = true)]
     pub max_buffer: usize,
+    /// Threads: 1 does everything on one thread; 2 or more decode the capture on one thread
+    /// while the output (or the session summary) is made on another. Default: every core. The
+    /// output is the same bytes whatever the number.
+    #[arg(long, value_name = "N", value_parser = threads_arg)]
+    pub threads: Option<usize>,
+}
+
+/// A `--threads` value: a whole number of at least 1.
+pub fn threads_arg(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("0 threads cannot decode anything; give 1 or more".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number of threads (1, 2, ...)")),
+    }
+}
+
+/// The threads a replay uses: `--threads`, else every core the machine offers.
+pub fn threads(flag: Option<usize>) -> usize {
+    flag.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 /// A size flag, parsed by `sioscope::units` (so `-1` is refused as negative, not as a flag).
@@ -282,17 +301,18 @@ fn progress_bar(paths: &[PathBuf]) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// The packet source of the inputs, remembering the first packet's time (the time origin).
+/// The packet source of the inputs, remembering the first packet's time (the time origin). It
+/// is set before any event of that packet exists, so whichever thread takes the events finds it.
 struct Observed<'a> {
-    inner: Box<dyn PacketSource + 'a>,
-    first: &'a Cell<Option<Timestamp>>,
+    inner: Box<dyn PacketSource + Send + 'a>,
+    first: &'a OnceLock<Timestamp>,
 }
 
 impl PacketSource for Observed<'_> {
     fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         let p = self.inner.next_packet()?;
-        if let (Some(p), None) = (&p, self.first.get()) {
-            self.first.set(Some(p.ts));
+        if let Some(p) = &p {
+            self.first.get_or_init(|| p.ts);
         }
         Ok(p)
     }
@@ -367,21 +387,24 @@ fn replay_input_announced(
             .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
         readers.push((path.display().to_string(), reader));
     }
-    let source: Box<dyn PacketSource> = match readers.len() {
+    let source: Box<dyn PacketSource + Send> = match readers.len() {
         1 => match readers.pop() {
             Some((_, r)) => Box::new(r),
             None => bail!("no capture given"),
         },
         _ => Box::new(MergedReader::new(readers)),
     };
-    let first = Cell::new(None);
+    let first = OnceLock::new();
     let mut observed = Observed {
         inner: source,
         first: &first,
     };
-    let res = replay_packets(&mut observed, &replay_options(input), &mut |ev: Event| {
-        sink(&ev, first.get().unwrap_or(ev.ts))
-    });
+    let res = replay_packets_threaded(
+        &mut observed,
+        &replay_options(input),
+        threads(input.threads),
+        &mut |ev: Event| sink(&ev, first.get().copied().unwrap_or(ev.ts)),
+    );
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
