@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         pipeline: PipelineOptions {
             eio: None,
             max_message: 1 << 20,
+            ..PipelineOptions::default()
         },
         reassembly: ReassemblyLimits {
             max_pending: 1 << 20,

@@ -60,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
         pipe: Pipeline::new(PipelineOptions {
             eio: None,
             max_message: 1 << 16,
+            ..PipelineOptions::default()
         }),
         tracker: SessionTracker::new(),
         ends: HashMap::new(),

@@ -30,6 +30,7 @@ fn small_opts() -> ReplayOptions {
         pipeline: PipelineOptions {
             eio: None,
             max_message: 1 << 16,
+            ..PipelineOptions::default()
         },
         reassembly: ReassemblyLimits { max_pending: 4096 },
     }
@@ -240,7 +241,7 @@ proptest! {
         let _ = sioscope::units::parse_size(&text);
         let _ = sioscope::units::parse_duration(&text);
         for role in [Role::Requests, Role::Responses] {
-            let mut d = HttpDecoder::new(role, HttpLimits { max_head: 1024, max_body: 4096 });
+            let mut d = HttpDecoder::new(role, HttpLimits { max_head: 1024, max_headers: 16, max_body: 4096 });
             d.expect_response_to("GET");
             for p in [a, b] {
                 d.push(p);

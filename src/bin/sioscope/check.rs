@@ -45,6 +45,8 @@ pub struct CheckArgs {
     #[arg(long, default_value = "16MiB", value_name = "SIZE",
           value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     max_buffer: usize,
+    #[command(flatten)]
+    limits: crate::common::DecodeLimitArgs,
     /// Colors in text output.
     #[arg(long, value_enum, default_value_t = crate::common::ColorChoice::Auto)]
     color: crate::common::ColorChoice,
@@ -103,6 +105,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 eio: args.eio,
                 max_message: args.max_message,
                 max_buffer: args.max_buffer,
+                limits: args.limits,
             },
             deny: args.deny,
             format: match args.format {

@@ -57,6 +57,7 @@ fn input_of(path: &Path) -> InputArgs {
         eio: o.pipeline.eio,
         max_message: o.pipeline.max_message,
         max_buffer: o.reassembly.max_pending,
+        limits: crate::common::DecodeLimitArgs::default(),
     }
 }
 
