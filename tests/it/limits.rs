@@ -164,3 +164,36 @@ fn every_decoding_command_takes_the_limit_flags() {
         }
     }
 }
+
+#[test]
+fn max_log_line_cuts_long_lines_and_says_how_many() {
+    let args = [
+        "decode",
+        "fixtures/har/clean.pcap",
+        "--log",
+        "fixtures/log/clean-server.log",
+        "--format",
+        "ndjson",
+    ];
+    let mut small = args.to_vec();
+    small.extend(["--max-log-line", "60"]);
+    let out = sioscope(&small);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "fixtures/log/clean-server.log: 101 log lines, 88 tied to a session; 90 lines longer than 60 bytes cut (--max-log-line);"
+        ),
+        "{err}"
+    );
+    let out = sioscope(&args);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("cut"));
+    for cmd in ["decode", "explain", "report"] {
+        let help = sioscope(&[cmd, "--help"]);
+        assert!(
+            String::from_utf8_lossy(&help.stdout).contains("--max-log-line"),
+            "{cmd} --help lacks --max-log-line"
+        );
+    }
+}
