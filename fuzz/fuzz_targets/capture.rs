@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
         },
         reassembly: ReassemblyLimits {
             max_pending: 1 << 20,
+            ..ReassemblyLimits::default()
         },
     };
     let mut n = 0u64;

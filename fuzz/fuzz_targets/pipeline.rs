@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         },
         reassembly: ReassemblyLimits {
             max_pending: 1 << 20,
+            ..ReassemblyLimits::default()
         },
     };
     let mut tracker = SessionTracker::new();

@@ -55,7 +55,10 @@ impl Checked {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut tcp = Reassembler::new(ReassemblyLimits { max_pending: 4096 });
+    let mut tcp = Reassembler::new(ReassemblyLimits {
+        max_pending: 4096,
+        ..ReassemblyLimits::default()
+    });
     let mut c = Checked {
         pipe: Pipeline::new(PipelineOptions {
             eio: None,

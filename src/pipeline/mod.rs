@@ -207,6 +207,25 @@ impl Pipeline {
                 let mut emit = Emit { conn, sink };
                 emit.at(origin, origin, Some(dir), Body::Tcp(TcpInfo::Rst));
             }
+            TcpEvent::Evicted {
+                conn,
+                origin,
+                limit,
+            } => {
+                let mut emit = Emit { conn, sink };
+                emit.anomaly(
+                    origin,
+                    None,
+                    "tcp",
+                    "tcp-connection-table-full",
+                    format!(
+                        "more than {limit} connections open at once (--max-tracked-connections): \
+                         this one, the least recently active, is no longer tracked; it ends here as \
+                         if the capture did, and a later segment of it starts a new connection"
+                    ),
+                    None,
+                );
+            }
             TcpEvent::Close {
                 conn,
                 origin,

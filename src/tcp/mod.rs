@@ -19,4 +19,6 @@
 mod reassembly;
 mod stream;
 
-pub use reassembly::{ConnInfo, GapReason, Reassembler, ReassemblyLimits, TcpEvent};
+pub use reassembly::{
+    ConnInfo, GapReason, Reassembler, ReassemblyLimits, TcpEvent, DEFAULT_MAX_CONNS,
+};

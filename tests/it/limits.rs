@@ -197,3 +197,47 @@ fn max_log_line_cuts_long_lines_and_says_how_many() {
         );
     }
 }
+
+#[test]
+fn max_tracked_connections_evicts_the_least_recently_active_and_picks_it_up_again() {
+    let (code, events) = ndjson(&[
+        "decode",
+        NAMESPACES,
+        "--layer",
+        "all",
+        "--max-tracked-connections",
+        "2",
+    ]);
+    assert_eq!(code, Some(0));
+    let first = events
+        .iter()
+        .find(|e| e["rule"] == "tcp-connection-table-full")
+        .cloned()
+        .unwrap_or_default();
+    // Connection 2 (opened at frame 11, last seen at 13) is the least recently active when
+    // connection 4's SYN (frame 17) needs room, not connection 3 (last seen at 16); its next
+    // segment, the POST at frame 20, opens connection 5 mid-stream.
+    assert_eq!(
+        (&first["frame"], &first["conn"], &first["at"]),
+        (&17.into(), &2.into(), &"tcp".into())
+    );
+    let reopened = events
+        .iter()
+        .find(|e| e["conn"] == 5 && e["layer"] == "tcp")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(reopened["frame"], 20);
+    assert_eq!(reopened["client"], "127.0.0.1:35782");
+    assert_eq!(reopened["syn_seen"], false, "{reopened}");
+    let (_, events) = ndjson(&["decode", NAMESPACES, "--layer", "all"]);
+    assert!(anomalies(&events)
+        .iter()
+        .all(|(_, r)| r != "tcp-connection-table-full"));
+    for cmd in ["decode", "explain", "sessions", "annotate", "check"] {
+        let help = sioscope(&[cmd, "--help"]);
+        assert!(
+            String::from_utf8_lossy(&help.stdout).contains("--max-tracked-connections"),
+            "{cmd} --help lacks --max-tracked-connections"
+        );
+    }
+}

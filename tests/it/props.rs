@@ -32,7 +32,10 @@ fn small_opts() -> ReplayOptions {
             max_message: 1 << 16,
             ..PipelineOptions::default()
         },
-        reassembly: ReassemblyLimits { max_pending: 4096 },
+        reassembly: ReassemblyLimits {
+            max_pending: 4096,
+            ..ReassemblyLimits::default()
+        },
     }
 }
 
@@ -200,7 +203,10 @@ proptest! {
     fn reassembly_hands_out_each_byte_once_in_order(
         segs in proptest::collection::vec(segment(), 0..40),
     ) {
-        let mut tcp = Reassembler::new(ReassemblyLimits { max_pending: 256 });
+        let mut tcp = Reassembler::new(ReassemblyLimits {
+            max_pending: 256,
+            ..ReassemblyLimits::default()
+        });
         let mut c = Checked {
             pipe: Pipeline::new(small_opts().pipeline),
             tracker: SessionTracker::new(),

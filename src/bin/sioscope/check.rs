@@ -45,6 +45,10 @@ pub struct CheckArgs {
     #[arg(long, default_value = "16MiB", value_name = "SIZE",
           value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     max_buffer: usize,
+    /// With --capture: TCP connections tracked at once (100000).
+    #[arg(long, default_value_t = sioscope::tcp::DEFAULT_MAX_CONNS, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_tracked_connections: usize,
     #[command(flatten)]
     limits: crate::common::DecodeLimitArgs,
     /// Colors in text output.
@@ -105,6 +109,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 eio: args.eio,
                 max_message: args.max_message,
                 max_buffer: args.max_buffer,
+                max_tracked_connections: args.max_tracked_connections,
                 limits: args.limits,
             },
             deny: args.deny,

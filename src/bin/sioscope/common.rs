@@ -49,6 +49,11 @@ pub struct InputArgs {
     #[arg(long, default_value = "16MiB", value_name = "SIZE", value_parser = size_arg,
           allow_hyphen_values = true)]
     pub max_buffer: usize,
+    /// TCP connections tracked at once; past it the least recently active one stops being
+    /// tracked (a `tcp-connection-table-full` anomaly) and is picked up again if it speaks: 100000.
+    #[arg(long, default_value_t = sioscope::tcp::DEFAULT_MAX_CONNS, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_tracked_connections: usize,
     #[command(flatten)]
     pub limits: DecodeLimitArgs,
 }
@@ -280,6 +285,7 @@ pub fn replay_options(i: &InputArgs) -> ReplayOptions {
         pipeline: i.limits.pipeline(i.eio, i.max_message),
         reassembly: ReassemblyLimits {
             max_pending: i.max_buffer,
+            max_conns: i.max_tracked_connections,
         },
     }
 }

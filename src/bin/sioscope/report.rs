@@ -59,6 +59,7 @@ fn input_of(path: &Path) -> InputArgs {
         eio: o.pipeline.eio,
         max_message: o.pipeline.max_message,
         max_buffer: o.reassembly.max_pending,
+        max_tracked_connections: o.reassembly.max_conns,
         limits: crate::common::DecodeLimitArgs::default(),
     }
 }
