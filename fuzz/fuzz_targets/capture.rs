@@ -12,9 +12,11 @@ fuzz_target!(|data: &[u8]| {
         pipeline: PipelineOptions {
             eio: None,
             max_message: 1 << 20,
+            ..PipelineOptions::default()
         },
         reassembly: ReassemblyLimits {
             max_pending: 1 << 20,
+            ..ReassemblyLimits::default()
         },
     };
     let mut n = 0u64;

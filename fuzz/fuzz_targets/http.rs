@@ -10,6 +10,7 @@ fn run(role: Role, parts: &[&[u8]]) -> Vec<HttpOutput> {
         role,
         HttpLimits {
             max_head: 4096,
+            max_headers: 64,
             max_body: 1 << 16,
         },
     );

@@ -32,11 +32,15 @@ impl Checked {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut tcp = Reassembler::new(ReassemblyLimits { max_pending: 4096 });
+    let mut tcp = Reassembler::new(ReassemblyLimits {
+        max_pending: 4096,
+        ..ReassemblyLimits::default()
+    });
     let mut c = Checked {
         pipe: Pipeline::new(PipelineOptions {
             eio: None,
             max_message: 1 << 16,
+            ..PipelineOptions::default()
         }),
         tracker: SessionTracker::new(),
         order: OrderCheck::new(),

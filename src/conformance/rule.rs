@@ -155,9 +155,12 @@ impl Rule {
 /// Where a decoder anomaly belongs: a rule broken by the sender, or a note about the capture
 /// itself (gaps, truncation, a capture that began mid-connection), which binds no peer.
 pub fn rule_of_anomaly(at: &str, rule: &str) -> Option<Rule> {
-    // Capture limitations: what was not seen is no peer's fault.
-    const NOTES: [&str; 11] = [
+    // Capture limitations (what was not seen is no peer's fault) and sioscope's own limits.
+    const NOTES: [&str; 14] = [
         "http-gap",
+        "http-head-too-long",
+        "http-too-many-headers",
+        "sio-json-too-deep",
         "http-no-response",
         "not-http",
         "ws-gap",

@@ -17,16 +17,29 @@ pub enum Role {
 /// Limits that keep hostile input from using unbounded memory.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpLimits {
-    /// Longest head (start line and header fields) accepted.
+    /// Longest head (start line and header fields) accepted; a longer one is
+    /// [`HttpError::HeadTooLong`], however it was split into segments.
     pub max_head: usize,
+    /// Most header fields (and trailer fields) accepted in one head; more is
+    /// [`HttpError::TooManyHeaders`].
+    pub max_headers: usize,
     /// Body bytes kept per message; the rest is counted but dropped (`body_truncated`).
     pub max_body: usize,
 }
 
+/// Header fields accepted per head by default: what the decoder always allowed (httparse needs
+/// the room up front), ten times what a browser's Socket.IO request carries.
+pub const DEFAULT_MAX_HEADERS: usize = 128;
+
+/// Head bytes accepted by default: 64 KiB (node's `--max-http-header-size` default is 16 KiB,
+/// nginx's `large_client_header_buffers` 4 × 8 KiB; a capture may show heads either refused).
+pub const DEFAULT_MAX_HEAD: usize = 64 << 10;
+
 impl Default for HttpLimits {
     fn default() -> Self {
         HttpLimits {
-            max_head: 64 << 10,
+            max_head: DEFAULT_MAX_HEAD,
+            max_headers: DEFAULT_MAX_HEADERS,
             max_body: 64 << 20,
         }
     }
@@ -356,7 +369,10 @@ impl HttpDecoder {
         if self.buf.is_empty() {
             return Ok(None);
         }
-        let mut headers = [httparse::EMPTY_HEADER; 128];
+        // A header field takes at least 3 bytes ("a:" CRLF), so a head within `max_head` never
+        // needs more room than this, whatever `max_headers` says.
+        let room = self.limits.max_headers.min(self.limits.max_head / 3 + 1);
+        let mut headers = vec![httparse::EMPTY_HEADER; room];
         let start = self.buf_start;
         let (head_len, head, version, fields) = match self.role {
             Role::Requests => {
@@ -372,7 +388,7 @@ impl HttpDecoder {
                         req.version.unwrap_or(1),
                         collect(req.headers),
                     ),
-                    Err(e) => return Err(HttpError::BadHead(e.to_string())),
+                    Err(e) => return Err(self.head_error(e)),
                 }
             }
             Role::Responses => {
@@ -388,10 +404,15 @@ impl HttpDecoder {
                         res.version.unwrap_or(1),
                         collect(res.headers),
                     ),
-                    Err(e) => return Err(HttpError::BadHead(e.to_string())),
+                    Err(e) => return Err(self.head_error(e)),
                 }
             }
         };
+        if head_len > self.limits.max_head {
+            // A complete head over the limit is refused as a partial one is: the outcome must not
+            // depend on how the bytes were segmented.
+            return Err(HttpError::HeadTooLong(self.limits.max_head));
+        }
         self.consume(head_len);
         let mut msg = HttpMessage {
             span: start..self.buf_start,
@@ -405,6 +426,21 @@ impl HttpDecoder {
         };
         let framing = self.framing(&mut msg)?;
         Ok(Some((msg, framing)))
+    }
+
+    /// What httparse's refusal of a head means: too many fields for the room it was given (the
+    /// field limit, or a head that cannot fit `max_head`), or a malformed head.
+    fn head_error(&self, e: httparse::Error) -> HttpError {
+        match e {
+            // httparse: "Too many headers" when the fields do not fit the slice it was given.
+            httparse::Error::TooManyHeaders
+                if self.limits.max_headers <= self.limits.max_head / 3 =>
+            {
+                HttpError::TooManyHeaders(self.limits.max_headers)
+            }
+            httparse::Error::TooManyHeaders => HttpError::HeadTooLong(self.limits.max_head),
+            e => HttpError::BadHead(e.to_string()),
+        }
     }
 
     fn partial(&self) -> Result<Option<(HttpMessage, Framing)>, HttpError> {
@@ -723,6 +759,7 @@ mod tests {
             HttpLimits {
                 max_head: 16,
                 max_body: 4,
+                ..HttpLimits::default()
             },
         );
         d.push(b"GET / HTTP/1.1\r\nX-Long: aaaaaaaaaaaaaaaa");
@@ -733,6 +770,65 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// `--max-header-count`: one field more than the limit stops the direction, split or not.
+    #[test]
+    fn a_head_with_more_fields_than_the_limit_is_too_many_headers() {
+        let limits = HttpLimits {
+            max_headers: 2,
+            ..HttpLimits::default()
+        };
+        let head: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\nX-1: b\r\nX-2: c\r\n\r\n";
+        for cut in [head.len(), 20, 1] {
+            let mut d = HttpDecoder::new(Role::Requests, limits);
+            let (a, b) = head.split_at(cut);
+            d.push(a);
+            let first = d.poll();
+            d.push(b);
+            let out = first.or_else(|| d.poll());
+            assert_eq!(
+                out,
+                Some(HttpOutput::Error {
+                    span: 0..0,
+                    error: HttpError::TooManyHeaders(2)
+                }),
+                "cut at {cut}"
+            );
+        }
+        // Exactly the limit is fine.
+        let mut d = HttpDecoder::new(Role::Requests, limits);
+        d.push(b"GET / HTTP/1.1\r\nHost: a\r\nX-1: b\r\n\r\n");
+        assert_eq!(msg(&all(&mut d)[0]).headers.len(), 2);
+    }
+
+    /// `--max-header-size`: a complete head over the limit is refused as a partial one is.
+    #[test]
+    fn a_complete_head_over_the_size_limit_is_refused_like_a_partial_one() {
+        let limits = HttpLimits {
+            max_head: 24,
+            ..HttpLimits::default()
+        };
+        let head: &[u8] = b"GET / HTTP/1.1\r\nHost: abcdefgh\r\n\r\n";
+        for cut in [head.len(), 25, 10] {
+            let mut d = HttpDecoder::new(Role::Requests, limits);
+            let (a, b) = head.split_at(cut);
+            d.push(a);
+            let first = d.poll();
+            d.push(b);
+            let out = first.or_else(|| d.poll());
+            assert_eq!(
+                out,
+                Some(HttpOutput::Error {
+                    span: 0..0,
+                    error: HttpError::HeadTooLong(24)
+                }),
+                "cut at {cut}"
+            );
+        }
+        let mut d = HttpDecoder::new(Role::Requests, limits);
+        d.push(b"GET / HTTP/1.1\r\nA: b\r\n\r\n");
+        assert!(matches!(all(&mut d)[0], HttpOutput::Message(_)));
     }
 
     #[test]
@@ -755,6 +851,7 @@ mod tests {
             HttpLimits {
                 max_head: 1024,
                 max_body: 4,
+                ..HttpLimits::default()
             },
         );
         d.push(b"POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789");

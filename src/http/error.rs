@@ -8,9 +8,13 @@ pub enum HttpError {
     /// The start line or a header field does not parse.
     #[error("malformed HTTP head: {0}")]
     BadHead(String),
-    /// The head grew past the limit without its terminating empty line.
-    #[error("HTTP head longer than {0} bytes without an end")]
+    /// The head (or a chunked body's trailer section) is longer than the limit
+    /// (`--max-header-size`).
+    #[error("HTTP head longer than {0} bytes")]
     HeadTooLong(usize),
+    /// The head has more header fields than the limit (`--max-header-count`).
+    #[error("HTTP head with more than {0} header fields")]
+    TooManyHeaders(usize),
     /// `Content-Length` is not a number, or several disagree (RFC 9112 §6.3 item 5).
     #[error("invalid Content-Length {0:?}")]
     BadContentLength(String),

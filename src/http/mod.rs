@@ -40,5 +40,8 @@ pub const RESPONSE_START: &[u8] = b"HTTP/1.";
 mod error;
 pub mod query;
 
-pub use decoder::{header_value, HttpDecoder, HttpHead, HttpLimits, HttpMessage, HttpOutput, Role};
+pub use decoder::{
+    header_value, HttpDecoder, HttpHead, HttpLimits, HttpMessage, HttpOutput, Role,
+    DEFAULT_MAX_HEAD, DEFAULT_MAX_HEADERS,
+};
 pub use error::HttpError;

@@ -25,7 +25,7 @@ pub use attach::{attach, Attribution, LogTimeline, PlacedLine};
 pub use event::LogEvent;
 pub use interleave::Interleave;
 pub use line::{LogLine, LogSide, LogWriter};
-pub use parse::parse;
+pub use parse::{parse, parse_limited, ParsedLog, DEFAULT_MAX_LOG_LINE};
 
 /// Largest log file read: lines are kept in memory, so the size bounds memory.
 pub const MAX_LOG_BYTES: usize = 256 << 20;

@@ -135,13 +135,50 @@ fn is_continuation(raw: &str) -> bool {
     head.ends_with("Error") || head.ends_with("Exception")
 }
 
-/// Reads every line of a log. Lines that start no record (an error's stack, `Error: …`) are
-/// continuations of the record before them (lines before the first record are dropped and
-/// counted in the second value); other lines are bare records ([`LogWriter::Bare`]).
+/// Longest log line read by default (`--max-log-line`); a longer one is cut there.
+pub const DEFAULT_MAX_LOG_LINE: usize = 64 << 10;
+
+/// What reading a log gave.
+#[derive(Debug)]
+pub struct ParsedLog {
+    /// The records, in file order.
+    pub lines: Vec<LogLine>,
+    /// Lines before the first record (dropped).
+    pub orphans: usize,
+    /// Lines longer than the limit, cut to it.
+    pub cut: usize,
+}
+
+/// Reads every line of a log, each cut to [`DEFAULT_MAX_LOG_LINE`] bytes; see [`parse_limited`].
+/// Returns the records and the number of lines before the first record.
 pub fn parse(text: &str) -> (Vec<LogLine>, usize) {
+    let p = parse_limited(text, DEFAULT_MAX_LOG_LINE);
+    (p.lines, p.orphans)
+}
+
+/// The first `max` bytes of `line` (on a character boundary), and whether it was longer.
+fn cut_line(line: &str, max: usize) -> (&str, bool) {
+    if line.len() <= max {
+        return (line, false);
+    }
+    let mut end = max;
+    while !line.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    (line.get(..end).unwrap_or_default(), true)
+}
+
+/// Reads every line of a log, each cut to `max_line` bytes (counted in [`ParsedLog::cut`]).
+/// Lines that start no record (an error's stack, `Error: …`) are continuations of the record
+/// before them (lines before the first record are dropped and counted); other lines are bare
+/// records ([`LogWriter::Bare`]).
+pub fn parse_limited(text: &str, max_line: usize) -> ParsedLog {
     let mut out: Vec<LogLine> = Vec::new();
     let mut orphans = 0;
+    let mut cut = 0;
     for (i, raw) in text.lines().enumerate() {
+        let (raw, was_cut) = cut_line(raw, max_line);
+        cut += usize::from(was_cut);
         if strip_ansi(raw).trim().is_empty() {
             continue;
         }
@@ -177,13 +214,28 @@ pub fn parse(text: &str) -> (Vec<LogLine>, usize) {
             },
         }
     }
-    (out, orphans)
+    ParsedLog {
+        lines: out,
+        orphans,
+        cut,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::event::Timestamp;
+
+    /// `--max-log-line`: a longer line is cut on a character boundary and counted.
+    #[test]
+    fn a_line_over_the_limit_is_cut_and_counted() {
+        let text = "2026-12-01T19:44:42.010Z engine:socket sending ééé\n2026-12-01T19:44:42.011Z engine x\n";
+        let p = parse_limited(text, 49);
+        assert_eq!((p.cut, p.orphans, p.lines.len()), (1, 0, 2));
+        assert_eq!(p.lines[0].text, "sending é");
+        assert_eq!(p.lines[1].text, "x");
+        assert_eq!(parse_limited(text, 53).cut, 0);
+    }
 
     #[test]
     fn node_debug_iso_line() {

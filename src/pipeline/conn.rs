@@ -6,10 +6,12 @@ use base64::Engine as _;
 
 use super::engine::{EioCtx, Sessions};
 use super::websocket::WsConn;
-use super::{Emit, PipelineOptions, Provenance};
+use super::{rule_name, Emit, PipelineOptions, Provenance};
 use crate::deflate::{inflate_body, BodyEncoding};
 use crate::event::{Body, Dir, HttpInfo, Origin};
-use crate::http::{query, HttpDecoder, HttpHead, HttpLimits, HttpMessage, HttpOutput, Role};
+use crate::http::{
+    query, HttpDecoder, HttpError, HttpHead, HttpLimits, HttpMessage, HttpOutput, Role,
+};
 use crate::tcp::ConnInfo;
 
 /// Body bytes shown in `body_text` / `body_base64`.
@@ -60,8 +62,9 @@ pub(crate) struct Conn {
 impl Conn {
     pub(crate) fn new(info: ConnInfo, opts: &PipelineOptions) -> Self {
         let limits = HttpLimits {
+            max_head: opts.max_header_size,
+            max_headers: opts.max_header_count,
             max_body: opts.max_message,
-            ..HttpLimits::default()
         };
         Conn {
             info,
@@ -371,14 +374,15 @@ impl Conn {
         match out {
             HttpOutput::Error { span, error } => {
                 let origin = self.prov[dir.index()].at(span.start).unwrap_or_default();
-                emit.anomaly(
-                    origin,
-                    Some(dir),
-                    "http",
-                    "http-framing",
-                    error.to_string(),
-                    None,
-                );
+                // A limit of ours is named after itself (`http-head-too-long`,
+                // `http-too-many-headers`); a broken framing rule is `http-framing`.
+                let rule = match error {
+                    HttpError::HeadTooLong(_) | HttpError::TooManyHeaders(_) => {
+                        rule_name("http", &error)
+                    }
+                    _ => "http-framing".to_string(),
+                };
+                emit.anomaly(origin, Some(dir), "http", rule, error.to_string(), None);
             }
             HttpOutput::Message(msg) => {
                 let (first, last) = self.prov[dir.index()]

@@ -155,11 +155,18 @@ struct Session {
 }
 
 /// Every Engine.IO session seen so far, by session id.
-#[derive(Default)]
 pub(crate) struct Sessions {
     by_sid: HashMap<String, Session>,
     /// Attachment state of WebSocket connections whose session id is unknown (mid-stream).
     anonymous: Session,
+    /// JSON payloads are kept to this depth (`--max-json-depth`).
+    json_depth: usize,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions::new(socketio::json_depth::MAX_JSON_DEPTH)
+    }
 }
 
 fn b64(b: &[u8]) -> String {
@@ -167,6 +174,15 @@ fn b64(b: &[u8]) -> String {
 }
 
 impl Sessions {
+    /// No sessions yet; Socket.IO payloads will be kept to `json_depth` levels.
+    pub(crate) fn new(json_depth: usize) -> Self {
+        Sessions {
+            by_sid: HashMap::default(),
+            anonymous: Session::default(),
+            json_depth,
+        }
+    }
+
     fn session(&mut self, sid: Option<&str>) -> &mut Session {
         match sid {
             Some(s) => {
@@ -409,11 +425,16 @@ impl Sessions {
         if ctx.sio_path {
             return true;
         }
+        let json_depth = self.json_depth;
         let session = self.session(ctx.sid.as_deref());
         if let Some(known) = session.sio {
             return known;
         }
-        let decoded = socketio::decode_with(sio_version(v), text);
+        let decoded = socketio::kept(socketio::decode_with_depth(
+            sio_version(v),
+            text,
+            json_depth,
+        ));
         if let Ok(p) = &decoded {
             if p.ty == socketio::PacketType::Connect {
                 session.sio = Some(true);
@@ -438,7 +459,12 @@ impl Sessions {
         last: Origin,
         emit: &mut Emit<'_, '_>,
     ) {
-        match socketio::decode_with(sio_version(v), text) {
+        let decoded = socketio::decode_with_depth(sio_version(v), text, self.json_depth);
+        if let Err(e @ socketio::SioError::JsonTooDeep { .. }) = &decoded {
+            // The packet goes on with its deep values cut; the cut is said first.
+            emit.error(last, Some(dir), "sio", e, None);
+        }
+        match socketio::kept(decoded) {
             Ok(p) => {
                 let session = self.session(ctx.sid.as_deref());
                 let steps = session.assemblers[dir.index()].push_packet(p);

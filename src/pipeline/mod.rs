@@ -28,6 +28,14 @@ pub struct PipelineOptions {
     pub eio: Option<u8>,
     /// Largest WebSocket message or HTTP body kept, after inflation (decompression bombs stop here).
     pub max_message: usize,
+    /// Most header fields in one HTTP head (`http-too-many-headers` beyond).
+    pub max_header_count: usize,
+    /// Longest HTTP head in bytes (`http-head-too-long` beyond).
+    pub max_header_size: usize,
+    /// Deepest nesting kept of a Socket.IO packet's JSON payload, at most
+    /// [`MAX_JSON_DEPTH`](crate::socketio::json_depth::MAX_JSON_DEPTH) (`sio-json-too-deep`
+    /// beyond; the packet is kept with the deeper values as `null`).
+    pub max_json_depth: usize,
 }
 
 impl Default for PipelineOptions {
@@ -35,6 +43,9 @@ impl Default for PipelineOptions {
         PipelineOptions {
             eio: None,
             max_message: 64 << 20,
+            max_header_count: crate::http::DEFAULT_MAX_HEADERS,
+            max_header_size: crate::http::DEFAULT_MAX_HEAD,
+            max_json_depth: crate::socketio::json_depth::MAX_JSON_DEPTH,
         }
     }
 }
@@ -127,9 +138,9 @@ impl Pipeline {
     /// A pipeline with these settings.
     pub fn new(opts: PipelineOptions) -> Self {
         Pipeline {
+            sessions: Sessions::new(opts.max_json_depth),
             opts,
             conns: HashMap::default(),
-            sessions: Sessions::default(),
         }
     }
 
@@ -195,6 +206,25 @@ impl Pipeline {
             TcpEvent::Rst { conn, dir, origin } => {
                 let mut emit = Emit { conn, sink };
                 emit.at(origin, origin, Some(dir), Body::Tcp(TcpInfo::Rst));
+            }
+            TcpEvent::Evicted {
+                conn,
+                origin,
+                limit,
+            } => {
+                let mut emit = Emit { conn, sink };
+                emit.anomaly(
+                    origin,
+                    None,
+                    "tcp",
+                    "tcp-connection-table-full",
+                    format!(
+                        "more than {limit} connections open at once (--max-tracked-connections): \
+                         this one, the least recently active, is no longer tracked; it ends here as \
+                         if the capture did, and a later segment of it starts a new connection"
+                    ),
+                    None,
+                );
             }
             TcpEvent::Close {
                 conn,

@@ -71,6 +71,7 @@ impl Default for PollStall {
                 HttpLimits {
                     max_head: PENDING_CAP,
                     max_body: PENDING_CAP,
+                    ..HttpLimits::default()
                 },
             ),
             pending: Vec::new(),

@@ -49,6 +49,15 @@ pub enum SioError {
         /// The payload text.
         found: String,
     },
+    /// The payload nests deeper than the decoder parses (`json_depth::MAX_JSON_DEPTH`); the
+    /// packet is kept with each value below the limit replaced by `null`.
+    #[error("JSON payload nested more than {limit} deep: the deeper values are shown as null")]
+    JsonTooDeep {
+        /// The deepest level kept.
+        limit: usize,
+        /// The packet as decoded with the deep values cut.
+        packet: Box<crate::socketio::Packet>,
+    },
     /// A CONNECT payload that is not a JSON object.
     #[error("CONNECT payload is not an object: {found:?}")]
     ConnectPayloadNotObject {

@@ -32,12 +32,16 @@
 
 pub mod binary;
 pub mod error;
+pub mod json_depth;
 pub mod legacy;
 pub mod packet;
 
 pub use binary::{AttachmentAssembler, BinaryPacket, Step};
 pub use error::SioError;
-pub use packet::{decode, decode_with, encode, Packet, PacketType, Version, RESERVED_EVENTS};
+pub use packet::{
+    decode, decode_with, decode_with_depth, encode, kept, Packet, PacketType, Version,
+    RESERVED_EVENTS,
+};
 
 #[cfg(test)]
 mod proptests;

@@ -30,6 +30,7 @@
 use serde_json::Value;
 
 use super::error::{excerpt, SioError};
+use super::json_depth::{cut_deep, MAX_JSON_DEPTH};
 use crate::engineio;
 
 /// A Socket.IO protocol revision.
@@ -131,7 +132,7 @@ pub const RESERVED_EVENTS: &[&str] = &[
 ];
 
 /// A Socket.IO packet.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
     /// The packet type.
     pub ty: PacketType,
@@ -236,6 +237,14 @@ fn leading_number(s: &str) -> Option<(u64, usize)> {
 /// Decodes a Socket.IO packet (the data of an Engine.IO message), accepting what either
 /// protocol revision allows. See [`decode_with`] for revision-specific rules.
 pub fn decode(text: &str) -> Result<Packet, SioError> {
+    decode_nested(text, MAX_JSON_DEPTH)
+}
+
+/// [`decode`] keeping JSON payloads to `max_depth` levels (at most
+/// [`MAX_JSON_DEPTH`](super::json_depth::MAX_JSON_DEPTH)): deeper values are cut to `null` and
+/// the result is [`SioError::JsonTooDeep`] carrying the packet.
+fn decode_nested(text: &str, max_depth: usize) -> Result<Packet, SioError> {
+    let max_depth = max_depth.min(MAX_JSON_DEPTH);
     let mut chars = text.chars();
     let first = chars.next().ok_or(SioError::Empty)?;
     // socket.io-protocol: "<packet type>[<# of binary attachments>-][<namespace>,]
@@ -275,13 +284,16 @@ pub fn decode(text: &str) -> Result<Packet, SioError> {
     })?;
     let id = (id_digits > 0).then_some(id_value);
     rest = rest.get(id_digits..).unwrap_or_default();
+    let cut = cut_deep(rest, max_depth);
     let data = if rest.is_empty() {
         None
     } else {
         Some(
-            serde_json::from_str::<Value>(rest).map_err(|e| SioError::BadJson {
-                reason: e.to_string(),
-                found: excerpt(rest),
+            serde_json::from_str::<Value>(cut.as_deref().unwrap_or(rest)).map_err(|e| {
+                SioError::BadJson {
+                    reason: e.to_string(),
+                    found: excerpt(rest),
+                }
             })?,
         )
     };
@@ -293,7 +305,22 @@ pub fn decode(text: &str) -> Result<Packet, SioError> {
         data,
     };
     check_payload(&packet, rest)?;
-    Ok(packet)
+    match cut {
+        Some(_) => Err(SioError::JsonTooDeep {
+            limit: max_depth,
+            packet: Box::new(packet),
+        }),
+        None => Ok(packet),
+    }
+}
+
+/// The packet of a decoding that only cut a too-deep payload ([`SioError::JsonTooDeep`]), as
+/// decoded; any other result as it is.
+pub fn kept(r: Result<Packet, SioError>) -> Result<Packet, SioError> {
+    match r {
+        Err(SioError::JsonTooDeep { packet, .. }) => Ok(*packet),
+        r => r,
+    }
 }
 
 /// Checks the payload rules both revisions share; `raw` is the payload text for errors.
@@ -337,7 +364,23 @@ fn check_payload(p: &Packet, raw: &str) -> Result<(), SioError> {
 /// Decodes a packet and applies the rules of one revision on top of [`decode`]: v4 CONNECT
 /// packets carry no payload; v5 events may not use a reserved name.
 pub fn decode_with(version: Version, text: &str) -> Result<Packet, SioError> {
-    let packet = decode(text)?;
+    decode_with_depth(version, text, MAX_JSON_DEPTH)
+}
+
+/// [`decode_with`] keeping JSON payloads to `max_depth` levels (at most
+/// [`MAX_JSON_DEPTH`](super::json_depth::MAX_JSON_DEPTH), `--max-json-depth`): a deeper payload
+/// gives [`SioError::JsonTooDeep`] with the packet, its deep values cut to `null`.
+pub fn decode_with_depth(
+    version: Version,
+    text: &str,
+    max_depth: usize,
+) -> Result<Packet, SioError> {
+    let decoded = decode_nested(text, max_depth);
+    let too_deep = match &decoded {
+        Err(SioError::JsonTooDeep { limit, .. }) => Some(*limit),
+        _ => None,
+    };
+    let packet = kept(decoded)?;
     match version {
         Version::V4 => {
             if let (PacketType::Connect, Some(v)) = (packet.ty, &packet.data) {
@@ -355,6 +398,12 @@ pub fn decode_with(version: Version, text: &str) -> Result<Packet, SioError> {
                 }
             }
         }
+    }
+    if let Some(limit) = too_deep {
+        return Err(SioError::JsonTooDeep {
+            limit,
+            packet: Box::new(packet),
+        });
     }
     Ok(packet)
 }
@@ -749,6 +798,39 @@ mod tests {
             (PacketType::Ack, "/", None)
         );
         assert!(back.args()[0].is_f64());
+    }
+
+    /// A payload deeper than the decoder parses is cut, not lost: type, namespace, ack id and
+    /// event name survive, and the cut is its own error carrying the packet.
+    #[test]
+    fn a_too_deep_payload_keeps_the_packet_with_its_deep_values_cut() {
+        let deep = format!("2/chat,7[\"ev\",1,{}0{}]", "[".repeat(500), "]".repeat(500));
+        let Err(SioError::JsonTooDeep { limit, packet }) = decode(&deep) else {
+            panic!("not cut: {:?}", decode(&deep));
+        };
+        assert_eq!(limit, MAX_JSON_DEPTH);
+        assert_eq!(
+            (packet.ty, packet.nsp.as_str(), packet.id),
+            (PacketType::Event, "/chat", Some(7))
+        );
+        assert_eq!(packet.event_name(), Some("ev"));
+        let data = packet.data.clone().unwrap();
+        assert_eq!(data[1], 1);
+        let r = decode_with_depth(Version::V5, "2[\"ev\",{\"a\":[1]}]", 2);
+        assert_eq!(
+            r.as_ref().err().map(ToString::to_string).as_deref(),
+            Some("JSON payload nested more than 2 deep: the deeper values are shown as null")
+        );
+        assert_eq!(
+            kept(r).unwrap().data,
+            Some(serde_json::json!(["ev", {"a": null}]))
+        );
+        // Within the limit nothing changes; rule checks still apply to a cut packet.
+        assert!(decode_with_depth(Version::V5, "2[\"ev\",{\"a\":[1]}]", 3).is_ok());
+        assert!(matches!(
+            decode_with_depth(Version::V5, "2[\"connect\",[[1]]]", 1),
+            Err(SioError::ReservedEventName { .. })
+        ));
     }
 
     #[test]

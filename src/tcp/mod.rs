@@ -22,4 +22,6 @@ mod stream;
 
 pub use order::{OrderCheck, OrderError};
 
-pub use reassembly::{ConnInfo, GapReason, Reassembler, ReassemblyLimits, TcpEvent};
+pub use reassembly::{
+    ConnInfo, GapReason, Reassembler, ReassemblyLimits, TcpEvent, DEFAULT_MAX_CONNS,
+};

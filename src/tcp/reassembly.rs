@@ -1,6 +1,6 @@
 //! The connection table: segments to per-connection, per-direction events.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use foldhash::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -14,12 +14,19 @@ use crate::event::{ConnId, Dir, Origin};
 pub struct ReassemblyLimits {
     /// Out-of-order bytes held per direction before the hole is given up as a gap.
     pub max_pending: usize,
+    /// Connections tracked at once; a new one beyond ends the least recently active
+    /// ([`TcpEvent::Evicted`], then its `Close` as at the end of the capture).
+    pub max_conns: usize,
 }
+
+/// Connections tracked at once by default (`--max-tracked-connections`).
+pub const DEFAULT_MAX_CONNS: usize = 100_000;
 
 impl Default for ReassemblyLimits {
     fn default() -> Self {
         ReassemblyLimits {
             max_pending: 16 << 20,
+            max_conns: DEFAULT_MAX_CONNS,
         }
     }
 }
@@ -93,6 +100,17 @@ pub enum TcpEvent<'a> {
         /// The packet with the RST.
         origin: Origin,
     },
+    /// The connection table is full: this connection, the least recently active, stops being
+    /// tracked to make room (its `Close` follows, as at the end of the capture; a later segment
+    /// of it starts a new connection, picked up mid-stream).
+    Evicted {
+        /// The connection.
+        conn: ConnId,
+        /// The packet that needed the room.
+        origin: Origin,
+        /// The limit ([`ReassemblyLimits::max_conns`]).
+        limit: usize,
+    },
     /// The connection is over (both FINs, a RST, or the end of the capture).
     Close {
         /// The connection.
@@ -128,6 +146,9 @@ struct Conn {
     c2s: HalfStream,
     s2c: HalfStream,
     last: Origin,
+    /// When a segment of it was last seen (the reassembler's segment count): its key in
+    /// [`Reassembler::by_activity`].
+    touched: u64,
     rst: bool,
     /// The first segment's sequence number of the client's SYN, to tell port reuse.
     client_isn: Option<u32>,
@@ -159,6 +180,10 @@ const CLOSED_MEMORY: usize = 65_536;
 /// TCP reassembly over every connection of a capture.
 pub struct Reassembler {
     conns: HashMap<Key, Conn>,
+    /// Open connections by when they were last active, least recent first.
+    by_activity: BTreeMap<u64, Key>,
+    /// Segments seen so far.
+    ticks: u64,
     closed: HashSet<Key>,
     closed_order: VecDeque<Key>,
     next_id: u64,
@@ -171,6 +196,8 @@ impl Reassembler {
     pub fn new(limits: ReassemblyLimits) -> Self {
         Reassembler {
             conns: HashMap::default(),
+            by_activity: BTreeMap::new(),
+            ticks: 0,
             closed: HashSet::default(),
             closed_order: VecDeque::new(),
             next_id: 1,
@@ -189,6 +216,33 @@ impl Reassembler {
         self.conns.get(&key(a, b)).map(|c| c.info)
     }
 
+    /// Stops tracking the connection of `k`.
+    fn take(&mut self, k: &Key) -> Option<Conn> {
+        let c = self.conns.remove(k)?;
+        self.by_activity.remove(&c.touched);
+        Some(c)
+    }
+
+    /// Makes room for one more connection: the least recently active one ends (not remembered
+    /// as closed, so that its later segments are picked up again).
+    fn evict_for(&mut self, origin: Origin, out: &mut dyn FnMut(TcpEvent<'_>)) {
+        while self.conns.len() >= self.limits.max_conns.max(1) {
+            let Some((_, k)) = self.by_activity.pop_first() else {
+                return;
+            };
+            let Some(c) = self.conns.remove(&k) else {
+                continue;
+            };
+            out(TcpEvent::Evicted {
+                conn: c.info.id,
+                origin,
+                limit: self.limits.max_conns,
+            });
+            let last = c.last;
+            self.finish_conn(c, last, true, out);
+        }
+    }
+
     /// Takes one segment (in capture order) and reports what it completes.
     pub fn segment(
         &mut self,
@@ -197,6 +251,8 @@ impl Reassembler {
         out: &mut dyn FnMut(TcpEvent<'_>),
     ) {
         let k = key(seg.src, seg.dst);
+        self.ticks += 1;
+        let tick = self.ticks;
         let is_new_syn = seg.flags.syn && !seg.flags.ack;
         // Port reuse: a fresh SYN on a flow whose connection is over, or with another ISN.
         if is_new_syn {
@@ -205,7 +261,7 @@ impl Reassembler {
                 None => false,
             };
             if reuse {
-                if let Some(c) = self.conns.remove(&k) {
+                if let Some(c) = self.take(&k) {
                     self.finish_conn(c, origin, false, out);
                 }
             }
@@ -227,6 +283,7 @@ impl Reassembler {
             } else {
                 (seg.dst, seg.src)
             };
+            self.evict_for(origin, out);
             let info = ConnInfo {
                 id: ConnId(self.next_id),
                 client,
@@ -242,15 +299,20 @@ impl Reassembler {
                     c2s: HalfStream::default(),
                     s2c: HalfStream::default(),
                     last: origin,
+                    touched: tick,
                     rst: false,
                     client_isn: is_new_syn.then_some(seg.seq),
                 },
             );
+            self.by_activity.insert(tick, k);
         }
         let Some(conn) = self.conns.get_mut(&k) else {
             return;
         };
         conn.last = origin;
+        self.by_activity.remove(&conn.touched);
+        conn.touched = tick;
+        self.by_activity.insert(tick, k);
         let id = conn.info.id;
         let dir = if seg.src == conn.info.client {
             Dir::C2S
@@ -300,7 +362,7 @@ impl Reassembler {
         }
         let done = conn.rst || (conn.c2s.fin_done && conn.s2c.fin_done);
         if done {
-            if let Some(c) = self.conns.remove(&k) {
+            if let Some(c) = self.take(&k) {
                 self.finish_conn(c, origin, false, out);
             }
             self.remember_closed(k);
@@ -309,6 +371,7 @@ impl Reassembler {
 
     /// The end of the capture: flushes every connection, reporting holes as gaps.
     pub fn finish(&mut self, out: &mut dyn FnMut(TcpEvent<'_>)) {
+        self.by_activity.clear();
         let mut conns: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
         conns.sort_by_key(|c| c.info.id);
         for c in conns {
@@ -433,7 +496,11 @@ mod tests {
     }
 
     fn run(segs: &[TcpSegment<'_>]) -> Vec<String> {
-        let mut r = Reassembler::new(ReassemblyLimits::default());
+        run_with(ReassemblyLimits::default(), segs)
+    }
+
+    fn run_with(limits: ReassemblyLimits, segs: &[TcpSegment<'_>]) -> Vec<String> {
+        let mut r = Reassembler::new(limits);
         let mut log = vec![];
         let mut f = |e: TcpEvent<'_>| {
             log.push(match e {
@@ -467,6 +534,11 @@ mod tests {
                     format!("fin {} {} #{}", conn.0, dir.as_str(), origin.frame)
                 }
                 TcpEvent::Rst { conn, dir, .. } => format!("rst {} {}", conn.0, dir.as_str()),
+                TcpEvent::Evicted {
+                    conn,
+                    origin,
+                    limit,
+                } => format!("evicted {} #{} limit={limit}", conn.0, origin.frame),
                 TcpEvent::Close { conn, at_eof, .. } => format!("close {} eof={}", conn.0, at_eof),
             })
         };
@@ -479,6 +551,44 @@ mod tests {
         }
         r.finish(&mut f);
         log
+    }
+
+    /// `--max-tracked-connections`: a new connection past the limit ends the least recently
+    /// active one (not the oldest), and that one's next segment is a new, mid-stream connection.
+    #[test]
+    fn a_full_table_evicts_the_least_recently_active_connection() {
+        let limits = ReassemblyLimits {
+            max_conns: 2,
+            ..ReassemblyLimits::default()
+        };
+        let log = run_with(
+            limits,
+            &[
+                seg(40001, 80, 100, "S", b""),
+                seg(40002, 80, 500, "S", b""),
+                // Connection 1 speaks again: connection 2 is now the least recently active.
+                seg(40001, 80, 101, "A", b"one"),
+                seg(40003, 80, 900, "S", b""),
+                seg(40002, 80, 501, "A", b"two"),
+            ],
+        );
+        assert_eq!(
+            log,
+            [
+                "open 1 c=40001 syn=true",
+                "open 2 c=40002 syn=true",
+                "data 1 c2s @0 one",
+                "evicted 2 #4 limit=2",
+                "close 2 eof=true",
+                "open 3 c=40003 syn=true",
+                "evicted 1 #5 limit=2",
+                "close 1 eof=true",
+                "open 4 c=40002 syn=false",
+                "data 4 c2s @0 two",
+                "close 3 eof=true",
+                "close 4 eof=true",
+            ]
+        );
     }
 
     #[test]
@@ -561,7 +671,10 @@ mod tests {
 
     #[test]
     fn pending_cap_gives_up_the_hole_instead_of_growing() {
-        let mut r = Reassembler::new(ReassemblyLimits { max_pending: 4 });
+        let mut r = Reassembler::new(ReassemblyLimits {
+            max_pending: 4,
+            ..ReassemblyLimits::default()
+        });
         let mut gaps = 0;
         let mut f = |e: TcpEvent<'_>| {
             if let TcpEvent::Gap { reason, .. } = e {

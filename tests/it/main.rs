@@ -14,6 +14,7 @@ mod filters;
 mod fixtures_truth;
 mod har;
 mod legs;
+mod limits;
 mod linktypes;
 mod log;
 mod ping_answered;

@@ -30,8 +30,12 @@ fn small_opts() -> ReplayOptions {
         pipeline: PipelineOptions {
             eio: None,
             max_message: 1 << 16,
+            ..PipelineOptions::default()
         },
-        reassembly: ReassemblyLimits { max_pending: 4096 },
+        reassembly: ReassemblyLimits {
+            max_pending: 4096,
+            ..ReassemblyLimits::default()
+        },
     }
 }
 
@@ -176,7 +180,10 @@ proptest! {
     fn reassembly_hands_out_each_byte_once_in_order(
         segs in proptest::collection::vec(segment(), 0..40),
     ) {
-        let mut tcp = Reassembler::new(ReassemblyLimits { max_pending: 256 });
+        let mut tcp = Reassembler::new(ReassemblyLimits {
+            max_pending: 256,
+            ..ReassemblyLimits::default()
+        });
         let mut c = Checked {
             pipe: Pipeline::new(small_opts().pipeline),
             tracker: SessionTracker::new(),
@@ -217,7 +224,7 @@ proptest! {
         let _ = sioscope::units::parse_size(&text);
         let _ = sioscope::units::parse_duration(&text);
         for role in [Role::Requests, Role::Responses] {
-            let mut d = HttpDecoder::new(role, HttpLimits { max_head: 1024, max_body: 4096 });
+            let mut d = HttpDecoder::new(role, HttpLimits { max_head: 1024, max_headers: 16, max_body: 4096 });
             d.expect_response_to("GET");
             for p in [a, b] {
                 d.push(p);

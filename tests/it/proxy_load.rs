@@ -528,11 +528,27 @@ fn ten_thousand_connections_with_faults_relay_every_byte_and_give_back_fds_and_m
         }
         let relay_done = t0.elapsed();
         let peak_open = peer.peak_open.load(Ordering::SeqCst);
-        // The peer's view of the scripted connections settles once their tails are written.
-        let n_scripted = results.len();
+        // The peer records a connection just after its last FIN or reset, so a client can see
+        // its end before the peer's task has recorded it (that task's thread preempted right
+        // after the syscall, on a loaded machine). Wait for every one of these connections by
+        // id, not for a count: `seen` also holds the never-read floods, and a count reached
+        // with them in it once let the check run with connection 9851 not recorded yet.
         let n_resets = (0..TOTAL).filter(|i| is_reset(*i)).count();
-        settle(10, || peer.seen.lock().unwrap().len() >= n_scripted + n_resets).await;
+        let expected: Vec<u64> = results
+            .iter()
+            .map(|(id, _)| *id)
+            .chain((0..TOTAL).filter(|i| is_reset(*i)))
+            .collect();
+        let all_recorded = settle(120, || {
+            let seen = peer.seen.lock().unwrap();
+            expected.iter().all(|id| seen.contains_key(id))
+        })
+        .await;
         let seen = peer.seen.lock().unwrap().clone();
+        if !all_recorded {
+            let missing: Vec<&u64> = expected.iter().filter(|id| !seen.contains_key(id)).collect();
+            panic!("the peer never finished {} connections within 120 s: {missing:?}", missing.len());
+        }
         let mut bytes = [0u64; 2];
         for (id, (sent, got)) in &results {
             let sc = script(*id);

@@ -49,6 +49,12 @@ pub struct CheckArgs {
     /// threads). Default: every core. The result is the same whatever the number.
     #[arg(long, value_name = "N", value_parser = crate::common::threads_arg, requires = "capture")]
     threads: Option<usize>,
+    /// With --capture: TCP connections tracked at once (100000).
+    #[arg(long, default_value_t = sioscope::tcp::DEFAULT_MAX_CONNS, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    max_tracked_connections: usize,
+    #[command(flatten)]
+    limits: crate::common::DecodeLimitArgs,
     /// Colors in text output.
     #[arg(long, value_enum, default_value_t = crate::common::ColorChoice::Auto)]
     color: crate::common::ColorChoice,
@@ -108,6 +114,8 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 max_message: args.max_message,
                 max_buffer: args.max_buffer,
                 threads: args.threads,
+                max_tracked_connections: args.max_tracked_connections,
+                limits: args.limits,
             },
             deny: args.deny,
             format: match args.format {

@@ -54,6 +54,13 @@ pub struct InputArgs {
     /// output is the same bytes whatever the number.
     #[arg(long, value_name = "N", value_parser = threads_arg)]
     pub threads: Option<usize>,
+    /// TCP connections tracked at once; past it the least recently active one stops being
+    /// tracked (a `tcp-connection-table-full` anomaly) and is picked up again if it speaks: 100000.
+    #[arg(long, default_value_t = sioscope::tcp::DEFAULT_MAX_CONNS, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_tracked_connections: usize,
+    #[command(flatten)]
+    pub limits: DecodeLimitArgs,
 }
 
 /// A `--threads` value: a whole number of at least 1.
@@ -68,6 +75,60 @@ pub fn threads_arg(s: &str) -> Result<usize, String> {
 /// The threads a replay uses: `--threads`, else every core the machine offers.
 pub fn threads(flag: Option<usize>) -> usize {
     flag.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// The decoders' limits, the same flags on every command that decodes traffic (`decode`,
+/// `explain`, `sessions`, `annotate`, `check --capture`, `proxy`; `report` reads with the
+/// defaults, as it does for `--max-message`).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct DecodeLimitArgs {
+    /// Most header fields in one HTTP head; a head with more is an `http-too-many-headers`
+    /// anomaly and that direction's HTTP stops being decoded: 128, 1000.
+    #[arg(long, default_value_t = sioscope::http::DEFAULT_MAX_HEADERS, value_name = "N")]
+    pub max_header_count: usize,
+    /// Longest HTTP head (start line and header fields); a longer one is an
+    /// `http-head-too-long` anomaly and that direction's HTTP stops being decoded: 64KiB, 1MiB.
+    #[arg(long, default_value = "64KiB", value_name = "SIZE", value_parser = size_arg,
+          allow_hyphen_values = true)]
+    pub max_header_size: usize,
+    /// Deepest nesting kept of a Socket.IO packet's JSON payload (1 to 127, serde_json's own
+    /// limit); deeper values show as null beside a `sio-json-too-deep` anomaly.
+    #[arg(long, default_value_t = sioscope::socketio::json_depth::MAX_JSON_DEPTH, value_name = "N",
+          value_parser = json_depth_arg)]
+    pub max_json_depth: usize,
+}
+
+/// `--max-json-depth`: 1 to [`MAX_JSON_DEPTH`](sioscope::socketio::json_depth::MAX_JSON_DEPTH).
+fn json_depth_arg(s: &str) -> Result<usize, String> {
+    let max = sioscope::socketio::json_depth::MAX_JSON_DEPTH;
+    match s.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a depth from 1 to {max}")),
+    }
+}
+
+impl Default for DecodeLimitArgs {
+    fn default() -> Self {
+        let o = PipelineOptions::default();
+        DecodeLimitArgs {
+            max_header_count: o.max_header_count,
+            max_header_size: o.max_header_size,
+            max_json_depth: o.max_json_depth,
+        }
+    }
+}
+
+impl DecodeLimitArgs {
+    /// The pipeline options of these flags beside the others given.
+    pub fn pipeline(&self, eio: Option<u8>, max_message: usize) -> PipelineOptions {
+        PipelineOptions {
+            eio,
+            max_message,
+            max_header_count: self.max_header_count,
+            max_header_size: self.max_header_size,
+            max_json_depth: self.max_json_depth,
+        }
+    }
 }
 
 /// A size flag, parsed by `sioscope::units` (so `-1` is refused as negative, not as a flag).
@@ -240,12 +301,10 @@ pub fn use_color(choice: ColorChoice) -> bool {
 
 pub fn replay_options(i: &InputArgs) -> ReplayOptions {
     ReplayOptions {
-        pipeline: PipelineOptions {
-            eio: i.eio,
-            max_message: i.max_message,
-        },
+        pipeline: i.limits.pipeline(i.eio, i.max_message),
         reassembly: ReassemblyLimits {
             max_pending: i.max_buffer,
+            max_conns: i.max_tracked_connections,
         },
     }
 }

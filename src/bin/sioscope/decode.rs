@@ -26,6 +26,8 @@ pub struct DecodeArgs {
     /// twice (sessions first), so it must be a file, not standard input.
     #[arg(long = "log", value_name = "FILE")]
     pub logs: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub log_line: crate::log_input::LogLineArg,
 }
 
 pub fn run(args: DecodeArgs) -> Result<ExitCode> {
@@ -43,7 +45,12 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
         }
         let tracked = track_input_quiet(&args.input)?;
         let x = sioscope::explain::explain(&tracked.tracker);
-        let logs = crate::log_input::place_logs(&args.logs, &tracked.tracker, &x)?;
+        let logs = crate::log_input::place_logs(
+            &args.logs,
+            args.log_line.max_log_line,
+            &tracked.tracker,
+            &x,
+        )?;
         Some((tracked, logs))
     };
     let mut merge = first

@@ -34,6 +34,8 @@ pub struct ExplainArgs {
     /// / python-socketio logging); repeatable. Its lines are quoted beside the wire evidence.
     #[arg(long = "log", value_name = "FILE")]
     logs: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub log_line: crate::log_input::LogLineArg,
 }
 
 /// Column to wrap prose at: the terminal's width when stdout is one, else 100.
@@ -53,7 +55,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
     if let Some(h) = &tracked.har {
         sioscope::explain::apply_har_limits(&tracker, &mut x, h);
     }
-    let logs = crate::log_input::place_logs(&args.logs, &tracker, &x)?;
+    let logs = crate::log_input::place_logs(&args.logs, args.log_line.max_log_line, &tracker, &x)?;
     for tl in &logs {
         sioscope::explain::attach_log_evidence(&mut x, tl);
     }

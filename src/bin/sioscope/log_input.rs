@@ -6,12 +6,24 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use sioscope::explain::Explanation;
-use sioscope::log::{attach, parse, LogTimeline, MAX_LOG_BYTES};
+use sioscope::log::{attach, parse_limited, LogTimeline, MAX_LOG_BYTES};
 use sioscope::session::SessionTracker;
 
-/// One timeline per `--log` file; a file with no line of a known writer is an error.
+/// `--max-log-line`, the same on every command that takes `--log`.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct LogLineArg {
+    /// Longest `--log` line read; a longer one is cut there (the count is said on stderr):
+    /// 64KiB, 1MiB.
+    #[arg(long, default_value = "64KiB", value_name = "SIZE", value_parser = crate::common::size_arg,
+          allow_hyphen_values = true)]
+    pub max_log_line: usize,
+}
+
+/// One timeline per `--log` file, lines cut to `max_line` bytes; a file with no line of a known
+/// writer is an error.
 pub fn place_logs(
     files: &[PathBuf],
+    max_line: usize,
     t: &SessionTracker,
     x: &Explanation,
 ) -> Result<Vec<LogTimeline>> {
@@ -27,7 +39,8 @@ pub fn place_logs(
             bail!("{}: larger than {MAX_LOG_BYTES} bytes", p.display());
         }
         let text = String::from_utf8_lossy(&buf);
-        let (lines, unrecognised) = parse(&text);
+        let parsed = parse_limited(&text, max_line);
+        let (lines, unrecognised) = (parsed.lines, parsed.orphans);
         if lines.is_empty() {
             bail!("{}: no line of node `debug` (DEBUG=engine*,socket.io*) or python-engineio/python-socketio logging", p.display());
         }
@@ -37,8 +50,12 @@ pub fn place_logs(
             .iter()
             .filter(|l| l.session.session().is_some())
             .count();
+        let cut = match parsed.cut {
+            0 => String::new(),
+            n => format!("; {n} lines longer than {max_line} bytes cut (--max-log-line)"),
+        };
         eprintln!(
-            "{}: {} log lines, {} tied to a session; {}",
+            "{}: {} log lines, {} tied to a session{cut}; {}",
             p.display(),
             tl.lines.len(),
             placed,

@@ -13,14 +13,13 @@ use clap::Args;
 
 use sioscope::event::Event;
 use sioscope::explain::Finding;
-use sioscope::pipeline::PipelineOptions;
 use sioscope::proxy::{
     serve, Fault, FaultPlan, LiveSink, ProxyConfig, Recorder, TlsUpstream, UpstreamTls,
 };
 use sioscope::report::{Filter, Reporter};
 use sioscope::units::parse_duration;
 
-use crate::common::{FilterArgs, Format, OutputArgs};
+use crate::common::{DecodeLimitArgs, FilterArgs, Format, OutputArgs};
 
 #[derive(Args, Debug)]
 pub struct ProxyArgs {
@@ -66,6 +65,8 @@ pub struct ProxyArgs {
     #[arg(long, default_value = "64MiB", value_name = "SIZE",
           value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     pub max_message: usize,
+    #[command(flatten)]
+    pub limits: DecodeLimitArgs,
 }
 
 /// Standard output shared by the reporter and the finding lines, in write order.
@@ -233,10 +234,7 @@ pub fn run(args: ProxyArgs) -> Result<ExitCode> {
         max_connections: args.max_connections,
         ..ProxyConfig::default()
     };
-    let pipeline = PipelineOptions {
-        eio: args.eio,
-        max_message: args.max_message,
-    };
+    let pipeline = args.limits.pipeline(args.eio, args.max_message);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -29,6 +29,8 @@ pub struct ReportArgs {
     /// the wire evidence, as `explain --log` quotes them.
     #[arg(long = "log", value_name = "FILE")]
     logs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub log_line: crate::log_input::LogLineArg,
     /// Packets whose JSON is over 2 KiB are kept whole for the packet view up to this total of
     /// their JSON; past it their payloads are cut to a preview and their length (the page marks
     /// them). Shorter packets are always kept whole.
@@ -58,6 +60,8 @@ fn input_of(path: &Path) -> InputArgs {
         max_message: o.pipeline.max_message,
         max_buffer: o.reassembly.max_pending,
         threads: None,
+        max_tracked_connections: o.reassembly.max_conns,
+        limits: crate::common::DecodeLimitArgs::default(),
     }
 }
 
@@ -91,7 +95,8 @@ fn write(args: &ReportArgs, out: BufWriter<File>) -> Result<()> {
         if let Some(h) = &replayed.har {
             sioscope::explain::apply_har_limits(&tracker, &mut x, h);
         }
-        let logs = crate::log_input::place_logs(&args.logs, &tracker, &x)?;
+        let logs =
+            crate::log_input::place_logs(&args.logs, args.log_line.max_log_line, &tracker, &x)?;
         for tl in &logs {
             sioscope::explain::attach_log_evidence(&mut x, tl);
         }
