@@ -519,4 +519,24 @@ mod tests {
             );
         }
     }
+
+    /// Both legs of a relay show every ping twice: the copy on the second leg is the same ping,
+    /// so a pong to it answers it, and a client killed 1.6 s later (more than pingTimeout) under a
+    /// pending poll is the server's "transport error", not a ping timeout (EIO 4 and EIO 3).
+    /// The killed client itself said nothing (its truth has no client words), so only the cause,
+    /// the server's words and the certainty are pinned here.
+    #[test]
+    fn a_ping_seen_on_both_legs_of_a_relay_is_one_ping() {
+        for (pcap, sid) in [
+            ("v4-polling-relay-client-killed.pcap", "umRirR"),
+            ("v2-polling-relay-client-killed.pcap", "ooiZyJ"),
+        ] {
+            let (cause, reason, _, certainty) = verdict(pcap, sid);
+            assert_eq!(
+                (cause, reason, certainty),
+                ("transport-error", s("transport error"), "likely"),
+                "{pcap}"
+            );
+        }
+    }
 }
