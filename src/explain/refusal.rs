@@ -77,6 +77,16 @@ fn meaning(code: Option<ServerErrorCode>) -> (&'static str, &'static str, Option
     }
 }
 
+/// python-engineio's refusals carry no `{code,message}`: its `_bad_request` writes the message
+/// as a bare JSON string (`python-engineio@4.15.1/engineio/base_server.py:260-267`). A transport
+/// it does not enable is answered `400 "Invalid transport"` (`async_server.py:245-250`): the same
+/// refusal as engine.io's code 0.
+fn python_code(response: &str) -> Option<ServerErrorCode> {
+    response
+        .ends_with(" \"Invalid transport\"")
+        .then_some(ServerErrorCode::TransportUnknown)
+}
+
 /// Groups the tracker's session-less HTTP errors into refusals.
 pub(crate) fn refusals(errors: &[Mark]) -> Vec<Refusal> {
     let mut out: Vec<Refusal> = vec![];
@@ -91,7 +101,8 @@ pub(crate) fn refusals(errors: &[Mark]) -> Vec<Refusal> {
             .find('{')
             .and_then(|i| m.what.get(i..))
             .and_then(|body| parse_server_error(body.as_bytes()))
-            .map(|e| e.code);
+            .map(|e| e.code)
+            .or_else(|| python_code(&m.what));
         let (kind, explanation, fix) = meaning(code);
         out.push(Refusal {
             kind,
@@ -148,5 +159,19 @@ mod tests {
         ]);
         assert_eq!(r[0].kind, "transport-unknown");
         assert_eq!(r[1].kind, "http-error");
+    }
+
+    #[test]
+    fn python_engineios_invalid_transport_string_is_the_transport_mismatch_with_its_fix() {
+        // the body python-engineio 4.15.1 wrote in py-server-transport-unknown.pcap
+        let r = refusals(&[mark(6, r#"HTTP 400 Bad Request "Invalid transport""#)]);
+        assert_eq!(r[0].kind, "transport-unknown");
+        assert_eq!(
+            r[0].fix.as_deref(),
+            Some("Align `transports` on the client and the server.")
+        );
+        // any other bare string stays a plain HTTP error
+        let r = refusals(&[mark(6, r#"HTTP 400 Bad Request "Not connected""#)]);
+        assert_eq!(r[0].kind, "http-error");
     }
 }

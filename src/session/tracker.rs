@@ -582,6 +582,7 @@ impl SessionTracker {
         if let Some(st) = self.state.get_mut(&ev.conn.0) {
             st.sid.get_or_insert_with(|| sid.clone());
         }
+        let partner = self.legs.partner(ev.conn).map(|c| c.0);
         let Some(s) = self.session_mut(&sid) else {
             return;
         };
@@ -597,6 +598,14 @@ impl SessionTracker {
                 s.upgrade_mark = Some(mark(ev, "3probe answered"));
             }
             ("ping" | "pong", _) if probe => {}
+            // The same ping seen again on the other leg of a relay (both legs in one capture, the
+            // connections paired by `legs`): it is that ping's copy, not a second ping that leaves
+            // the first unanswered.
+            ("ping", _)
+                if s.last_pong.is_none()
+                    && s.last_ping
+                        .as_ref()
+                        .is_some_and(|p| p.dir == dir && Some(p.conn) == partner) => {}
             ("ping", _) => {
                 if let Some(p) = s.last_ping.take() {
                     if s.last_pong.is_none() {

@@ -235,7 +235,11 @@ fn stale_request_refused(f: &Facts) -> bool {
 }
 
 /// The client ended the session, and its close shows no sign of reaching the server: nothing
-/// answered it on its connection, and the server sent a packet after it.
+/// answered it on its connection, and the server sent a packet after it, or closed its own
+/// WebSocket on another connection (its leg of a relay): engine.io 1.x/2.x end a timed-out
+/// session with a bare close frame (`engine.io@1.8.5/lib/socket.js:129-135`, `engine.io@3.6.2/
+/// lib/socket.js:136-141`, then the websocket transport's `doClose`, `lib/transports/
+/// websocket.js:130-133` in both).
 fn close_unheard(f: &Facts, x: &Expiry) -> bool {
     let at = &x.at;
     let unanswered = f
@@ -243,12 +247,14 @@ fn close_unheard(f: &Facts, x: &Expiry) -> bool {
         .iter()
         .find(|c| c.conn == at.conn)
         .is_some_and(|c| c.last_data[1].as_ref().is_none_or(|r| r.frame < at.frame));
-    x.waiter == Dir::C2S
-        && at.dir == Some(Dir::C2S)
-        && unanswered
-        && f.s.last_packet[1]
-            .as_ref()
-            .is_some_and(|m| m.frame > at.frame)
+    let server_wrote_after = f.s.last_packet[1]
+        .as_ref()
+        .is_some_and(|m| m.frame > at.frame)
+        || f.s
+            .ws_closes
+            .iter()
+            .any(|c| c.at.dir == Some(Dir::S2C) && c.at.frame > at.frame && c.at.conn != at.conn);
+    x.waiter == Dir::C2S && at.dir == Some(Dir::C2S) && unanswered && server_wrote_after
 }
 
 /// The session ended after a heartbeat deadline passed.
@@ -518,6 +524,47 @@ mod tests {
             assert_eq!(
                 verdict(pcap, sid),
                 ("transport-error", None, s("transport error"), "likely"),
+                "{pcap}"
+            );
+        }
+    }
+
+    /// Both legs of a relay show every ping twice: the copy on the second leg is the same ping,
+    /// so a pong to it answers it, and a client killed 1.6 s later (more than pingTimeout) under a
+    /// pending poll is the server's "transport error", not a ping timeout (EIO 4 and EIO 3).
+    /// The killed client itself said nothing (its truth has no client words), so only the cause,
+    /// the server's words and the certainty are pinned here.
+    #[test]
+    fn a_ping_seen_on_both_legs_of_a_relay_is_one_ping() {
+        for (pcap, sid) in [
+            ("v4-polling-relay-client-killed.pcap", "umRirR"),
+            ("v2-polling-relay-client-killed.pcap", "ooiZyJ"),
+        ] {
+            let (cause, reason, _, certainty) = verdict(pcap, sid);
+            assert_eq!(
+                (cause, reason, certainty),
+                ("transport-error", s("transport error"), "likely"),
+                "{pcap}"
+            );
+        }
+    }
+
+    /// A dead path under an Engine.IO v3 server: the client's close never reached the server,
+    /// whose own close frame on its leg of the relay is its `pingInterval + pingTimeout` timer.
+    #[test]
+    fn a_v3_servers_close_on_its_own_leg_after_an_unheard_client_close_is_its_ping_timeout() {
+        for (pcap, sid) in [
+            ("blackhole-v1-ws-700.pcap", "nUmnLB"),
+            ("blackhole-v2-ws-700.pcap", "ZMlcHl"),
+        ] {
+            assert_eq!(
+                verdict(pcap, sid),
+                (
+                    "ping-timeout",
+                    s("ping timeout"),
+                    s("ping timeout"),
+                    "likely"
+                ),
                 "{pcap}"
             );
         }
