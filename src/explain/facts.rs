@@ -144,6 +144,21 @@ impl<'a> Facts<'a> {
     /// The first FIN or RST of a polling connection of the session that ended with a request
     /// still waiting for its response, before frame `before` (and whether it was a RST).
     pub(crate) fn cut_request(&self, before: u64) -> Option<(Mark, bool)> {
+        self.cut_requests(before).min_by_key(|(m, _)| m.frame)
+    }
+
+    /// Like [`Facts::cut_request`], for the connections the client's side closed first: the
+    /// client, or a relay on the server's leg of it. That is the cut the server's pending
+    /// request notices ("poll connection closed prematurely", `engine.io@6.6.12/build/
+    /// transports/polling.js:67-69`); a FIN from the server's side is a server going away.
+    pub(crate) fn client_cut_request(&self, before: u64) -> Option<(Mark, bool)> {
+        self.cut_requests(before)
+            .filter(|(m, _)| m.dir == Some(Dir::C2S))
+            .min_by_key(|(m, _)| m.frame)
+    }
+
+    /// The first FIN or RST of each polling connection that ended with a request unanswered.
+    fn cut_requests(&self, before: u64) -> impl Iterator<Item = (Mark, bool)> + '_ {
         self.conns
             .iter()
             .filter(|c| request_unanswered(c))
@@ -155,8 +170,7 @@ impl<'a> Facts<'a> {
                     .flatten()
                     .min_by_key(|(m, _)| m.frame)
             })
-            .filter(|(m, _)| m.frame < before)
-            .min_by_key(|(m, _)| m.frame)
+            .filter(move |(m, _)| m.frame < before)
     }
 
     pub(crate) fn end_mark(&self) -> Mark {

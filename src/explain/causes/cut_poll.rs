@@ -27,7 +27,9 @@ use crate::explain::implementation::Implementation;
 
 /// The session ended when a pending polling request was cut; the client's `1` came after.
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
-    let close = f.engine_close().filter(|m| m.dir == Some(Dir::C2S))?;
+    let Some(close) = f.engine_close().filter(|m| m.dir == Some(Dir::C2S)) else {
+        return refused_after_cut(f);
+    };
     let refused =
         f.s.http_errors.iter().find(|m| {
             m.conn == close.conn && m.frame > close.frame && m.what.contains("\"code\":1")
@@ -79,6 +81,68 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     )
 }
 
+/// The same cut without a close `1` after it: the client's side cut the pending poll (a relay's
+/// FIN on the server's leg), and a later request of the session (an HTTP client's retry of the
+/// cut GET: aiohttp resends it with the same `t`) got `400 {"code":1}` from node engine.io, which
+/// had already closed the session with "transport error" (`engine.io@6.6.12/build/transports/
+/// polling.js:67-69`, then `build/socket.js:156-158`). A python-engineio client's polling loop
+/// ends on the failed request with "transport error" (`python-engineio@4.15.1/engineio/
+/// async_client.py:586-588`), a node client's with "xhr poll error" → "transport error".
+fn refused_after_cut(f: &Facts) -> Option<FindingEnd> {
+    if f.peers.server != Implementation::NodeSocketIo {
+        return None;
+    }
+    let refused =
+        f.s.http_errors
+            .iter()
+            .find(|m| m.what.contains("\"code\":1"))?;
+    let (cut, rst) = f.client_cut_request(refused.frame)?;
+    let client = matches!(
+        f.peers.client,
+        Implementation::NodeSocketIo | Implementation::PythonSocketio
+    );
+    let mut first = cut.clone();
+    first.what = format!(
+        "{} {} a connection whose polling request was still waiting for its response",
+        side(cut.dir),
+        if rst {
+            "resets (TCP RST)"
+        } else {
+            "closes (TCP FIN)"
+        }
+    )
+    .into();
+    let mut answer = refused.clone();
+    answer.what = format!(
+        "server answers a later request of the session with {}: the session was already gone",
+        refused.what
+    )
+    .into();
+    Some(
+        end(
+            cut.clone(),
+            Cause::TransportError,
+            Some("transport error"),
+            client.then_some("transport error"),
+            initiator_of(cut.dir),
+            vec![first, answer],
+            format!(
+                "The TCP connection carrying a pending polling request was {} from the client's side (the client, or a proxy or relay in between). node engine.io takes a long-poll cut before its response as an error and closes the session with \"transport error\"; the \"Session ID unknown\" answer to the session's next request is a consequence of that close, not a request that reached the wrong server.",
+                if rst { "reset" } else { "closed" },
+            ),
+            Some("Look at what sits between the peers (an idle timeout, a restart, a firewall dropping state); the Socket.IO client reconnects by itself."),
+        )
+        .with_certainty(
+            Certainty::Likely,
+            "the cut of the pending request and the server's refusal of the next one are on the wire; why the connection was cut is not",
+        )
+        .with_candidate(
+            Cause::SessionUnknown,
+            "the server's DEBUG=engine log: \"poll connection closed prematurely\" for this sid before the 400 settles it",
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use crate::explain::fixture_tests::{s, verdict};
@@ -100,5 +164,20 @@ mod tests {
                 "{pcap}"
             );
         }
+    }
+
+    /// python-socketio through a relay that cut its pending GET: aiohttp resent the GET and
+    /// node engine.io, which had closed the session on the cut, answered `400 {"code":1}`.
+    #[test]
+    fn a_400_code_1_after_the_client_side_cut_a_pending_poll_is_the_cuts_transport_error() {
+        assert_eq!(
+            verdict("py-client-polling-relay-cut.pcap", "5pwlZo"),
+            (
+                "transport-error",
+                s("transport error"),
+                s("transport error"),
+                "likely"
+            )
+        );
     }
 }

@@ -6,7 +6,9 @@
 //! issued it. The process that owns the session never hears from the client again and reports
 //! `ping timeout`; the client reports `transport error` (`xhr poll error` / `xhr post error`,
 //! `engine.io-client@6.6.8/build/cjs/transports/polling-xhr.js:50-64`). A 400 that comes after
-//! the session's heartbeat deadline is the aftermath of a ping timeout instead (that rule).
+//! the session's heartbeat deadline is the aftermath of a ping timeout instead (that rule), and
+//! one after the client's side cut a pending poll of the session is the aftermath of that cut
+//! (the cut-poll rule).
 //! What to do: sticky sessions at the load balancer, or WebSocket only.
 
 use crate::explain::cause::{Cause, Initiator};
@@ -25,6 +27,13 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     let closed_before = f.engine_close().iter().any(|m| m.frame < e.frame)
         || f.s.ws_closes.iter().any(|c| c.at.frame < e.frame);
     if closed_before {
+        return None;
+    }
+    // A 400 after the client's side cut a pending poll of the session (a relay's FIN on the
+    // server's leg, the client's RST): node engine.io ended the session on that cut, "poll
+    // connection closed prematurely" (`engine.io@6.6.12/build/transports/polling.js:67-69`),
+    // and the 400 answers a later request of the dead session (the cut-poll rule).
+    if f.client_cut_request(e.frame).is_some() {
         return None;
     }
     // A 400 soon after the client's undecodable Engine.IO packet: the server dropped the
@@ -86,5 +95,13 @@ mod tests {
                 "likely"
             )
         );
+    }
+
+    /// A 400 code 1 that answers the resent GET of a session whose pending poll the relay cut
+    /// (on the server's leg: the client's side) is not a request that reached the wrong process.
+    #[test]
+    fn not_when_the_clients_side_cut_a_pending_poll_before_the_400() {
+        let (cause, ..) = verdict("py-client-polling-relay-cut.pcap", "5pwlZo");
+        assert_ne!(cause, "session-unknown");
     }
 }
