@@ -147,6 +147,10 @@ pub struct Explanation {
     pub hops: Vec<crate::legs::HopFinding>,
     /// Seconds between the first and the last packet.
     pub duration: f64,
+    /// Ended sessions folded into a count, not explained, because the session table was full
+    /// (`--max-tracked-sessions`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folded: Option<crate::session::FoldedSessions>,
 }
 
 impl Explanation {
@@ -155,9 +159,12 @@ impl Explanation {
         self.sessions.iter().filter(|f| f.abnormal()).count()
     }
 
-    /// True when anything went wrong: an abnormal end, or requests refused outside any session.
+    /// True when anything went wrong: an abnormal end (of an explained or a folded session), or
+    /// requests refused outside any session.
     pub fn has_problems(&self) -> bool {
-        self.abnormal() > 0 || !self.sessionless_errors.is_empty()
+        self.abnormal() > 0
+            || !self.sessionless_errors.is_empty()
+            || self.folded.as_ref().is_some_and(|f| f.abnormal > 0)
     }
 
     /// The counts per cause and per fix, for the summary that opens a report.

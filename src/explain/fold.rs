@@ -9,11 +9,28 @@ use super::finding::{Explanation, Finding, SocketSummary};
 use super::notes::notes;
 use super::refusal::refusals;
 use crate::event::Timestamp;
-use crate::session::{Mark, SessionRecord, SessionTracker};
+use crate::session::{FoldedEnd, Mark, SessionRecord, SessionTracker};
 
 /// Explains every session the tracker saw.
 pub fn explain(t: &SessionTracker) -> Explanation {
     explain_where(t, |_| true)
+}
+
+/// A session tracker keeping at most `max` session records (`--max-tracked-sessions`), each
+/// ended session it folds explained first, so that its cause stays in the summary's totals and
+/// an abnormal end still makes `explain` exit 1.
+pub fn bounded_tracker(max: usize) -> SessionTracker {
+    SessionTracker::with_max_sessions(max).explaining_folded(explain_end)
+}
+
+/// How the session `sid` ended, explained alone on the tracker.
+fn explain_end(t: &SessionTracker, sid: &str) -> Option<FoldedEnd> {
+    let x = explain_sessions(t, &BTreeSet::from([sid.to_string()]));
+    let f = x.sessions.first()?;
+    Some(FoldedEnd {
+        cause: f.end.cause.as_str(),
+        abnormal: f.abnormal(),
+    })
 }
 
 /// Explains only the sessions named in `sids` (a live run explains the sessions a closing
@@ -139,5 +156,6 @@ fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> E
         refusals: refusals(&t.sessionless_errors),
         hops,
         duration,
+        folded: t.folded().cloned(),
     }
 }

@@ -31,7 +31,7 @@ pub use cause::{Cause, Initiator, ALL as ALL_CAUSES};
 pub use certainty::{Candidate, Certainty};
 pub use chains::{Chain, Link, SocketChange};
 pub use finding::{Explanation, Finding, FindingEnd, Note, SocketSummary};
-pub use fold::{explain, explain_sessions};
+pub use fold::{bounded_tracker, explain, explain_sessions};
 pub use har::apply_har_limits;
 pub use implementation::{Implementation, Peers};
 pub use log::attach_log_evidence;

@@ -46,18 +46,22 @@ pub struct Count {
 pub struct Summary {
     /// Engine.IO sessions.
     pub sessions: usize,
-    /// Sessions that ended abnormally.
+    /// Sessions that ended abnormally (folded ones included).
     pub abnormal: usize,
     /// Requests refused outside any session (no session opened for them).
     pub refused: usize,
     /// Seconds between the first and the last packet.
     pub duration: f64,
-    /// Sessions per cause, most frequent first.
+    /// Sessions per cause, most frequent first (folded ones included).
     pub causes: Vec<Count>,
     /// Sessions (and refused requests) per fix, most frequent first.
     pub fixes: Vec<Count>,
     /// The distinct findings, in order of first appearance.
     pub findings: Vec<SummaryRow>,
+    /// Ended sessions folded into a count and not explained (`--max-tracked-sessions`): not in
+    /// `sessions` nor in the counts above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folded: Option<crate::session::FoldedSessions>,
 }
 
 fn same(row: &SummaryRow, f: &Finding) -> bool {
@@ -107,6 +111,17 @@ impl Summary {
                 }),
             }
         }
+        let mut folded_abnormal = 0;
+        if let Some(f) = &x.folded {
+            for c in &f.causes {
+                bump(
+                    &mut causes,
+                    c.name,
+                    usize::try_from(c.count).unwrap_or(usize::MAX),
+                );
+            }
+            folded_abnormal = usize::try_from(f.abnormal).unwrap_or(usize::MAX);
+        }
         let mut refused = 0;
         for r in &x.refusals {
             refused += r.count;
@@ -120,12 +135,13 @@ impl Summary {
         fixes.sort_by_key(|c| std::cmp::Reverse(c.count));
         Summary {
             sessions: x.sessions.len(),
-            abnormal: x.abnormal(),
+            abnormal: x.abnormal().saturating_add(folded_abnormal),
             refused,
             duration: x.duration,
             causes,
             fixes,
             findings,
+            folded: x.folded.clone(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Engine.IO sessions and Socket.IO packets: which session a payload belongs to, which protocol
 //! revision decodes it, and binary attachments that span several Engine.IO messages.
 
+use std::collections::VecDeque;
+
 use foldhash::HashMap;
 
 use base64::Engine as _;
@@ -8,7 +10,7 @@ use serde_json::Value;
 
 use super::Emit;
 use crate::engineio::{self, Data, Packet, Version};
-use crate::event::{Body, Dir, EioInfo, Origin, SioInfo};
+use crate::event::{Body, ConnId, Dir, EioInfo, Origin, SioInfo};
 use crate::http::query;
 use crate::socketio::legacy::{self, LegacyPayload};
 use crate::socketio::{self, AttachmentAssembler, Step};
@@ -152,11 +154,20 @@ struct Session {
     opened: bool,
     /// Whether its messages are Socket.IO packets, once the evidence decided it.
     sio: Option<bool>,
+    /// Its connections still open (a polling session has one per request in flight).
+    open_conns: Vec<ConnId>,
 }
 
-/// Every Engine.IO session seen so far, by session id.
+/// Every Engine.IO session seen so far, by session id, at most `max` of them: past it, the
+/// oldest session whose connections are all closed is dropped (`--max-tracked-sessions`).
 pub(crate) struct Sessions {
     by_sid: HashMap<String, Session>,
+    /// Session ids in the order they were first seen.
+    order: VecDeque<String>,
+    /// The sessions each open connection carried.
+    conn_sids: HashMap<ConnId, Vec<String>>,
+    /// Most sessions kept.
+    max: usize,
     /// Attachment state of WebSocket connections whose session id is unknown (mid-stream).
     anonymous: Session,
     /// JSON payloads are kept to this depth (`--max-json-depth`).
@@ -165,7 +176,10 @@ pub(crate) struct Sessions {
 
 impl Default for Sessions {
     fn default() -> Self {
-        Sessions::new(socketio::json_depth::MAX_JSON_DEPTH)
+        Sessions::new(
+            socketio::json_depth::MAX_JSON_DEPTH,
+            crate::session::DEFAULT_MAX_SESSIONS,
+        )
     }
 }
 
@@ -174,12 +188,16 @@ fn b64(b: &[u8]) -> String {
 }
 
 impl Sessions {
-    /// No sessions yet; Socket.IO payloads will be kept to `json_depth` levels.
-    pub(crate) fn new(json_depth: usize) -> Self {
+    /// No sessions yet; Socket.IO payloads will be kept to `json_depth` levels, and at most
+    /// `max` sessions (at least 1).
+    pub(crate) fn new(json_depth: usize, max: usize) -> Self {
         Sessions {
             by_sid: HashMap::default(),
+            order: VecDeque::new(),
+            conn_sids: HashMap::default(),
             anonymous: Session::default(),
             json_depth,
+            max: max.max(1),
         }
     }
 
@@ -188,11 +206,55 @@ impl Sessions {
             Some(s) => {
                 if !self.by_sid.contains_key(s) {
                     self.by_sid.insert(s.to_string(), Session::default());
+                    self.order.push_back(s.to_string());
                 }
                 self.by_sid.get_mut(s).unwrap_or(&mut self.anonymous)
             }
             None => &mut self.anonymous,
         }
+    }
+
+    /// Notes that `conn` carries the session `ctx` names (after a body or message of it), then,
+    /// past the limit, drops the oldest sessions whose connections are all closed (never one
+    /// with a connection open: its attachments and evidence are still in use).
+    fn touch(&mut self, ctx: &EioCtx, conn: ConnId) {
+        let Some(sid) = ctx.sid.as_deref() else {
+            return;
+        };
+        let s = self.session(Some(sid));
+        if !s.open_conns.contains(&conn) {
+            s.open_conns.push(conn);
+            self.conn_sids
+                .entry(conn)
+                .or_default()
+                .push(sid.to_string());
+        }
+        while self.by_sid.len() > self.max {
+            let by_sid = &self.by_sid;
+            let ended = self
+                .order
+                .iter()
+                .position(|k| k != sid && by_sid.get(k).is_none_or(|s| s.open_conns.is_empty()));
+            let Some(gone) = ended.and_then(|i| self.order.remove(i)) else {
+                return;
+            };
+            self.by_sid.remove(&gone);
+        }
+    }
+
+    /// A connection closed: it no longer holds its sessions open.
+    pub(crate) fn conn_closed(&mut self, conn: ConnId) {
+        for sid in self.conn_sids.remove(&conn).unwrap_or_default() {
+            if let Some(s) = self.by_sid.get_mut(&sid) {
+                s.open_conns.retain(|c| *c != conn);
+            }
+        }
+    }
+
+    /// Sessions held now.
+    #[cfg(test)]
+    fn held(&self) -> Vec<&str> {
+        self.order.iter().map(String::as_str).collect()
     }
 
     /// A polling request body (client to server).
@@ -207,6 +269,7 @@ impl Sessions {
     ) {
         let mut ctx = ctx.clone();
         self.payload(&mut ctx, Dir::C2S, body, binary, first, last, emit);
+        self.touch(&ctx, emit.conn);
     }
 
     /// A polling response body (server to client). A handshake answer names the session, which
@@ -239,9 +302,11 @@ impl Sessions {
                 }
                 Err(e) => emit.error(last, Some(Dir::S2C), "sio", &e, Some(body)),
             }
+            self.touch(ctx, emit.conn);
             return;
         }
         self.payload(ctx, Dir::S2C, body, binary, first, last, emit);
+        self.touch(ctx, emit.conn);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -322,6 +387,7 @@ impl Sessions {
                 Err(e) => emit.error(last, Some(dir), "eio", &e, Some(text.as_bytes())),
             },
         }
+        self.touch(ctx, emit.conn);
     }
 
     /// A WebSocket binary message.
@@ -340,6 +406,7 @@ impl Sessions {
                 Err(e) => emit.error(last, Some(dir), "eio", &e, Some(bytes)),
             }
         }
+        self.touch(ctx, emit.conn);
     }
 
     fn eio_info(ctx: &EioCtx, kind: &'static str) -> EioInfo {
@@ -599,7 +666,42 @@ fn sio_info(p: socketio::Packet, view: Option<Value>, version: socketio::Version
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{ConnId, Event};
+    use crate::event::Event;
+
+    #[test]
+    fn a_full_session_table_drops_the_oldest_session_whose_connections_are_all_closed() {
+        let mut sessions = Sessions::new(socketio::json_depth::MAX_JSON_DEPTH, 1);
+        let mut sink = |_: Event| {};
+        let mut message = |sessions: &mut Sessions, conn: u64, sid: &str| {
+            let target = format!("/socket.io/?EIO=4&transport=websocket&sid={sid}");
+            let mut ctx = EioCtx::from_request(&target, None);
+            let mut emit = Emit {
+                conn: ConnId(conn),
+                sink: &mut sink,
+            };
+            let (o, d) = (Origin::default(), Dir::C2S);
+            sessions.ws_text(&mut ctx, d, "42[\"x\"]", o, o, &mut emit);
+        };
+        message(&mut sessions, 1, "a");
+        sessions.conn_closed(ConnId(1));
+        message(&mut sessions, 2, "b");
+        assert_eq!(
+            sessions.held(),
+            ["b"],
+            "a's connections are closed: it goes"
+        );
+        message(&mut sessions, 3, "c");
+        assert_eq!(
+            sessions.held(),
+            ["b", "c"],
+            "b's connection is open: it stays"
+        );
+        sessions.conn_closed(ConnId(2));
+        message(&mut sessions, 3, "c");
+        assert_eq!(sessions.held(), ["c"]);
+        message(&mut sessions, 4, "d");
+        assert_eq!(sessions.held(), ["c", "d"], "c is open on connection 3");
+    }
 
     /// Runs WebSocket texts through one session and returns the event layers and kinds.
     fn run(target: &str, texts: &[(Dir, &str)]) -> Vec<String> {

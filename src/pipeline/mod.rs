@@ -36,6 +36,10 @@ pub struct PipelineOptions {
     /// [`MAX_JSON_DEPTH`](crate::socketio::json_depth::MAX_JSON_DEPTH) (`sio-json-too-deep`
     /// beyond; the packet is kept with the deeper values as `null`).
     pub max_json_depth: usize,
+    /// Engine.IO sessions tracked at once (`--max-tracked-sessions`): past it, the oldest
+    /// session whose connections are all closed is dropped from the pipeline's session table
+    /// (and the session tracker folds the oldest ended record into a count).
+    pub max_sessions: usize,
 }
 
 impl Default for PipelineOptions {
@@ -46,6 +50,7 @@ impl Default for PipelineOptions {
             max_header_count: crate::http::DEFAULT_MAX_HEADERS,
             max_header_size: crate::http::DEFAULT_MAX_HEAD,
             max_json_depth: crate::socketio::json_depth::MAX_JSON_DEPTH,
+            max_sessions: crate::session::DEFAULT_MAX_SESSIONS,
         }
     }
 }
@@ -138,7 +143,7 @@ impl Pipeline {
     /// A pipeline with these settings.
     pub fn new(opts: PipelineOptions) -> Self {
         Pipeline {
-            sessions: Sessions::new(opts.max_json_depth),
+            sessions: Sessions::new(opts.max_json_depth, opts.max_sessions),
             opts,
             conns: HashMap::default(),
         }
@@ -235,6 +240,7 @@ impl Pipeline {
                 if let Some(mut c) = self.conns.remove(&conn) {
                     c.finish(origin, &mut self.sessions, &mut emit);
                 }
+                self.sessions.conn_closed(conn);
                 emit.at(origin, origin, None, Body::Tcp(TcpInfo::Close { at_eof }));
             }
         }

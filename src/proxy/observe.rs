@@ -339,10 +339,11 @@ fn injected_event(conn: u64, dir: Dir, origin: Origin, comment: &str) -> Event {
 
 impl<'s> Decoder<'s> {
     fn new(opts: PipelineOptions, sink: &'s mut dyn LiveSink, recycle: &'s Counters) -> Self {
+        let tracker = SessionTracker::with_max_sessions(opts.max_sessions);
         Decoder {
             recycle,
             pipe: Pipeline::new(opts),
-            tracker: SessionTracker::new(),
+            tracker,
             sink,
             expect: HashMap::new(),
             reported: HashSet::new(),

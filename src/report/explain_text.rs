@@ -186,6 +186,9 @@ impl<W: Write> ExplainText<W> {
             self.paint(name, Style::new().bold()),
             counts.join(" · ")
         )?;
+        if let Some(f) = &x.folded {
+            writeln!(self.out, "{}", f.sentence())?;
+        }
         self.summary(&summary)?;
         self.findings(x, &summary)?;
         self.refusals(x)?;

@@ -129,6 +129,9 @@ pub fn write_sessions<W: Write>(
         (true, 0) => writeln!(out, "{}", line.green())?,
         (true, _) => writeln!(out, "{}", line.red().bold())?,
     }
+    if let Some(f) = &x.folded {
+        writeln!(out, "{}", f.sentence())?;
+    }
     if x.chains.is_empty() {
         writeln!(out, "\nNo reconnect chains: no session replaced another.")?;
         return Ok(());

@@ -18,10 +18,14 @@
 //! bounded facts (counters, the last few frames of interest), so it streams over large captures.
 
 mod connect_auth;
+mod folded;
 mod record;
 mod tracker;
 
 pub use connect_auth::ConnectAuth;
+pub use folded::{
+    ExplainEnd, FoldedCause, FoldedEnd, FoldedSessions, DEFAULT_MAX_SESSIONS, SESSION_TABLE_FULL,
+};
 pub use record::{
     CloseFrame, ConnRecord, Mark, SessionRecord, SocketRecord, Transition, UpgradeState,
     WsMessageMark, RECENT_PACKETS,

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::connect_auth::ConnectAuth;
+use super::folded::{ExplainEnd, FoldedSessions, DEFAULT_MAX_SESSIONS, SESSION_TABLE_FULL};
 use super::record::{
     CloseFrame, ConnRecord, Mark, SessionRecord, SocketRecord, Transition, UpgradeState,
     WsMessageMark, RECENT_PACKETS,
@@ -77,6 +78,13 @@ pub struct SessionTracker {
     last_ts: Option<crate::event::Timestamp>,
     /// Both legs of relayed connections, compared as the events go by.
     legs: crate::legs::LegComparer,
+    /// Most session records kept (`--max-tracked-sessions`); `None` is
+    /// [`DEFAULT_MAX_SESSIONS`].
+    max_sessions: Option<usize>,
+    /// Ended sessions folded into a count past that limit.
+    folded: Option<FoldedSessions>,
+    /// Explains a session about to be folded, so that its cause is counted.
+    explain_end: Option<ExplainEnd>,
 }
 
 fn mark(ev: &Event, what: impl Into<std::borrow::Cow<'static, str>>) -> Mark {
@@ -118,6 +126,29 @@ impl SessionTracker {
     /// An empty tracker.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty tracker keeping at most `max` session records (`--max-tracked-sessions`, at
+    /// least 1): past it, the oldest session whose connections are all closed is folded into
+    /// [`SessionTracker::folded`].
+    pub fn with_max_sessions(max: usize) -> Self {
+        SessionTracker {
+            max_sessions: Some(max.max(1)),
+            ..Self::default()
+        }
+    }
+
+    /// The same tracker, explaining each session with `explain_end` before it is folded so
+    /// that its cause (and whether it was abnormal) stays counted
+    /// (`crate::explain::bounded_tracker` gives explain's rules).
+    pub fn explaining_folded(mut self, explain_end: ExplainEnd) -> Self {
+        self.explain_end = Some(explain_end);
+        self
+    }
+
+    /// The ended sessions folded into a count because the table was full, if any were.
+    pub fn folded(&self) -> Option<&FoldedSessions> {
+        self.folded.as_ref()
     }
 
     /// Connections, by id.
@@ -569,6 +600,63 @@ impl SessionTracker {
         if let Some(c) = self.conns.get_mut(&ev.conn.0) {
             insert_sorted(&mut c.sids, sid);
         }
+        self.fold_ended(ev);
+    }
+
+    /// Past the session limit, folds the oldest sessions whose connections are all closed into
+    /// the count (never one with a connection still open: that one may still say how it ends),
+    /// with the connection records only they used. The first fold is a `session-table-full`
+    /// anomaly at `ev`, the handshake that took the table past its limit.
+    fn fold_ended(&mut self, ev: &Event) {
+        let max = self.max_sessions.unwrap_or(DEFAULT_MAX_SESSIONS);
+        while self.sessions.len() > max {
+            let conns = &self.conns;
+            let ended = self.sessions.iter().position(|s| {
+                s.conns
+                    .iter()
+                    .all(|c| conns.get(c).is_none_or(|r| r.closed.is_some()))
+            });
+            let Some(s) = ended.and_then(|i| self.sessions.get(i)) else {
+                return;
+            };
+            let (sid, used) = (s.sid.clone(), s.conns.clone());
+            let end = self.explain_end.and_then(|f| f(self, &sid));
+            self.forget_session(&sid);
+            for c in used {
+                let only_folded = self
+                    .conns
+                    .get(&c)
+                    .is_none_or(|r| !r.sids.iter().any(|s| self.by_sid.contains_key(s)));
+                if only_folded {
+                    self.forget_conn(c);
+                }
+            }
+            match &mut self.folded {
+                Some(f) => f.add(end),
+                None => {
+                    let detail = format!(
+                        "the session table is full ({max} session{}, --max-tracked-sessions): \
+                         from here the oldest ended sessions are folded into a count and not \
+                         explained",
+                        if max == 1 { "" } else { "s" }
+                    );
+                    push_capped(
+                        &mut self.other_anomalies,
+                        mark(ev, format!("{SESSION_TABLE_FULL}: {detail}")),
+                    );
+                    let mut f = FoldedSessions {
+                        rule: SESSION_TABLE_FULL,
+                        limit: max,
+                        count: 0,
+                        abnormal: 0,
+                        causes: Vec::new(),
+                        first: mark(ev, detail),
+                    };
+                    f.add(end);
+                    self.folded = Some(f);
+                }
+            }
+        }
     }
 
     fn eio(&mut self, ev: &Event, eio: &EioInfo, sio: Option<&SioInfo>) {
@@ -736,7 +824,111 @@ impl SessionTracker {
 
 #[cfg(test)]
 mod tests {
-    use super::named_sid;
+    use super::{named_sid, SessionTracker};
+    use crate::event::{Body, ConnId, Dir, EioInfo, Event, TcpInfo, Timestamp};
+
+    fn ev(frame: u64, conn: u64, dir: Option<Dir>, body: Body) -> Event {
+        Event {
+            frame,
+            ts: Timestamp(frame * 1_000_000),
+            first_frame: None,
+            conn: ConnId(conn),
+            dir,
+            body,
+        }
+    }
+
+    fn open_conn(frame: u64, conn: u64) -> Event {
+        let body = Body::Tcp(TcpInfo::Open {
+            client: format!("127.0.0.1:{}", 40000 + conn),
+            server: "127.0.0.1:3000".into(),
+            syn_seen: true,
+        });
+        ev(frame, conn, None, body)
+    }
+
+    fn handshake(frame: u64, conn: u64, sid: &str) -> Event {
+        let body = Body::Eio {
+            eio: EioInfo {
+                kind: "open",
+                version: Some(4),
+                sid: Some(sid.into()),
+                transport: "websocket",
+                text: None,
+                base64: None,
+                open: None,
+            },
+        };
+        ev(frame, conn, Some(Dir::S2C), body)
+    }
+
+    fn close_conn(frame: u64, conn: u64) -> Event {
+        ev(
+            frame,
+            conn,
+            None,
+            Body::Tcp(TcpInfo::Close { at_eof: false }),
+        )
+    }
+
+    #[test]
+    fn a_full_session_table_folds_the_oldest_ended_session_and_never_an_open_one() {
+        let mut t = SessionTracker::with_max_sessions(2);
+        // a: ended; b: still open; c: opens, the table is past 2, so a goes.
+        for e in [
+            open_conn(1, 1),
+            handshake(2, 1, "a"),
+            close_conn(3, 1),
+            open_conn(4, 2),
+            handshake(5, 2, "b"),
+            open_conn(6, 3),
+            handshake(7, 3, "c"),
+        ] {
+            t.event(&e);
+        }
+        let sids: Vec<&str> = t.sessions().iter().map(|s| s.sid.as_str()).collect();
+        assert_eq!(sids, ["b", "c"]);
+        assert!(!t.knows_session("a"));
+        assert!(
+            !t.conns().contains_key(&1),
+            "a's only connection goes with it"
+        );
+        let f = t.folded().expect("folded");
+        assert_eq!(
+            (f.rule, f.limit, f.count, f.first.frame),
+            ("session-table-full", 2, 1, 7)
+        );
+        assert_eq!(t.other_anomalies.len(), 1);
+        assert!(t.other_anomalies[0]
+            .what
+            .starts_with("session-table-full: the session table is full (2 sessions"));
+        // d: b and c are open, nothing may go; the table holds 3 until one ends.
+        t.event(&open_conn(8, 4));
+        t.event(&handshake(9, 4, "d"));
+        assert_eq!(t.sessions().len(), 3);
+        assert_eq!(t.folded().map(|f| f.count), Some(1));
+        // b ends; the next handshake folds it (the oldest ended), one anomaly all the same.
+        t.event(&close_conn(10, 2));
+        t.event(&open_conn(11, 5));
+        t.event(&handshake(12, 5, "e"));
+        let sids: Vec<&str> = t.sessions().iter().map(|s| s.sid.as_str()).collect();
+        assert_eq!(sids, ["c", "d", "e"]);
+        assert_eq!(t.folded().map(|f| f.count), Some(2));
+        assert_eq!(t.other_anomalies.len(), 1);
+    }
+
+    #[test]
+    fn the_default_session_table_folds_nothing() {
+        let mut t = SessionTracker::new();
+        for i in 0..50 {
+            t.event(&open_conn(3 * i + 1, i));
+            t.event(&handshake(3 * i + 2, i, &format!("s{i}")));
+            t.event(&close_conn(3 * i + 3, i));
+        }
+        assert_eq!(t.sessions().len(), 50);
+        assert!(t.folded().is_none());
+        assert!(t.other_anomalies.is_empty());
+    }
 
     #[test]
     fn a_note_names_its_session() {

@@ -159,6 +159,7 @@ fn every_decoding_command_takes_the_limit_flags() {
             "--max-header-count",
             "--max-header-size",
             "--max-json-depth",
+            "--max-tracked-sessions",
         ] {
             assert!(help.contains(flag), "{cmd} --help lacks {flag}");
         }
@@ -240,4 +241,95 @@ fn max_tracked_connections_evicts_the_least_recently_active_and_picks_it_up_agai
             "{cmd} --help lacks --max-tracked-connections"
         );
     }
+}
+
+/// `sioscope explain <capture> --format json <args>`: exit code and the document.
+fn explain_json(capture: &str, args: &[&str]) -> (Option<i32>, Value) {
+    let mut all = vec!["explain", capture, "--format", "json"];
+    all.extend(args);
+    let out = sioscope(&all);
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    (out.status.code(), doc)
+}
+
+#[test]
+fn max_tracked_sessions_folds_the_oldest_ended_sessions_and_keeps_their_causes_and_exit_code() {
+    // Four sessions of four clients, ended by the server's shutdown: two while they were
+    // connected (server-shutdown), two by a client's own close (client-disconnect).
+    const SHUTDOWN: &str = "fixtures/pcap/v4-server-shutdown.pcap";
+    let (code, doc) = explain_json(SHUTDOWN, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(doc["summary"]["sessions"], 4);
+    assert!(doc["summary"].get("folded").is_none(), "{}", doc["summary"]);
+
+    let (limited, doc) = explain_json(SHUTDOWN, &["--max-tracked-sessions", "1"]);
+    assert_eq!(limited, code, "folding keeps the exit code");
+    let folded = &doc["summary"]["folded"];
+    assert_eq!(folded["rule"], "session-table-full");
+    assert_eq!((&folded["limit"], &folded["count"]), (&1.into(), &3.into()));
+    // The handshake of the second session is where the table overflowed first.
+    assert_eq!(folded["first"]["frame"], 126);
+    assert_eq!(doc["summary"]["sessions"], 1);
+    assert_eq!(doc["sessions"].as_array().map(Vec::len), Some(1));
+    // Each folded session was explained alone when it was folded: its cause is in the totals
+    // (a session explained without the later ones as context may get another cause: here one
+    // reads transport-close where the whole capture shows client-disconnect).
+    assert_eq!(
+        folded["causes"],
+        serde_json::json!([
+            {"name": "server-shutdown", "count": 2},
+            {"name": "transport-close", "count": 1}
+        ])
+    );
+    let total: u64 = doc["summary"]["causes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["count"].as_u64())
+        .sum();
+    assert_eq!(total, 4, "{}", doc["summary"]["causes"]);
+
+    let text = sioscope(&[
+        "explain",
+        SHUTDOWN,
+        "--color",
+        "never",
+        "--max-tracked-sessions",
+        "1",
+    ]);
+    assert_eq!(text.status.code(), code);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains(
+            "session-table-full: 3 ended sessions folded into a count and not explained (the \
+             table holds 1 session, full from frame 126; --max-tracked-sessions raises it)"
+        ),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    let sessions = sioscope(&[
+        "sessions",
+        SHUTDOWN,
+        "--format",
+        "json",
+        "--max-tracked-sessions",
+        "1",
+    ]);
+    let doc: Value = serde_json::from_slice(&sessions.stdout).unwrap_or_default();
+    assert_eq!(doc["folded"]["count"], 3);
+    assert_eq!(doc["sessions"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn max_tracked_sessions_folds_each_ended_session_and_the_default_none() {
+    // eio-bare: three sessions one after the other, each ended before the next opens; all but
+    // the last are folded at 1, and the default folds none.
+    const BARE: &str = "fixtures/pcap/eio-bare.pcap";
+    let (code, doc) = explain_json(BARE, &[]);
+    assert_eq!((code, &doc["summary"]["sessions"]), (Some(0), &3.into()));
+    assert!(doc["summary"].get("folded").is_none());
+    let (limited, doc) = explain_json(BARE, &["--max-tracked-sessions", "1"]);
+    assert_eq!(limited, code);
+    assert_eq!(doc["summary"]["folded"]["count"], 2);
+    assert_eq!(doc["summary"]["folded"]["abnormal"], 0);
+    assert_eq!(doc["sessions"][0]["end"]["cause"], "client-disconnect");
 }

@@ -13,7 +13,6 @@ use sioscope::capture::annotate::annotate;
 use sioscope::capture::{replay_packets_threaded, CaptureReader};
 use sioscope::event::Event;
 use sioscope::report::Annotations;
-use sioscope::session::SessionTracker;
 
 use crate::common::{open_input, replay_options, threads, InputArgs};
 
@@ -34,7 +33,7 @@ pub fn run(args: AnnotateArgs) -> Result<ExitCode> {
         bail!("annotate reads its input twice (decode, then copy): give a capture file, not -");
     }
     let mut notes = Annotations::new();
-    let mut tracker = SessionTracker::new();
+    let mut tracker = args.input.limits.tracker();
     let in_path = |e| anyhow::Error::new(e).context(format!("{}", path.display()));
     let mut reader = CaptureReader::new(open_input(path)?).map_err(in_path)?;
     replay_packets_threaded(

@@ -14,7 +14,6 @@ use tabled::{Table, Tabled};
 
 use sioscope::conformance::{junit, Checker, Deny, Report};
 use sioscope::report::{paint_column, Seen};
-use sioscope::session::SessionTracker;
 
 use crate::common::{replay_input, use_color, ColorChoice, InputArgs};
 
@@ -64,7 +63,7 @@ pub fn run(args: CheckCaptureArgs) -> Result<ExitCode> {
         .map(|d| Deny::parse(d.trim()))
         .collect::<Result<Vec<_>, _>>()?;
     let mut checker = Checker::new();
-    let mut tracker = SessionTracker::new();
+    let mut tracker = args.input.limits.tracker();
     let mut seen = Seen::default();
     let stats = replay_input(&args.input, &mut |ev, _| {
         seen.event(ev);

@@ -96,6 +96,12 @@ pub struct DecodeLimitArgs {
     #[arg(long, default_value_t = sioscope::socketio::json_depth::MAX_JSON_DEPTH, value_name = "N",
           value_parser = json_depth_arg)]
     pub max_json_depth: usize,
+    /// Engine.IO sessions tracked at once; past it the oldest session whose connections are all
+    /// closed is folded into a count and not explained (a `session-table-full` anomaly; `explain`
+    /// and `sessions` say how many): 100000.
+    #[arg(long, default_value_t = sioscope::session::DEFAULT_MAX_SESSIONS, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_tracked_sessions: usize,
 }
 
 /// `--max-json-depth`: 1 to [`MAX_JSON_DEPTH`](sioscope::socketio::json_depth::MAX_JSON_DEPTH).
@@ -114,11 +120,17 @@ impl Default for DecodeLimitArgs {
             max_header_count: o.max_header_count,
             max_header_size: o.max_header_size,
             max_json_depth: o.max_json_depth,
+            max_tracked_sessions: o.max_sessions,
         }
     }
 }
 
 impl DecodeLimitArgs {
+    /// A session tracker bounded by `--max-tracked-sessions` (folded sessions explained first).
+    pub fn tracker(&self) -> SessionTracker {
+        sioscope::explain::bounded_tracker(self.max_tracked_sessions)
+    }
+
     /// The pipeline options of these flags beside the others given.
     pub fn pipeline(&self, eio: Option<u8>, max_message: usize) -> PipelineOptions {
         PipelineOptions {
@@ -127,6 +139,7 @@ impl DecodeLimitArgs {
             max_header_count: self.max_header_count,
             max_header_size: self.max_header_size,
             max_json_depth: self.max_json_depth,
+            max_sessions: self.max_tracked_sessions,
         }
     }
 }
@@ -564,7 +577,7 @@ pub fn track_input_quiet(input: &InputArgs) -> Result<Tracked> {
 }
 
 fn track_input_announced(input: &InputArgs, announce: bool) -> Result<Tracked> {
-    let mut tracker = SessionTracker::new();
+    let mut tracker = input.limits.tracker();
     let mut seen = Seen::default();
     let mut t0 = None;
     let replayed = replay_input_announced(

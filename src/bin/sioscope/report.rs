@@ -11,7 +11,6 @@ use clap::Args;
 use sioscope::capture::ReplayOptions;
 use sioscope::report::html::{DataKind, HtmlPage, DEFAULT_MAX_DETAIL};
 use sioscope::report::Filter;
-use sioscope::session::SessionTracker;
 
 use crate::common::{replay_input, size_arg, InputArgs};
 
@@ -75,10 +74,11 @@ fn write(args: &ReportArgs, out: BufWriter<File>) -> Result<()> {
         HtmlPage::new(out, &names.join(", "), args.max_detail).context("writing the report")?;
     let filter = Filter::default();
     for (i, (path, name)) in args.captures.iter().zip(&names).enumerate() {
-        let mut tracker = SessionTracker::new();
+        let input = input_of(path);
+        let mut tracker = input.limits.tracker();
         page.begin_events(i);
         let mut write_err: Option<io::Error> = None;
-        let replayed = replay_input(&input_of(path), &mut |ev, _| {
+        let replayed = replay_input(&input, &mut |ev, _| {
             tracker.event(ev);
             if write_err.is_none() && filter.matches(ev) {
                 if let Err(e) = page.event(ev) {

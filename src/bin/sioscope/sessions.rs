@@ -107,10 +107,11 @@ pub fn run(args: SessionsArgs) -> Result<ExitCode> {
                 write_sessions(&mut out, &x, t0, opts)?
             }
             Format::Json => {
-                serde_json::to_writer_pretty(
-                    &mut out,
-                    &serde_json::json!({ "sessions": x.sessions, "chains": x.chains }),
-                )?;
+                let mut doc = serde_json::json!({ "sessions": x.sessions, "chains": x.chains });
+                if let (Some(f), Some(o)) = (&x.folded, doc.as_object_mut()) {
+                    o.insert("folded".into(), serde_json::to_value(f)?);
+                }
+                serde_json::to_writer_pretty(&mut out, &doc)?;
                 writeln!(out)?;
             }
             Format::Ndjson => {
