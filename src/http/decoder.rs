@@ -772,6 +772,16 @@ mod tests {
         ));
     }
 
+    /// The first output of a request decoder given `head` in two pushes, cut at `cut`.
+    fn first_output_split(limits: HttpLimits, head: &[u8], cut: usize) -> Option<HttpOutput> {
+        let mut d = HttpDecoder::new(Role::Requests, limits);
+        let (a, b) = head.split_at(cut);
+        d.push(a);
+        let first = d.poll();
+        d.push(b);
+        first.or_else(|| d.poll())
+    }
+
     /// `--max-header-count`: one field more than the limit stops the direction, split or not.
     #[test]
     fn a_head_with_more_fields_than_the_limit_is_too_many_headers() {
@@ -781,14 +791,8 @@ mod tests {
         };
         let head: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\nX-1: b\r\nX-2: c\r\n\r\n";
         for cut in [head.len(), 20, 1] {
-            let mut d = HttpDecoder::new(Role::Requests, limits);
-            let (a, b) = head.split_at(cut);
-            d.push(a);
-            let first = d.poll();
-            d.push(b);
-            let out = first.or_else(|| d.poll());
             assert_eq!(
-                out,
+                first_output_split(limits, head, cut),
                 Some(HttpOutput::Error {
                     span: 0..0,
                     error: HttpError::TooManyHeaders(2)
@@ -811,14 +815,8 @@ mod tests {
         };
         let head: &[u8] = b"GET / HTTP/1.1\r\nHost: abcdefgh\r\n\r\n";
         for cut in [head.len(), 25, 10] {
-            let mut d = HttpDecoder::new(Role::Requests, limits);
-            let (a, b) = head.split_at(cut);
-            d.push(a);
-            let first = d.poll();
-            d.push(b);
-            let out = first.or_else(|| d.poll());
             assert_eq!(
-                out,
+                first_output_split(limits, head, cut),
                 Some(HttpOutput::Error {
                     span: 0..0,
                     error: HttpError::HeadTooLong(24)

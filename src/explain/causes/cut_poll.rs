@@ -24,6 +24,7 @@ use crate::explain::certainty::Certainty;
 use crate::explain::facts::{end, initiator_of, side, Facts};
 use crate::explain::finding::FindingEnd;
 use crate::explain::implementation::Implementation;
+use crate::session::Mark;
 
 /// The session ended when a pending polling request was cut; the client's `1` came after.
 pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
@@ -36,17 +37,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
         })?;
     let (cut, rst) = f.cut_request(close.frame)?;
     let node = |i| i == Implementation::NodeSocketIo;
-    let mut first = cut.clone();
-    first.what = format!(
-        "{} {} a connection whose polling request was still waiting for its response",
-        side(cut.dir),
-        if rst {
-            "resets (TCP RST)"
-        } else {
-            "closes (TCP FIN)"
-        }
-    )
-    .into();
+    let first = cut_mark(&cut, rst);
     let mut then = close.clone();
     then.what = "client's Engine.IO close `1`, sent after its request failed".into();
     let mut answer = refused.clone();
@@ -101,17 +92,7 @@ fn refused_after_cut(f: &Facts) -> Option<FindingEnd> {
         f.peers.client,
         Implementation::NodeSocketIo | Implementation::PythonSocketio
     );
-    let mut first = cut.clone();
-    first.what = format!(
-        "{} {} a connection whose polling request was still waiting for its response",
-        side(cut.dir),
-        if rst {
-            "resets (TCP RST)"
-        } else {
-            "closes (TCP FIN)"
-        }
-    )
-    .into();
+    let first = cut_mark(&cut, rst);
     let mut answer = refused.clone();
     answer.what = format!(
         "server answers a later request of the session with {}: the session was already gone",
@@ -141,6 +122,22 @@ fn refused_after_cut(f: &Facts) -> Option<FindingEnd> {
             "the server's DEBUG=engine log: \"poll connection closed prematurely\" for this sid before the 400 settles it",
         ),
     )
+}
+
+/// The cut itself as evidence: who closed (FIN) or reset (RST) a connection whose poll was pending.
+fn cut_mark(cut: &Mark, rst: bool) -> Mark {
+    let mut m = cut.clone();
+    m.what = format!(
+        "{} {} a connection whose polling request was still waiting for its response",
+        side(cut.dir),
+        if rst {
+            "resets (TCP RST)"
+        } else {
+            "closes (TCP FIN)"
+        }
+    )
+    .into();
+    m
 }
 
 #[cfg(test)]
