@@ -61,6 +61,17 @@ pub struct LogTimeline {
     pub unrecognised: usize,
 }
 
+/// Nanoseconds as a signed count (a log's dates and deltas are the file's: beyond 2262, or a
+/// `+Nms` of centuries, they saturate instead of wrapping).
+fn ns(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A `+Nms` delta (summed per namespace) in signed nanoseconds, saturating.
+fn ms_ns(ms: u64) -> i64 {
+    ns(ms.saturating_mul(1_000_000))
+}
+
 /// Places `lines` of `file` against the sessions of `t`; `ends[i]` is when session `i` ended.
 pub fn attach(
     file: &str,
@@ -109,22 +120,31 @@ pub fn attach(
     for (l, r) in lines.iter().zip(&rel) {
         let Some(i) = mention(l) else { continue };
         let Some(s) = sessions.get(i) else { continue };
-        let wire = s.opened.ts.0 as i64;
+        let wire = ns(s.opened.ts.0);
         match (l.ts, r) {
             (Some(ts), _) => {
-                let ts = ts.0 as i64;
-                let first = *first_at[i].get_or_insert(ts);
-                if ts - first <= 500_000_000 {
-                    let d = ts - wire;
-                    if best[i].is_none_or(|b| d.abs() < b.abs()) {
-                        best[i] = Some(d);
+                let ts = ns(ts.0);
+                let Some(first) = first_at.get_mut(i).map(|f| *f.get_or_insert(ts)) else {
+                    continue;
+                };
+                if ts.saturating_sub(first) <= 500_000_000 {
+                    let d = ts.saturating_sub(wire);
+                    if best
+                        .get(i)
+                        .is_some_and(|b| b.is_none_or(|b| d.unsigned_abs() < b.unsigned_abs()))
+                    {
+                        if let Some(b) = best.get_mut(i) {
+                            *b = Some(d);
+                        }
                     }
                 }
             }
-            (None, Some(c)) if first_at[i].is_none() => {
-                first_at[i] = Some(0);
+            (None, Some(c)) if first_at.get(i).is_some_and(Option::is_none) => {
+                if let Some(f) = first_at.get_mut(i) {
+                    *f = Some(0);
+                }
                 base.entry(l.namespace.as_str())
-                    .or_insert(wire - (*c as i64) * 1_000_000);
+                    .or_insert(wire.saturating_sub(ms_ns(*c)));
             }
             _ => {}
         }
@@ -143,10 +163,10 @@ pub fn attach(
         .zip(&rel)
         .map(|(l, r)| {
             let own = match (l.ts, r) {
-                (Some(ts), _) => Some(ts.0 as i64 - offset.unwrap_or(0)),
+                (Some(ts), _) => Some(ns(ts.0).saturating_sub(offset.unwrap_or(0))),
                 (None, Some(c)) => base
                     .get(l.namespace.as_str())
-                    .map(|b| b + (*c as i64) * 1_000_000),
+                    .map(|b| b.saturating_add(ms_ns(*c))),
                 _ => None,
             }
             .and_then(|n| u64::try_from(n).ok())
@@ -154,7 +174,7 @@ pub fn attach(
             let at = if let Some(c) = r {
                 // A namespace's first line after the timeline is anchored pins that namespace.
                 if let (None, Some(p)) = (own, prev) {
-                    base.insert(l.namespace.as_str(), p.0 as i64 - (*c as i64) * 1_000_000);
+                    base.insert(l.namespace.as_str(), ns(p.0).saturating_sub(ms_ns(*c)));
                 }
                 match (own, prev) {
                     (Some(a), Some(p)) => Some(a.max(p)),
@@ -204,5 +224,39 @@ pub fn attach(
         matched,
         lines: placed,
         unrecognised,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attach;
+    use crate::log::parse;
+    use crate::session::SessionTracker;
+
+    /// Found by the `log` fuzz target (crash-c23d02c4…): a dated line, then a relative line of the
+    /// same file whose `+Nms` is centuries long, multiplied into nanoseconds past `i64::MAX`.
+    #[test]
+    fn a_relative_delta_of_centuries_after_a_dated_line_saturates_instead_of_overflowing() {
+        let text = "2026-12-02T00:10:10.751Z socket.io:server initializing namespace /\n  \
+                    \u{1b}[33;1msocket.io:server \u{1b}[0mcreating engine \u{1b}[33m+17777777777777777ms\u{1b}[0m\n  \
+                    \u{1b}[33;1msocket.io:server \u{1b}[0mserve client source \u{1b}[33m+7s\u{1b}[0m\n";
+        let (lines, unrecognised) = parse(text);
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[1].delta_ms, Some(17_777_777_777_777_777));
+        let t = attach(
+            "regression",
+            lines,
+            unrecognised,
+            &SessionTracker::new(),
+            &[],
+        );
+        let at: Vec<Option<u64>> = t.lines.iter().map(|l| l.at.map(|a| a.0)).collect();
+        // The dated line keeps its time; the relative ones are pinned to it and never go back.
+        assert_eq!(at[0], Some(1_796_170_210_751_000_000));
+        assert!(
+            at.iter()
+                .all(|a| a.is_some_and(|a| a >= 1_796_170_210_751_000_000)),
+            "{at:?}"
+        );
     }
 }
