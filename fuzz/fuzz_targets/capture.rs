@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
             max_pending: 1 << 20,
             ..ReassemblyLimits::default()
         },
+        ..ReplayOptions::default()
     };
     let mut n = 0u64;
     let _ = replay(data, &opts, &mut |_ev| n += 1);

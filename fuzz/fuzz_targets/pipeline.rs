@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
             max_pending: 1 << 20,
             ..ReassemblyLimits::default()
         },
+        ..ReplayOptions::default()
     };
     let mut tracker = SessionTracker::new();
     let mut checker = Checker::new();

@@ -29,6 +29,8 @@ pub struct ReplayOptions {
     pub pipeline: PipelineOptions,
     /// Reassembly limits.
     pub reassembly: ReassemblyLimits,
+    /// How much of a HAR is read, when the input is one.
+    pub har: crate::har::HarLimits,
 }
 
 /// Reads a whole capture and sends every decoded event to `sink`, in capture order.

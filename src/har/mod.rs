@@ -26,18 +26,44 @@
 //! by one frame per message (client frames masked with a zero key, the extension header dropped
 //! because the data is already inflated). All records are put on one timeline by time; their
 //! place on it is the "frame" number events cite.
+//!
+//! ## How it is read
+//!
+//! Streaming: `log.entries` are cut out of the file one at a time and parsed each on its own, so
+//! the raw file is never held whole and one entry costs at most `--max-har-entry` bytes of text
+//! ([`HarLimits`]); a longer entry is skipped and named by a `har-entry-too-large` anomaly.
 
 mod dialect;
 mod error;
 mod model;
 mod replay;
+mod scan;
 
 pub use dialect::Dialect;
 pub use error::HarError;
 pub use replay::{replay, HarSummary, Refused};
+pub use scan::DEFAULT_MAX_ENTRY;
 
-/// Largest HAR accepted: the file is parsed whole, so its size bounds memory.
+/// Largest HAR accepted: its entries are read one at a time (each at most
+/// [`HarLimits::max_entry`] bytes, see `scan`), but all are kept until the end to be put in time
+/// order, so the file's size bounds memory.
 pub const MAX_HAR_BYTES: usize = 512 << 20;
+
+/// How much of a HAR is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HarLimits {
+    /// Longest entry (its JSON text in the file) read; a longer one is skipped as a
+    /// `har-entry-too-large` anomaly without being kept (`--max-har-entry`).
+    pub max_entry: usize,
+}
+
+impl Default for HarLimits {
+    fn default() -> Self {
+        HarLimits {
+            max_entry: DEFAULT_MAX_ENTRY,
+        }
+    }
+}
 
 /// True when `prefix` (the first bytes of an input) looks like a HAR document: a JSON object
 /// whose first key is `"log"`, as every HAR 1.2 writer puts it.

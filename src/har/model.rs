@@ -1,24 +1,8 @@
 //! The part of HAR 1.2 that carries Engine.IO traffic. Every field is optional or defaulted:
-//! exporters differ, and a missing field must not reject the file.
+//! exporters differ, and a missing field must not reject the file. The document around them
+//! (`{"log": {"creator", "browser", "entries": [...]}}`) is read by `super::scan`.
 
 use serde::Deserialize;
-
-/// The document: `{"log": {...}}`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Har {
-    pub log: Log,
-}
-
-/// `log`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Log {
-    #[serde(default)]
-    pub creator: Option<Creator>,
-    #[serde(default)]
-    pub browser: Option<Creator>,
-    #[serde(default)]
-    pub entries: Vec<Entry>,
-}
 
 /// `creator` / `browser`.
 #[derive(Debug, Default, Deserialize)]

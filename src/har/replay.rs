@@ -7,7 +7,8 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::dialect::{ws_time_secs, Dialect};
-use super::model::{Entry, Har, Header};
+use super::model::{Entry, Header};
+use super::scan::{scan, Slot};
 use super::{HarError, MAX_HAR_BYTES};
 use crate::capture::ReplayOptions;
 use crate::event::{AnomalyInfo, Body, ConnId, Dir, Event, Origin, Timestamp};
@@ -51,6 +52,13 @@ pub struct HarSummary {
     pub ws_untimed: usize,
     /// Connection attempts the browser reported refused, in time order.
     pub refused: Vec<Refused>,
+    /// Entries skipped as longer than `--max-har-entry` (`har-entry-too-large`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub too_large: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A connection attempt the browser reported refused (`net::ERR_CONNECTION_REFUSED`).
@@ -87,18 +95,8 @@ pub fn replay<R: Read>(
     opts: &ReplayOptions,
     sink: &mut dyn FnMut(Event),
 ) -> Result<HarSummary, HarError> {
-    let mut bytes = Vec::new();
-    input
-        .take(MAX_HAR_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)?;
-    if bytes.len() > MAX_HAR_BYTES {
-        return Err(HarError::TooLarge {
-            limit: MAX_HAR_BYTES,
-        });
-    }
-    let har: Har = serde_json::from_slice(&bytes)?;
-    drop(bytes);
-    let creator = har.log.creator.unwrap_or_default();
+    let har = scan(input, MAX_HAR_BYTES, opts.har.max_entry)?;
+    let creator = har.creator.unwrap_or_default();
     let dialect = Dialect::from_creator(&creator.name);
     let mut summary = HarSummary {
         dialect,
@@ -106,10 +104,9 @@ pub fn replay<R: Read>(
             .trim()
             .to_string(),
         browser: har
-            .log
             .browser
             .map(|b| format!("{} {}", b.name, b.version).trim().to_string()),
-        entries: har.log.entries.len(),
+        entries: har.entries.len(),
         websockets: 0,
         ws_messages: 0,
         failed: 0,
@@ -119,14 +116,40 @@ pub fn replay<R: Read>(
         ws_messages_attached: 0,
         ws_untimed: 0,
         refused: vec![],
+        too_large: 0,
     };
     let mut recs: Vec<Timed> = Vec::new();
-    for (i, e) in har.log.entries.iter().enumerate() {
+    // A skipped entry's time is unknown: its anomaly is placed at the start of the dated entry
+    // before it in the file (exporters write entries in time order).
+    let mut last_start = Timestamp::default();
+    for (i, slot) in har.entries.iter().enumerate() {
         let conn = ConnId(i as u64 + 1);
+        let e = match slot {
+            Slot::Read(e) => e,
+            Slot::TooLarge { bytes } => {
+                summary.too_large += 1;
+                recs.push(Timed {
+                    ts: last_start,
+                    conn,
+                    seq: 0,
+                    rec: Rec::Note(
+                        "har-entry-too-large",
+                        format!(
+                            "entry {} of log.entries is {bytes} bytes of JSON, more than \
+                             {} (--max-har-entry raises it); skipped",
+                            i + 1,
+                            opts.har.max_entry
+                        ),
+                    ),
+                });
+                continue;
+            }
+        };
         let Some(start) = iso8601::parse(&e.started) else {
             summary.undated += 1;
             continue;
         };
+        last_start = start;
         let mut seq = 0usize;
         let mut push = |ts: Timestamp, rec: Rec, recs: &mut Vec<Timed>| {
             // Within an entry, records keep their order even when the HAR's times disagree.
@@ -175,7 +198,9 @@ pub fn replay<R: Read>(
             }
             Rec::Note(rule, detail) => {
                 if *rule == "har-connection-refused" {
-                    if let Some(e) = har.log.entries.get(r.conn.0.saturating_sub(1) as usize) {
+                    if let Some(Slot::Read(e)) =
+                        har.entries.get(r.conn.0.saturating_sub(1) as usize)
+                    {
                         let u = Url::parse(&e.request.url);
                         summary.refused.push(Refused {
                             frame: origin.frame,

@@ -163,6 +163,12 @@ fn every_decoding_command_takes_the_limit_flags() {
         ] {
             assert!(help.contains(flag), "{cmd} --help lacks {flag}");
         }
+        // Every command that reads a capture file (a HAR among them); the proxy reads none.
+        assert_eq!(
+            help.contains("--max-har-entry"),
+            cmd != "proxy",
+            "{cmd} --help and --max-har-entry"
+        );
     }
 }
 
@@ -332,4 +338,61 @@ fn max_tracked_sessions_folds_each_ended_session_and_the_default_none() {
     assert_eq!(doc["summary"]["folded"]["count"], 2);
     assert_eq!(doc["summary"]["folded"]["abnormal"], 0);
     assert_eq!(doc["sessions"][0]["end"]["cause"], "client-disconnect");
+}
+
+/// The Socket.IO packets without their frame numbers: type, namespace, data.
+fn socketio_packets(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["layer"] == "sio")
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["sio"]["type"], e["sio"]["nsp"], e["sio"]["data"]
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn max_har_entry_skips_the_larger_entries_and_keeps_the_socketio_traffic_of_the_rest() {
+    // A real Chromium HAR (fixtures/har/record): its largest entry is the 162 287-byte download
+    // of socket.io.js; the Engine.IO entries are 2–5 KB each.
+    let har = "fixtures/har/clean.har";
+    let (code, all) = ndjson(&["decode", har]);
+    assert_eq!(code, Some(0));
+    assert!(anomalies(&all)
+        .iter()
+        .all(|(_, r)| r != "har-entry-too-large"));
+    let (code, cut) = ndjson(&["decode", har, "--max-har-entry", "100KiB"]);
+    assert_eq!(code, Some(0));
+    let skipped: Vec<&Value> = cut
+        .iter()
+        .filter(|e| e["rule"] == "har-entry-too-large")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    let detail = skipped[0]["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.contains(" is 162287 bytes of JSON, more than 102400 (--max-har-entry raises it)"),
+        "{detail}"
+    );
+    assert!(!socketio_packets(&all).is_empty());
+    assert_eq!(socketio_packets(&cut), socketio_packets(&all));
+    let out = sioscope(&["sessions", har, "--max-har-entry", "100KiB"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("; 1 entry skipped as longer than --max-har-entry (a `har-entry-too-large` anomaly each)"),
+        "{err}"
+    );
+    // 4 000 bytes also skips the WebSocket entry (4 274 bytes): its packets are gone, the
+    // polling ones stay.
+    let (code, small) = ndjson(&["decode", har, "--max-har-entry", "4000"]);
+    assert_eq!(code, Some(0));
+    let skipped = anomalies(&small)
+        .iter()
+        .filter(|(_, r)| r == "har-entry-too-large")
+        .count();
+    assert_eq!(skipped, 2);
+    let kept = socketio_packets(&small).len();
+    assert!(kept > 0 && kept < socketio_packets(&all).len(), "{kept}");
 }

@@ -36,6 +36,7 @@ fn small_opts() -> ReplayOptions {
             max_pending: 4096,
             ..ReassemblyLimits::default()
         },
+        ..ReplayOptions::default()
     }
 }
 

@@ -53,6 +53,11 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = sioscope::tcp::DEFAULT_MAX_CONNS, value_name = "N",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     max_tracked_connections: usize,
+    /// With --capture: longest HAR entry read (128MiB); a longer one is a
+    /// `har-entry-too-large` anomaly.
+    #[arg(long, default_value = "128MiB", value_name = "SIZE",
+          value_parser = crate::common::size_arg, allow_hyphen_values = true)]
+    max_har_entry: usize,
     #[command(flatten)]
     limits: crate::common::DecodeLimitArgs,
     /// Colors in text output.
@@ -115,6 +120,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
                 max_buffer: args.max_buffer,
                 threads: args.threads,
                 max_tracked_connections: args.max_tracked_connections,
+                max_har_entry: args.max_har_entry,
                 limits: args.limits,
             },
             deny: args.deny,

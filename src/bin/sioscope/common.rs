@@ -59,6 +59,11 @@ pub struct InputArgs {
     #[arg(long, default_value_t = sioscope::tcp::DEFAULT_MAX_CONNS, value_name = "N",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_tracked_connections: usize,
+    /// Longest HAR entry read (its JSON text: request, response, WebSocket messages); a longer
+    /// one is skipped without being kept, as a `har-entry-too-large` anomaly: 128MiB, 1GiB.
+    #[arg(long, default_value = "128MiB", value_name = "SIZE", value_parser = size_arg,
+          allow_hyphen_values = true)]
+    pub max_har_entry: usize,
     #[command(flatten)]
     pub limits: DecodeLimitArgs,
 }
@@ -319,6 +324,9 @@ pub fn replay_options(i: &InputArgs) -> ReplayOptions {
             max_pending: i.max_buffer,
             max_conns: i.max_tracked_connections,
         },
+        har: sioscope::har::HarLimits {
+            max_entry: i.max_har_entry,
+        },
     }
 }
 
@@ -542,6 +550,13 @@ fn har_gaps(s: &HarSummary) -> String {
                 String::new()
             },
             if n == 1 { "it" } else { "them" },
+        ));
+    }
+    if s.too_large > 0 {
+        out.push_str(&format!(
+            "; {} entr{} skipped as longer than --max-har-entry (a `har-entry-too-large` anomaly each)",
+            s.too_large,
+            if s.too_large == 1 { "y" } else { "ies" },
         ));
     }
     if s.ws_untimed > 0 {

@@ -60,6 +60,7 @@ fn input_of(path: &Path) -> InputArgs {
         max_buffer: o.reassembly.max_pending,
         threads: None,
         max_tracked_connections: o.reassembly.max_conns,
+        max_har_entry: o.har.max_entry,
         limits: crate::common::DecodeLimitArgs::default(),
     }
 }
