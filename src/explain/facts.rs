@@ -207,6 +207,7 @@ pub(crate) fn end(
         cause,
         reason: reason.map(str::to_string),
         client_reason: client_reason.map(str::to_string),
+        client_reason_if: None,
         initiator,
         evidence,
         explanation,

@@ -35,6 +35,12 @@ pub struct FindingEnd {
     pub reason: Option<String>,
     /// What the client would have reported.
     pub client_reason: Option<String>,
+    /// When the client reports `client_reason` only under a condition the wire cannot show
+    /// (a client that closed its own TCP connection without a goodbye reports it only if its
+    /// process was still running), that condition in words; absent when the words are not
+    /// conditional.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_reason_if: Option<String>,
     /// Who ended it.
     pub initiator: Initiator,
     /// The frames that prove it.
@@ -54,6 +60,12 @@ pub struct FindingEnd {
 }
 
 impl FindingEnd {
+    /// Says under which condition the client reports its words ([`Self::client_reason_if`]).
+    pub fn with_client_reason_if(mut self, condition: &str) -> Self {
+        self.client_reason_if = Some(condition.to_string());
+        self
+    }
+
     /// Sets the certainty and its reason.
     pub fn with_certainty(mut self, certainty: Certainty, why: &str) -> Self {
         self.certainty = certainty;

@@ -344,12 +344,18 @@ impl<W: Write> ExplainText<W> {
             None => "nothing".to_string(),
         };
         let p = &f.implementation;
+        let client = match (&e.client_reason, &e.client_reason_if) {
+            (Some(_), Some(condition)) => {
+                format!("{} {condition}, else nothing", quote(&e.client_reason))
+            }
+            _ => quote(&e.client_reason),
+        };
         let text = format!(
             "server reports {} ({}, {}) · client reports {} ({}, {})",
             quote(&e.reason),
             p.server.as_str(),
             p.server_by,
-            quote(&e.client_reason),
+            client,
             p.client.as_str(),
             p.client_by
         );

@@ -106,7 +106,7 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     } else {
         cause
     };
-    Some(end(
+    let found = end(
         t.clone(),
         cause,
         reason,
@@ -128,7 +128,18 @@ pub(crate) fn rule(f: &Facts) -> Option<FindingEnd> {
     .with_candidate(
         Cause::ServerShutdown,
         "a capture on the other side of any proxy, or the peer's log, shows whether its process exited",
-    ))
+    );
+    // The client's side ended the connection: a client library whose connection something in
+    // between cut reports these words; a client whose process exited (killed, crashed) reports
+    // nothing, and the wire at the server looks the same (`v4-polling-relay-client-killed`: the
+    // killed client's truth has no words). The words stand, with their condition.
+    Some(if t.dir == Some(crate::event::Dir::C2S) {
+        found.with_client_reason_if(
+            "if its process was still running (a middlebox cut the connection)",
+        )
+    } else {
+        found
+    })
 }
 
 #[cfg(test)]
@@ -188,5 +199,33 @@ mod tests {
             verdict("v4-killed-restarted-ws.pcap", "ivqsgW"),
             ("transport-close", None, s("transport close"), "likely")
         );
+    }
+
+    /// A client killed under a pending poll (through a relay, node client, socket.io 4 and 2):
+    /// its FIN reaches the server like a middlebox's cut, so its words are stated with their
+    /// condition; the truth of both captures has none (a killed process reports nothing). A
+    /// server-side end keeps unconditional words.
+    #[test]
+    fn a_client_side_cut_states_the_clients_words_only_if_it_was_still_running() {
+        use crate::explain::fixture_tests::{explained, session};
+        for (pcap, sid) in [
+            ("v4-polling-relay-client-killed.pcap", "umRirR"),
+            ("v2-polling-relay-client-killed.pcap", "ooiZyJ"),
+        ] {
+            let x = explained(pcap);
+            let e = &session(&x, sid).end;
+            assert_eq!(
+                e.client_reason.as_deref(),
+                Some("transport error"),
+                "{pcap}"
+            );
+            assert_eq!(
+                e.client_reason_if.as_deref(),
+                Some("if its process was still running (a middlebox cut the connection)"),
+                "{pcap}"
+            );
+        }
+        let x = explained("v4-many-clients-server-killed.pcap");
+        assert_eq!(session(&x, "GNZxH1").end.client_reason_if, None);
     }
 }
