@@ -377,7 +377,7 @@
       var tip = "sid " + f.sid + "\nclient " + f.client + " → " + f.server + "\nEIO " + (f.eio === null ? "0.9" : f.eio) +
         " · " + tr.join(" → ") + " · upgrade " + f.upgrade + "\nsockets: " + (sock.join(", ") || "none") +
         "\nended: " + cause + (certaintyOf(f.end) ? " (" + certaintyOf(f.end) + ")" : "") +
-        (f.end && f.end.reason ? " · server: " + f.end.reason : "") + (f.end && f.end.client_reason ? " · client: " + f.end.client_reason : "");
+        (f.end && f.end.reason ? " · server: " + f.end.reason : "") + (f.end && f.end.client_reason ? " · client: " + f.end.client_reason + (f.end.client_reason_if ? " " + f.end.client_reason_if + ", else nothing" : "") : "");
       var grp = sv("g", { "class": "sess", "data-sid": f.sid, "data-cause": cause }, sv("title", null, tip));
       grp.addEventListener("click", function () { onPick(f.sid); });
       grp.appendChild(sv("text", { x: 14, y: yb + 10 }, short(f.sid) + "  EIO" + (f.eio === null ? "0.9" : f.eio) + "  " +
@@ -470,7 +470,7 @@
     d.appendChild(el("summary", null, cls === "clean" ? "✓ " : cls === "abnormal" ? "✗ " : "● ",
       el("b", null, f.sid), "  ", el("span", { "class": "cause" }, cause),
       cert ? el("span", { "class": "certainty" }, cert) : null,
-      end.reason ? "  server: \"" + end.reason + "\"" : "", end.client_reason ? " · client: \"" + end.client_reason + "\"" : "",
+      end.reason ? "  server: \"" + end.reason + "\"" : "", end.client_reason ? " · client: \"" + end.client_reason + "\"" + (end.client_reason_if ? " " + end.client_reason_if + ", else nothing" : "") : "",
       el("span", { "class": "sub" }, "  " + f.client + " · EIO " + (f.eio === null ? "0.9" : f.eio) + " · " + (f.transports || []).join(" → ") +
         " · ended " + (end.at ? fmtS(end.at.ts - t0) : "?") + " by " + (end.initiator || "?"))));
     var built = false;
@@ -499,7 +499,7 @@
     if (f.lost && f.lost.length) { b.appendChild(el("div", null, el("b", null, "Lost after the close"))); b.appendChild(marks(f.lost, ci, t0)); }
     b.appendChild(el("div", { "class": "note" }, "sockets: " + ((f.sockets || []).map(function (k) { return k.nsp + " " + (k.socket_id || "(none)"); }).join(", ") || "none") +
       " · user agent: " + (f.user_agent || "?") + " · started ", frameLink(ci, f.start ? f.start.frame : 0)));
-    var knownEnd = { at: 1, cause: 1, reason: 1, client_reason: 1, initiator: 1, evidence: 1, explanation: 1, fix: 1, certainty: 1, certainty_reason: 1 };
+    var knownEnd = { at: 1, cause: 1, reason: 1, client_reason: 1, client_reason_if: 1, initiator: 1, evidence: 1, explanation: 1, fix: 1, certainty: 1, certainty_reason: 1 };
     var o = {}, any = false;
     Object.keys(end).forEach(function (k) { if (!knownEnd[k]) { o[k] = end[k]; any = true; } });
     if (any) b.appendChild(generic(o, ci));
