@@ -58,6 +58,8 @@ enum Inner<R: Read> {
     Ng {
         reader: PcapNGReader<R>,
         interfaces: Vec<Interface>,
+        /// The current section's byte order (its Section Header Block's).
+        big_endian: bool,
     },
 }
 
@@ -144,6 +146,7 @@ impl<R: Read> CaptureReader<R> {
             CaptureFormat::PcapNg => Inner::Ng {
                 reader: PcapNGReader::new(BUFFER_SIZE, src).map_err(header_err)?,
                 interfaces: Vec::new(),
+                big_endian: false,
             },
         };
         Ok(CaptureReader {
@@ -170,6 +173,20 @@ impl<R: Read> CaptureReader<R> {
     pub fn next_packet(&mut self) -> Result<Option<Packet<'_>>, CaptureError> {
         loop {
             let after_frame = self.frame;
+            if let Inner::Ng {
+                reader, big_endian, ..
+            } = &self.inner
+            {
+                if let Some(len) = short_ng_block(reader.data(), *big_endian) {
+                    return Err(CaptureError::Corrupt {
+                        after_frame,
+                        detail: format!(
+                            "a pcapng block {len} bytes long, shorter than the 12 bytes of its \
+                             type and two lengths"
+                        ),
+                    });
+                }
+            }
             // One step of the pcap-parser loop: a block, or a request to refill.
             let step = match &mut self.inner {
                 Inner::Pcap {
@@ -206,11 +223,16 @@ impl<R: Read> CaptureReader<R> {
                     }
                     Err(e) => Step::Err(classify(e)),
                 },
-                Inner::Ng { reader, interfaces } => match reader.next() {
+                Inner::Ng {
+                    reader,
+                    interfaces,
+                    big_endian,
+                } => match reader.next() {
                     Ok((used, block)) => {
                         let out = match block {
-                            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                            PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                                 interfaces.clear();
+                                *big_endian = shb.big_endian();
                                 None
                             }
                             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
@@ -335,6 +357,22 @@ enum Failure {
     Corrupt(String),
 }
 
+/// The total length of the pcapng block at the start of `data` when it is shorter than any block
+/// can be. pcapng (draft-ietf-opsawg-pcapng §3.1): "Block Total Length: total size of this block
+/// … including the Block Type, Block Total Length and the second Block Total Length": 12 bytes at
+/// least. pcap-parser 0.17.0 subtracts 12 from it without checking for the Process Information
+/// Block, whose header it counts as 4 bytes (`pcapng/block.rs:155-162`,
+/// `pcapng/process_information.rs:22`), and overflows: found by the `annotate` fuzz target.
+fn short_ng_block(data: &[u8], big_endian: bool) -> Option<u32> {
+    let bytes: [u8; 4] = data.get(4..8)?.try_into().ok()?;
+    let len = if big_endian {
+        u32::from_be_bytes(bytes)
+    } else {
+        u32::from_le_bytes(bytes)
+    };
+    (len < 12).then_some(len)
+}
+
 fn classify(e: PcapError<&[u8]>) -> Failure {
     match e {
         PcapError::Eof => Failure::Eof,
@@ -433,5 +471,57 @@ impl<R: Read> Read for PrefixRead<R> {
                 other => return other,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A little-endian Section Header Block (28 bytes: type, length, byte-order magic, version
+    /// 1.0, section length -1, length again).
+    fn shb_le() -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(0x0A0D_0D0Au32.to_le_bytes());
+        b.extend(28u32.to_le_bytes());
+        b.extend(0x1A2B_3C4Du32.to_le_bytes());
+        b.extend(1u16.to_le_bytes());
+        b.extend(0u16.to_le_bytes());
+        b.extend((-1i64).to_le_bytes());
+        b.extend(28u32.to_le_bytes());
+        b
+    }
+
+    /// Found by the `annotate` fuzz target (crash-9b3a62a2…): a Process Information Block
+    /// (type 0x80000001) whose total length (4) is under the 12 bytes of any block made
+    /// pcap-parser 0.17.0 subtract past zero and panic. It is a corrupt container now.
+    #[test]
+    fn a_pcapng_block_shorter_than_twelve_bytes_is_corrupt_not_a_panic() {
+        let mut file = shb_le();
+        file.extend(0x8000_0001u32.to_le_bytes());
+        file.extend(4u32.to_le_bytes());
+        file.extend([0u8; 16]);
+        let mut r = CaptureReader::new(&file[..]).unwrap();
+        match r.next_packet() {
+            Err(CaptureError::Corrupt {
+                after_frame,
+                detail,
+            }) => {
+                assert_eq!(after_frame, 0);
+                assert_eq!(
+                    detail,
+                    "a pcapng block 4 bytes long, shorter than the 12 bytes of its type and two lengths"
+                );
+            }
+            other => panic!("{:?}", other.map(|p| p.map(|p| p.data.len()))),
+        }
+    }
+
+    #[test]
+    fn short_block_lengths_are_read_in_the_sections_byte_order() {
+        assert_eq!(short_ng_block(&[1, 0, 0, 0x80, 4, 0, 0, 0], false), Some(4));
+        assert_eq!(short_ng_block(&[0x80, 0, 0, 1, 0, 0, 0, 4], true), Some(4));
+        assert_eq!(short_ng_block(&[6, 0, 0, 0, 12, 0, 0, 0], false), None);
+        assert_eq!(short_ng_block(&[6, 0, 0, 0, 12, 0], false), None);
     }
 }
