@@ -15,6 +15,19 @@ pub const MAX_JSON_DEPTH: usize = 127;
 /// (brackets inside them do not count); text that is not JSON stays as broken as it was.
 pub fn cut_deep(text: &str, max: usize) -> Option<String> {
     let bytes = text.as_bytes();
+    // Nesting deeper than `max` needs more than `max` opening brackets: a text with fewer (every
+    // webcam frame, nearly every event) is not walked byte by byte. The count is a plain loop
+    // over the bytes that the compiler vectorises; brackets inside strings are counted too,
+    // which can only send a text to the exact walk below, never away from it.
+    if opening_brackets(bytes) <= max {
+        return None;
+    }
+    walk(text, max)
+}
+
+/// [`cut_deep`] without its fast path: every byte walked.
+fn walk(text: &str, max: usize) -> Option<String> {
+    let bytes = text.as_bytes();
     let mut out: Option<String> = None;
     // Start of the text not copied to `out` yet.
     let mut copied = 0;
@@ -61,6 +74,20 @@ pub fn cut_deep(text: &str, max: usize) -> Option<String> {
     Some(o)
 }
 
+/// How many `[` and `{` the bytes hold, wherever they are. Counted per 64-byte chunk into a
+/// byte (at most 64, no overflow), which the compiler turns into vector compares.
+fn opening_brackets(bytes: &[u8]) -> usize {
+    bytes
+        .chunks(64)
+        .map(|chunk| {
+            let n = chunk
+                .iter()
+                .fold(0u8, |n, &b| n + u8::from((b == b'[') | (b == b'{')));
+            usize::from(n)
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +125,36 @@ mod tests {
         assert_eq!(v[0], "ev");
         // Unbalanced input stays unbalanced: the parser reports it.
         assert_eq!(cut_deep("[[[", 1).as_deref(), Some("[null"));
+    }
+
+    /// The bracket count only decides whether the exact walk runs: brackets in strings count
+    /// toward it but never toward the depth, and exactly `max` brackets nest at most `max` deep.
+    #[test]
+    fn the_bracket_count_fast_path_agrees_with_the_walk() {
+        // 3 brackets, limit 3: at most 3 deep, nothing cut.
+        assert_eq!(cut_deep("[[[1]]]", 3), None);
+        // 4 brackets but three of them inside a string: walked, 1 deep, nothing cut.
+        assert_eq!(cut_deep(r#"["[[["]"#, 3), None);
+        // 4 brackets, 4 deep, limit 3: cut.
+        assert_eq!(cut_deep("[[[[1]]]]", 3).as_deref(), Some("[[[null]]]"));
+        // A large payload without brackets (a data: URL) is never cut.
+        let frame = format!(
+            r#"["frame","data:image/jpeg;base64,{}"]"#,
+            "A".repeat(300_000)
+        );
+        assert_eq!(cut_deep(&frame, MAX_JSON_DEPTH), None);
+        assert_eq!(opening_brackets(br#"{"a":[1,{"b":"["}]}"#), 4);
+    }
+
+    proptest::proptest! {
+        /// The fast path never changes the answer: texts of brackets, quotes, escapes and
+        /// other bytes, at every limit from 0 to 6.
+        #[test]
+        fn the_fast_path_gives_what_the_walk_gives(
+            text in "[\\[\\]{}\"\\\\a,:1]{0,40}",
+            max in 0usize..7,
+        ) {
+            proptest::prop_assert_eq!(cut_deep(&text, max), walk(&text, max));
+        }
     }
 }
