@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::Reporter;
+use super::{json_write, Reporter};
 use crate::event::Event;
 
 /// Writes one JSON event per line.
@@ -20,7 +20,7 @@ impl<W: Write> NdjsonReporter<W> {
 
 impl<W: Write> Reporter for NdjsonReporter<W> {
     fn event(&mut self, ev: &Event) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, ev)?;
+        json_write::to_writer(&mut self.out, ev)?;
         self.out.write_all(b"\n")
     }
     fn finish(&mut self) -> io::Result<()> {
@@ -49,7 +49,7 @@ impl<W: Write> Reporter for JsonReporter<W> {
             b",\n"
         })?;
         self.count += 1;
-        serde_json::to_writer(&mut self.out, ev)?;
+        json_write::to_writer(&mut self.out, ev)?;
         Ok(())
     }
     fn finish(&mut self) -> io::Result<()> {

@@ -7,6 +7,7 @@ mod explain_text;
 mod filter;
 pub mod html;
 mod json;
+pub mod json_write;
 mod paint;
 mod pretty;
 mod seen;

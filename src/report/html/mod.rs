@@ -154,7 +154,7 @@ impl<W: Write> HtmlPage<W> {
     pub fn event(&mut self, ev: &Event) -> io::Result<()> {
         self.columns.push(ev);
         self.buf.clear();
-        serde_json::to_writer(&mut self.buf, ev)?;
+        crate::report::json_write::to_writer(&mut self.buf, ev)?;
         self.details.event(&self.buf)
     }
 
