@@ -47,6 +47,10 @@ fn explain_bytes(bytes: &[u8]) -> Option<String> {
     let mut tracker = SessionTracker::new();
     let mut checker = Checker::new();
     replay(bytes, &small_opts(), &mut |ev| {
+        // The ndjson writer's shortcut gives serde_json's own bytes on every event.
+        let mut fast = Vec::new();
+        sioscope::report::json_write::to_writer(&mut fast, &ev).expect("event to a Vec");
+        assert_eq!(fast, serde_json::to_vec(&ev).expect("event serializes"));
         tracker.event(&ev);
         checker.event(&ev);
     })
@@ -161,7 +165,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
     /// Real captures with bit flips, hostile lengths and truncations: replayed, tracked,
-    /// explained, rendered and checked without a panic, and explained the same way twice.
+    /// explained, rendered and checked without a panic, explained the same way twice, and every
+    /// event written by the ndjson writer (`report::json_write`) as serde_json writes it.
     #[test]
     fn mutated_captures_decode_and_explain_deterministically(
         pick in any::<prop::sample::Index>(),
