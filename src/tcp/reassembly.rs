@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use foldhash::{HashMap, HashSet};
+use foldhash::HashMap;
 use std::net::SocketAddr;
 
 use super::stream::{HalfStream, Piece};
@@ -177,6 +177,14 @@ fn key(a: SocketAddr, b: SocketAddr) -> Key {
 /// retransmissions do not look like new connections picked up mid-stream.
 const CLOSED_MEMORY: usize = 65_536;
 
+/// How long, in capture time, a closed connection is remembered: Linux's TIME-WAIT
+/// (`TCP_TIMEWAIT_LEN`, 60 s, `include/net/tcp.h`; RFC 9293 §3.3.2's TIME-WAIT state, in which
+/// an ended connection waits for its peer's last acknowledgment and stray segments to die out).
+/// After it the same addresses and ports may carry a new connection, whose segments are then
+/// picked up like any other; and a long capture's memory of closed connections is what closed
+/// in the last minute, not the last 65 536.
+const CLOSED_LINGER_NS: u64 = 60_000_000_000;
+
 /// TCP reassembly over every connection of a capture.
 pub struct Reassembler {
     conns: HashMap<Key, Conn>,
@@ -184,8 +192,11 @@ pub struct Reassembler {
     by_activity: BTreeMap<u64, Key>,
     /// Segments seen so far.
     ticks: u64,
-    closed: HashSet<Key>,
-    closed_order: VecDeque<Key>,
+    /// Recently closed connections, with the capture time of their close.
+    closed: HashMap<Key, u64>,
+    /// The same in the order they closed (an entry whose time no longer matches `closed` is
+    /// stale: the connection was reopened, or closed again later).
+    closed_order: VecDeque<(Key, u64)>,
     next_id: u64,
     limits: ReassemblyLimits,
     pieces: Vec<Piece>,
@@ -198,7 +209,7 @@ impl Reassembler {
             conns: HashMap::default(),
             by_activity: BTreeMap::new(),
             ticks: 0,
-            closed: HashSet::default(),
+            closed: HashMap::default(),
             closed_order: VecDeque::new(),
             next_id: 1,
             limits,
@@ -251,6 +262,7 @@ impl Reassembler {
         out: &mut dyn FnMut(TcpEvent<'_>),
     ) {
         let k = key(seg.src, seg.dst);
+        self.forget_closed_before(origin.ts.0.saturating_sub(CLOSED_LINGER_NS));
         self.ticks += 1;
         let tick = self.ticks;
         let is_new_syn = seg.flags.syn && !seg.flags.ack;
@@ -269,7 +281,7 @@ impl Reassembler {
         }
         if !self.conns.contains_key(&k) {
             let has_data = !seg.payload.is_empty() || seg.missing > 0;
-            let wanted = seg.flags.syn || (has_data && !self.closed.contains(&k));
+            let wanted = seg.flags.syn || (has_data && !self.closed.contains_key(&k));
             if !wanted {
                 return; // a trailing ACK/FIN/RST of a connection we do not (or no longer) track
             }
@@ -365,7 +377,7 @@ impl Reassembler {
             if let Some(c) = self.take(&k) {
                 self.finish_conn(c, origin, false, out);
             }
-            self.remember_closed(k);
+            self.remember_closed(k, origin.ts.0);
         }
     }
 
@@ -410,13 +422,26 @@ impl Reassembler {
         });
     }
 
-    fn remember_closed(&mut self, k: Key) {
-        if self.closed.insert(k) {
-            self.closed_order.push_back(k);
-            if self.closed_order.len() > CLOSED_MEMORY {
-                if let Some(old) = self.closed_order.pop_front() {
-                    self.closed.remove(&old);
-                }
+    fn remember_closed(&mut self, k: Key, at: u64) {
+        self.closed.insert(k, at);
+        self.closed_order.push_back((k, at));
+        while self.closed_order.len() > CLOSED_MEMORY {
+            self.forget_oldest_closed();
+        }
+    }
+
+    /// Forgets the connections that closed before `t` (capture time). Times that go backwards
+    /// (merged or reordered captures) only make a connection remembered longer.
+    fn forget_closed_before(&mut self, t: u64) {
+        while self.closed_order.front().is_some_and(|&(_, at)| at < t) {
+            self.forget_oldest_closed();
+        }
+    }
+
+    fn forget_oldest_closed(&mut self) {
+        if let Some((k, at)) = self.closed_order.pop_front() {
+            if self.closed.get(&k) == Some(&at) {
+                self.closed.remove(&k);
             }
         }
     }
@@ -500,6 +525,16 @@ mod tests {
     }
 
     fn run_with(limits: ReassemblyLimits, segs: &[TcpSegment<'_>]) -> Vec<String> {
+        let timed: Vec<(u64, TcpSegment<'_>)> = segs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i as u64, s.clone()))
+            .collect();
+        run_timed(limits, &timed)
+    }
+
+    /// Each segment at its capture time (nanoseconds).
+    fn run_timed(limits: ReassemblyLimits, segs: &[(u64, TcpSegment<'_>)]) -> Vec<String> {
         let mut r = Reassembler::new(limits);
         let mut log = vec![];
         let mut f = |e: TcpEvent<'_>| {
@@ -542,15 +577,46 @@ mod tests {
                 TcpEvent::Close { conn, at_eof, .. } => format!("close {} eof={}", conn.0, at_eof),
             })
         };
-        for (i, s) in segs.iter().enumerate() {
+        for (i, (ts, s)) in segs.iter().enumerate() {
             let o = Origin {
                 frame: i as u64 + 1,
-                ts: Timestamp(i as u64),
+                ts: Timestamp(*ts),
             };
             r.segment(s, o, &mut f);
         }
         r.finish(&mut f);
         log
+    }
+
+    /// A closed connection is remembered for TIME-WAIT's 60 s of capture time: a late data
+    /// segment of it within that is a straggler and ignored; after it, the same addresses and
+    /// ports are a new connection, picked up mid-stream.
+    #[test]
+    fn a_closed_connection_is_forgotten_sixty_seconds_after_its_close() {
+        let s = 1_000_000_000;
+        let log = run_timed(
+            ReassemblyLimits::default(),
+            &[
+                (0, seg(40001, 80, 100, "S", b"")),
+                (1, seg(80, 40001, 900, "SA", b"")),
+                (2, seg(40001, 80, 101, "RA", b"")),
+                // 59 s after the reset: still the old connection's straggler.
+                (59 * s, seg(40001, 80, 101, "A", b"late")),
+                // 60 s and a nanosecond after it: a connection of its own.
+                (60 * s + 3, seg(40001, 80, 5000, "A", b"next")),
+            ],
+        );
+        assert_eq!(
+            log,
+            [
+                "open 1 c=40001 syn=true",
+                "rst 1 c2s",
+                "close 1 eof=false",
+                "open 2 c=40001 syn=false",
+                "data 2 c2s @0 next",
+                "close 2 eof=true",
+            ]
+        );
     }
 
     /// `--max-tracked-connections`: a new connection past the limit ends the least recently
