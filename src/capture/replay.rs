@@ -7,7 +7,7 @@ use super::merge::PacketSource;
 use super::{CaptureError, CaptureReader};
 use crate::event::{AnomalyInfo, Body, ConnId, Dir, Event, Origin};
 use crate::pipeline::{Pipeline, PipelineOptions};
-use crate::tcp::{Reassembler, ReassemblyLimits};
+use crate::tcp::{Reassembler, ReassemblyLimits, TcpEvent};
 
 /// Counters of a replay, for summaries and benchmarks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,8 +52,29 @@ pub fn replay_packets(
     opts: &ReplayOptions,
     sink: &mut dyn FnMut(Event),
 ) -> Result<ReplayStats, CaptureError> {
-    let mut tcp = Reassembler::new(opts.reassembly);
     let mut pipe = Pipeline::new(opts.pipeline.clone());
+    read_segments(reader, opts, &mut |fed| match fed {
+        Fed::Tcp(ev) => pipe.tcp(ev, sink),
+        Fed::Event(ev) => sink(*ev),
+    })
+}
+
+/// What reading a capture gives, in capture order: reassembled TCP for the pipeline, and the
+/// capture's own anomaly events (connection 0, or the connection a fault comment names).
+pub(crate) enum Fed<'a> {
+    /// A reassembly event.
+    Tcp(TcpEvent<'a>),
+    /// A finished event of the capture layer (rare: boxed).
+    Event(Box<Event>),
+}
+
+/// Reads every packet of `reader`, reassembles TCP, and hands out what it gives in order.
+pub(crate) fn read_segments(
+    reader: &mut dyn PacketSource,
+    opts: &ReplayOptions,
+    out: &mut dyn FnMut(Fed<'_>),
+) -> Result<ReplayStats, CaptureError> {
+    let mut tcp = Reassembler::new(opts.reassembly);
     let mut stats = ReplayStats::default();
     let mut last = Origin::default();
     let mut warned_linktypes: Vec<i32> = Vec::new();
@@ -86,52 +107,56 @@ pub fn replay_packets(
                             Dir::S2C
                         });
                     }
-                    sink(ev);
+                    out(Fed::Event(Box::new(ev)));
                 }
-                tcp.segment(&seg, origin, &mut |ev| pipe.tcp(ev, sink));
+                tcp.segment(&seg, origin, &mut |ev| out(Fed::Tcp(ev)));
             }
             Err(NotTcp::Other) => stats.other += 1,
             Err(NotTcp::Fragment) => {
                 stats.other += 1;
                 fragments += 1;
                 if fragments == 1 {
-                    sink(capture_anomaly(
+                    out(Fed::Event(Box::new(capture_anomaly(
                         origin,
                         "ip-fragment",
                         "IP fragments are not reassembled; fragmented TCP segments are skipped",
-                    ));
+                    ))));
                 }
             }
             Err(NotTcp::UnknownLinkType(lt)) => {
                 stats.other += 1;
                 if !warned_linktypes.contains(&lt) && warned_linktypes.len() < 16 {
                     warned_linktypes.push(lt);
-                    sink(capture_anomaly(
+                    out(Fed::Event(Box::new(capture_anomaly(
                         origin,
                         "unknown-link-type",
                         &format!(
                             "{} is not decoded (Ethernet, Linux SLL/SLL2, BSD loopback and raw IP are); its packets are skipped",
                             link::linktype_name(lt)
                         ),
-                    ));
+                    ))));
                 }
             }
             Err(NotTcp::Malformed(why)) => {
                 stats.other += 1;
-                sink(capture_anomaly(origin, "malformed-packet", &why));
+                out(Fed::Event(Box::new(capture_anomaly(
+                    origin,
+                    "malformed-packet",
+                    &why,
+                ))));
             }
         }
     };
     stats.truncated_tail = reader.truncated_tail();
     if stats.truncated_tail {
-        sink(capture_anomaly(
+        out(Fed::Event(Box::new(capture_anomaly(
             last,
             "truncated-capture",
             "the capture ends in the middle of a packet record (the file was cut); the last packet is lost",
-        ));
+        ))));
     }
     // Whatever happened, what was read is flushed: connections end at the end of the input.
-    tcp.finish(&mut |ev| pipe.tcp(ev, sink));
+    tcp.finish(&mut |ev| out(Fed::Tcp(ev)));
     result.map(|()| stats)
 }
 

@@ -1,33 +1,256 @@
-//! A replay on two threads: decoding on one, the consumer of its events on the caller's.
+//! A replay on several threads: connections decoded in parallel, events out in capture order.
 //!
-//! The decoding thread runs [`replay_packets`] itself (reading, TCP reassembly, HTTP, WebSocket,
-//! inflate, Engine.IO, Socket.IO, all state shared between connections included) and hands its
-//! events over in order, in batches; the calling thread gives them to the sink (a reporter, the
-//! session tracker, the conformance checker). Nothing is decoded differently and nothing is
-//! reordered: the sink sees exactly the sequence of a one-thread replay, so the output is the
-//! same bytes with any number of threads.
+//! The connection layer of the pipeline (HTTP, WebSocket framing, permessage-deflate) keeps state
+//! per TCP connection only; what is shared between the connections of a session id (attachments,
+//! whether a session carries Socket.IO, a WebSocket's sid) is the Engine.IO layer's, which the
+//! connection layer reaches only through the [`Step`]s it emits (`pipeline::step`). So:
 //!
-//! Connections are not split between workers: the Engine.IO session state of the pipeline
-//! (attachments, whether a session carries Socket.IO) is shared by every TCP connection of a
-//! session id, polling requests and relay legs alike, and a connection's sid is only known once
-//! its handshake or request is decoded, so no split decided up front is provably the same.
+//! - the calling thread reads the capture and reassembles TCP ([`read_segments`]), numbers
+//!   what it gives in batches, and hands each connection's events to one worker (the one given
+//!   the fewest bytes when the connection appeared);
+//! - each worker decodes its connections (a [`Connections`] of its own) and gives back, per
+//!   numbered event, the steps it completed;
+//! - the calling thread takes the finished batches in order, merges the steps of every worker
+//!   by number (the capture layer's own events in their place), applies them with one
+//!   [`EioLayer`] and gives the events to the sink (a reporter, the session tracker, the
+//!   checker), between batches of reading.
+//!
+//! The calling thread waits only when it has [`IN_FLIGHT`] batches out: with N threads there
+//! are N − 1 workers and nothing spins for work beside them.
+//!
+//! Each connection's steps come out in its own order and the numbers restore the frontend's
+//! order between connections, so the Engine.IO layer sees exactly the sequence of a one-thread
+//! replay: the events are the same, in the same order, with any number of workers.
 
-use std::sync::mpsc::sync_channel;
+use std::collections::VecDeque;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+
+use foldhash::HashMap;
 
 use super::merge::PacketSource;
-use super::replay::{replay_packets, ReplayOptions, ReplayStats};
+use super::replay::{read_segments, replay_packets, Fed, ReplayOptions, ReplayStats};
 use super::CaptureError;
-use crate::event::Event;
+use crate::event::{ConnId, Dir, Event, Origin};
+use crate::pipeline::{Connections, EioLayer, Step};
+use crate::tcp::{ConnInfo, GapReason, TcpEvent};
 
-/// Events per batch handed between the threads (one channel message each).
-const BATCH: usize = 256;
+/// Frontend events per batch (one channel message per worker each).
+const BATCH: usize = 1024;
 
-/// Batches in flight at most: how far decoding may run ahead of the consumer (bounded memory).
-const IN_FLIGHT: usize = 8;
+/// A batch is also handed over once it holds this many payload bytes (bounded memory with
+/// large segments).
+const BATCH_BYTES: usize = 1 << 20;
 
-/// [`replay_packets`] with `threads` threads: 1 runs everything on the calling thread, 2 or
-/// more decode on a second one (more are not used). `sink` always runs on the calling thread,
-/// and sees the same events in the same order whatever `threads` is.
+/// Batches in flight at most on each channel: how far reading may run ahead of decoding, and
+/// decoding ahead of the consumer (bounded memory).
+const IN_FLIGHT: usize = 4;
+
+/// A reassembly event that owns its bytes, to cross to a worker.
+enum Owned {
+    Open {
+        info: ConnInfo,
+        origin: Origin,
+    },
+    Data {
+        conn: ConnId,
+        dir: Dir,
+        offset: u64,
+        bytes: Vec<u8>,
+        origin: Origin,
+    },
+    Gap {
+        conn: ConnId,
+        dir: Dir,
+        start: u64,
+        end: u64,
+        origin: Origin,
+        reason: GapReason,
+    },
+    Fin {
+        conn: ConnId,
+        dir: Dir,
+        origin: Origin,
+    },
+    Rst {
+        conn: ConnId,
+        dir: Dir,
+        origin: Origin,
+    },
+    Evicted {
+        conn: ConnId,
+        origin: Origin,
+        limit: usize,
+    },
+    Close {
+        conn: ConnId,
+        origin: Origin,
+        at_eof: bool,
+    },
+}
+
+impl Owned {
+    fn new(ev: TcpEvent<'_>) -> Self {
+        match ev {
+            TcpEvent::Open { info, origin } => Owned::Open { info, origin },
+            TcpEvent::Data {
+                conn,
+                dir,
+                offset,
+                bytes,
+                origin,
+            } => Owned::Data {
+                conn,
+                dir,
+                offset,
+                bytes: bytes.to_vec(),
+                origin,
+            },
+            TcpEvent::Gap {
+                conn,
+                dir,
+                start,
+                end,
+                origin,
+                reason,
+            } => Owned::Gap {
+                conn,
+                dir,
+                start,
+                end,
+                origin,
+                reason,
+            },
+            TcpEvent::Fin { conn, dir, origin } => Owned::Fin { conn, dir, origin },
+            TcpEvent::Rst { conn, dir, origin } => Owned::Rst { conn, dir, origin },
+            TcpEvent::Evicted {
+                conn,
+                origin,
+                limit,
+            } => Owned::Evicted {
+                conn,
+                origin,
+                limit,
+            },
+            TcpEvent::Close {
+                conn,
+                origin,
+                at_eof,
+            } => Owned::Close {
+                conn,
+                origin,
+                at_eof,
+            },
+        }
+    }
+
+    fn conn(&self) -> ConnId {
+        match self {
+            Owned::Open { info, .. } => info.id,
+            Owned::Data { conn, .. }
+            | Owned::Gap { conn, .. }
+            | Owned::Fin { conn, .. }
+            | Owned::Rst { conn, .. }
+            | Owned::Evicted { conn, .. }
+            | Owned::Close { conn, .. } => *conn,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Owned::Data { bytes, .. } => bytes.len(),
+            _ => 0,
+        }
+    }
+
+    fn event(&self) -> TcpEvent<'_> {
+        match self {
+            Owned::Open { info, origin } => TcpEvent::Open {
+                info: *info,
+                origin: *origin,
+            },
+            Owned::Data {
+                conn,
+                dir,
+                offset,
+                bytes,
+                origin,
+            } => TcpEvent::Data {
+                conn: *conn,
+                dir: *dir,
+                offset: *offset,
+                bytes,
+                origin: *origin,
+            },
+            Owned::Gap {
+                conn,
+                dir,
+                start,
+                end,
+                origin,
+                reason,
+            } => TcpEvent::Gap {
+                conn: *conn,
+                dir: *dir,
+                start: *start,
+                end: *end,
+                origin: *origin,
+                reason: *reason,
+            },
+            Owned::Fin { conn, dir, origin } => TcpEvent::Fin {
+                conn: *conn,
+                dir: *dir,
+                origin: *origin,
+            },
+            Owned::Rst { conn, dir, origin } => TcpEvent::Rst {
+                conn: *conn,
+                dir: *dir,
+                origin: *origin,
+            },
+            Owned::Evicted {
+                conn,
+                origin,
+                limit,
+            } => TcpEvent::Evicted {
+                conn: *conn,
+                origin: *origin,
+                limit: *limit,
+            },
+            Owned::Close {
+                conn,
+                origin,
+                at_eof,
+            } => TcpEvent::Close {
+                conn: *conn,
+                origin: *origin,
+                at_eof: *at_eof,
+            },
+        }
+    }
+}
+
+/// One worker's share of a batch: numbered frontend events of its connections.
+type Jobs = Vec<(u32, Owned)>;
+
+/// What a worker made of its share: the steps of all its events, and for each event its number
+/// and where its steps end in `steps`.
+#[derive(Default)]
+struct Done {
+    steps: Vec<Step>,
+    ends: Vec<(u32, usize)>,
+}
+
+/// A batch handed to the workers: how many numbered items it has, the capture layer's own
+/// events among them, and the workers' results as they come back.
+struct Batch {
+    items: u32,
+    direct: Vec<(u32, Event)>,
+    done: Vec<Option<Done>>,
+}
+
+/// [`replay_packets`] with `threads` threads: 1 runs everything on the calling thread; N ≥ 2
+/// decodes connections on N − 1 workers while the calling thread reads the capture, reassembles
+/// TCP, merges the workers' steps in capture order, applies the Engine.IO layer and gives the
+/// events to `sink`. `sink` sees the same events in the same order whatever `threads` is.
 pub fn replay_packets_threaded(
     reader: &mut (dyn PacketSource + Send),
     opts: &ReplayOptions,
@@ -37,37 +260,196 @@ pub fn replay_packets_threaded(
     if threads < 2 {
         return replay_packets(reader, opts, sink);
     }
+    let workers = threads - 1;
     std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel::<Vec<Event>>(IN_FLIGHT);
-        let decoder = scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut consumer_gone = false;
-            let res = replay_packets(reader, opts, &mut |ev| {
-                if consumer_gone {
-                    return;
-                }
-                batch.push(ev);
-                if batch.len() == BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    consumer_gone = tx.send(full).is_err();
-                }
-            });
-            if !consumer_gone && !batch.is_empty() {
-                // The receiver outlives this thread (it is dropped after the join below).
-                let _ = tx.send(batch);
+        let mut job_tx: Vec<SyncSender<Jobs>> = Vec::with_capacity(workers);
+        let mut done_rx: Vec<Receiver<Done>> = Vec::with_capacity(workers);
+        let mut pool = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            // Never full: the calling thread waits for results before it has more than
+            // IN_FLIGHT batches out.
+            let (jtx, jrx) = sync_channel::<Jobs>(IN_FLIGHT + 1);
+            let (dtx, drx) = sync_channel::<Done>(IN_FLIGHT + 1);
+            job_tx.push(jtx);
+            done_rx.push(drx);
+            let popts = opts.pipeline.clone();
+            pool.push(scope.spawn(move || work(Connections::new(popts), jrx, dtx)));
+        }
+        let mut front = Front {
+            eio: EioLayer::new(&opts.pipeline),
+            done_rx,
+            out: VecDeque::new(),
+            broken: false,
+        };
+        // A connection goes to the worker that was given the fewest bytes so far, and stays
+        // there (which worker decodes a connection does not change its events).
+        let mut owner: HashMap<ConnId, usize> = HashMap::default();
+        let mut given = vec![0u64; workers];
+        let mut jobs: Vec<Jobs> = (0..workers).map(|_| Vec::new()).collect();
+        let mut batch = Batch {
+            items: 0,
+            direct: Vec::new(),
+            done: Vec::new(),
+        };
+        let mut bytes = 0usize;
+        let mut send = |jobs: &mut Vec<Jobs>, batch: &mut Batch, front: &mut Front| {
+            for (tx, j) in job_tx.iter().zip(jobs.iter_mut()) {
+                front.broken |= tx.send(std::mem::take(j)).is_err();
             }
-            res
+            let mut full = std::mem::replace(
+                batch,
+                Batch {
+                    items: 0,
+                    direct: Vec::new(),
+                    done: Vec::new(),
+                },
+            );
+            full.done = (0..workers).map(|_| None).collect();
+            front.out.push_back(full);
+            // Merge what is finished; wait for the oldest batch only with too many out.
+            while front.out.len() > IN_FLIGHT {
+                front.finish_oldest(true, sink);
+            }
+            while !front.out.is_empty() && front.finish_oldest(false, sink) {}
+        };
+        let res = read_segments(reader, opts, &mut |fed| {
+            if front.broken {
+                return; // a worker is gone: read to the end, its join says why
+            }
+            let n = batch.items;
+            batch.items += 1;
+            match fed {
+                Fed::Event(ev) => batch.direct.push((n, *ev)),
+                Fed::Tcp(ev) => {
+                    let ev = Owned::new(ev);
+                    bytes += ev.len();
+                    let conn = ev.conn();
+                    let w = *owner.entry(conn).or_insert_with(|| {
+                        (0..given.len()).min_by_key(|&w| given.get(w)).unwrap_or(0)
+                    });
+                    if let Some(g) = given.get_mut(w) {
+                        *g += ev.len() as u64;
+                    }
+                    if matches!(ev, Owned::Close { .. }) {
+                        owner.remove(&conn);
+                    }
+                    if let Some(j) = jobs.get_mut(w) {
+                        j.push((n, ev));
+                    }
+                }
+            }
+            if batch.items as usize >= BATCH || bytes >= BATCH_BYTES {
+                bytes = 0;
+                send(&mut jobs, &mut batch, &mut front);
+            }
         });
-        for batch in rx.iter() {
-            for ev in batch {
-                sink(ev);
+        if batch.items > 0 && !front.broken {
+            send(&mut jobs, &mut batch, &mut front);
+        }
+        while !front.out.is_empty() && !front.broken {
+            front.finish_oldest(true, sink);
+        }
+        drop(job_tx);
+        drop(front);
+        for w in pool {
+            if let Err(panic) = w.join() {
+                std::panic::resume_unwind(panic);
             }
         }
-        match decoder.join() {
-            Ok(res) => res,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        res
     })
+}
+
+/// The calling thread's end of the pool: the batches out, in order, and the Engine.IO layer.
+struct Front {
+    eio: EioLayer,
+    done_rx: Vec<Receiver<Done>>,
+    out: VecDeque<Batch>,
+    /// A worker is gone (it panicked).
+    broken: bool,
+}
+
+impl Front {
+    /// Collects the oldest batch's results (waiting for them when `wait`), and once every
+    /// worker's is in, merges its steps by number, applies them and gives the events to
+    /// `sink`. True when the batch was finished.
+    fn finish_oldest(&mut self, wait: bool, sink: &mut dyn FnMut(Event)) -> bool {
+        let Some(batch) = self.out.front_mut() else {
+            return false;
+        };
+        for (slot, rx) in batch.done.iter_mut().zip(&self.done_rx) {
+            if slot.is_some() {
+                continue;
+            }
+            let got = if wait {
+                rx.recv().ok()
+            } else {
+                match rx.try_recv() {
+                    Ok(d) => Some(d),
+                    Err(TryRecvError::Empty) => return false,
+                    Err(TryRecvError::Disconnected) => None,
+                }
+            };
+            match got {
+                Some(d) => *slot = Some(d),
+                None => {
+                    self.broken = true;
+                    self.out.clear();
+                    return false;
+                }
+            }
+        }
+        let Some(batch) = self.out.pop_front() else {
+            return false;
+        };
+        let mut done: Vec<_> = batch
+            .done
+            .into_iter()
+            .flatten()
+            .map(|d| (d.steps.into_iter(), d.ends, 0usize, 0usize))
+            .collect();
+        let mut direct = batch.direct.into_iter().peekable();
+        for n in 0..batch.items {
+            if direct.peek().is_some_and(|(i, _)| *i == n) {
+                if let Some((_, ev)) = direct.next() {
+                    sink(ev);
+                }
+                continue;
+            }
+            for (steps, ends, next, from) in done.iter_mut() {
+                let Some(&(i, end)) = ends.get(*next) else {
+                    continue;
+                };
+                if i != n {
+                    continue;
+                }
+                for step in steps.by_ref().take(end - *from) {
+                    self.eio.apply(step, sink);
+                }
+                *from = end;
+                *next += 1;
+                break;
+            }
+        }
+        true
+    }
+}
+
+/// A worker: decodes the connections it is given, batch by batch.
+fn work(mut conns: Connections, jobs: Receiver<Jobs>, done: SyncSender<Done>) {
+    for batch in jobs.iter() {
+        let mut out = Done {
+            steps: Vec::new(),
+            ends: Vec::with_capacity(batch.len()),
+        };
+        for (n, ev) in batch {
+            conns.tcp(ev.event(), &mut |s| out.steps.push(s));
+            out.ends.push((n, out.steps.len()));
+        }
+        if done.send(out).is_err() {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

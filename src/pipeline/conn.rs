@@ -4,9 +4,10 @@ use std::collections::VecDeque;
 
 use base64::Engine as _;
 
-use super::engine::{EioCtx, Sessions};
+use super::engine::EioCtx;
+use super::step::{EioStep, Step};
 use super::websocket::WsConn;
-use super::{rule_name, Emit, PipelineOptions, Provenance};
+use super::{event_at, rule_name, Emit, PipelineOptions, Provenance};
 use crate::deflate::{inflate_body, BodyEncoding};
 use crate::event::{Body, Dir, HttpInfo, Origin};
 use crate::http::{
@@ -89,8 +90,7 @@ impl Conn {
         offset: u64,
         bytes: &[u8],
         origin: Origin,
-        sessions: &mut Sessions,
-        emit: &mut Emit<'_, '_>,
+        emit: &mut Emit<'_, '_, Step>,
     ) {
         self.prov[dir.index()].record(offset, origin);
         if let Mode::Sniff { held, start } = &mut self.mode {
@@ -109,33 +109,24 @@ impl Conn {
             for d in [Dir::C2S, Dir::S2C] {
                 let h = &held[d.index()];
                 if !h.is_empty() {
-                    self.feed(d, start[d.index()], h, sessions, emit);
+                    self.feed(d, start[d.index()], h, emit);
                 }
             }
             return;
         }
-        self.feed(dir, offset, bytes, sessions, emit);
+        self.feed(dir, offset, bytes, emit);
     }
 
-    fn feed(
-        &mut self,
-        dir: Dir,
-        offset: u64,
-        bytes: &[u8],
-        sessions: &mut Sessions,
-        emit: &mut Emit<'_, '_>,
-    ) {
+    fn feed(&mut self, dir: Dir, offset: u64, bytes: &[u8], emit: &mut Emit<'_, '_, Step>) {
         match &mut self.mode {
             Mode::Sniff { .. } | Mode::Opaque => {}
             Mode::Http => {
                 self.http[dir.index()].push(bytes);
-                self.drain_http(dir, sessions, emit);
+                self.drain_http(dir, emit);
             }
-            Mode::WebSocket(_) if dir == Dir::S2C => {
-                self.after_switch(offset, bytes, sessions, emit)
-            }
+            Mode::WebSocket(_) if dir == Dir::S2C => self.after_switch(offset, bytes, emit),
             Mode::WebSocket(ws) => {
-                ws.push(dir, offset, bytes, &mut self.prov, sessions, emit);
+                ws.push(dir, offset, bytes, &mut self.prov, emit);
             }
         }
     }
@@ -149,23 +140,17 @@ impl Conn {
     /// without `allowEIO3`, :33 and :247) calls `abortUpgrade`, which writes
     /// `HTTP/1.1 400 Bad Request` … `Unsupported protocol version` on the raw socket (:747-763).
     /// Those bytes are one server fault (`http-after-upgrade`) and an HTTP response, not frames.
-    fn after_switch(
-        &mut self,
-        offset: u64,
-        bytes: &[u8],
-        sessions: &mut Sessions,
-        emit: &mut Emit<'_, '_>,
-    ) {
+    fn after_switch(&mut self, offset: u64, bytes: &[u8], emit: &mut Emit<'_, '_, Step>) {
         const HTTP: &[u8] = b"HTTP/";
         match &mut self.after_switch {
             AfterSwitch::Frames => {
                 if let Mode::WebSocket(ws) = &mut self.mode {
-                    ws.push(Dir::S2C, offset, bytes, &mut self.prov, sessions, emit);
+                    ws.push(Dir::S2C, offset, bytes, &mut self.prov, emit);
                 }
             }
             AfterSwitch::Http => {
                 self.http[1].push(bytes);
-                self.drain_after_switch(sessions, emit);
+                self.drain_after_switch(emit);
             }
             AfterSwitch::Probing(start, held) => {
                 held.extend_from_slice(bytes);
@@ -195,11 +180,11 @@ impl Conn {
                     );
                     self.http[1].resume_http_at(start);
                     self.http[1].push(&held);
-                    self.drain_after_switch(sessions, emit);
+                    self.drain_after_switch(emit);
                 } else {
                     self.after_switch = AfterSwitch::Frames;
                     if let Mode::WebSocket(ws) = &mut self.mode {
-                        ws.push(Dir::S2C, start, &held, &mut self.prov, sessions, emit);
+                        ws.push(Dir::S2C, start, &held, &mut self.prov, emit);
                     }
                 }
             }
@@ -207,15 +192,15 @@ impl Conn {
     }
 
     /// Emits the HTTP responses found after a `101`.
-    fn drain_after_switch(&mut self, sessions: &mut Sessions, emit: &mut Emit<'_, '_>) {
+    fn drain_after_switch(&mut self, emit: &mut Emit<'_, '_, Step>) {
         while let Some(out) = self.http[1].poll() {
-            self.http_output(Dir::S2C, out, sessions, emit);
+            self.http_output(Dir::S2C, out, emit);
         }
     }
 
     /// Decides what the connection carries from the first bytes of `dir`, or `None` while they
     /// are still too few to tell (a segment may hold a single byte).
-    fn sniff(&self, dir: Dir, origin: Origin, emit: &mut Emit<'_, '_>) -> Option<Mode> {
+    fn sniff(&self, dir: Dir, origin: Origin, emit: &mut Emit<'_, '_, Step>) -> Option<Mode> {
         let Mode::Sniff { held, .. } = &self.mode else {
             return None;
         };
@@ -234,7 +219,7 @@ impl Conn {
             if matches!(crate::ws::parse_header(bytes), Ok(None)) && bytes.len() < 14 {
                 return None; // a WebSocket frame header may still be completing
             }
-            if let Some(ws) = WsConn::sniff_midstream(dir, bytes, &self.opts) {
+            if let Some((ws, ctx)) = WsConn::sniff_midstream(dir, bytes, &self.opts) {
                 emit.anomaly(
                     origin,
                     Some(dir),
@@ -244,6 +229,10 @@ impl Conn {
                      (Engine.IO version, session id, compression parameters) was not captured",
                     None,
                 );
+                (emit.sink)(Step::Eio(EioStep::WsOpen {
+                    conn: emit.conn,
+                    ctx,
+                }));
                 return Some(Mode::WebSocket(Box::new(ws)));
             }
         }
@@ -269,7 +258,7 @@ impl Conn {
         start: u64,
         end: u64,
         origin: Origin,
-        emit: &mut Emit<'_, '_>,
+        emit: &mut Emit<'_, '_, Step>,
     ) {
         match &mut self.mode {
             Mode::Http => {
@@ -291,17 +280,12 @@ impl Conn {
         }
     }
 
-    pub(crate) fn finish(
-        &mut self,
-        origin: Origin,
-        sessions: &mut Sessions,
-        emit: &mut Emit<'_, '_>,
-    ) {
+    pub(crate) fn finish(&mut self, origin: Origin, emit: &mut Emit<'_, '_, Step>) {
         match &mut self.mode {
             Mode::Http => {
                 for dir in [Dir::C2S, Dir::S2C] {
                     if let Some(out) = self.http[dir.index()].finish() {
-                        self.http_output(dir, out, sessions, emit);
+                        self.http_output(dir, out, emit);
                     }
                 }
                 for p in self.pending.drain(..) {
@@ -324,19 +308,19 @@ impl Conn {
                 match std::mem::replace(&mut self.after_switch, AfterSwitch::Frames) {
                     AfterSwitch::Probing(start, held) if !held.is_empty() => {
                         if let Mode::WebSocket(ws) = &mut self.mode {
-                            ws.push(Dir::S2C, start, &held, &mut self.prov, sessions, emit);
+                            ws.push(Dir::S2C, start, &held, &mut self.prov, emit);
                         }
                     }
                     AfterSwitch::Http => {
                         self.after_switch = AfterSwitch::Http;
                         if let Some(out) = self.http[1].finish() {
-                            self.http_output(Dir::S2C, out, sessions, emit);
+                            self.http_output(Dir::S2C, out, emit);
                         }
                     }
                     _ => {}
                 }
                 if let Mode::WebSocket(ws) = &mut self.mode {
-                    ws.finish(origin, &mut self.prov, sessions, emit);
+                    ws.finish(origin, &mut self.prov, emit);
                 }
             }
             Mode::Sniff { held, .. } => {
@@ -355,22 +339,16 @@ impl Conn {
         }
     }
 
-    fn drain_http(&mut self, dir: Dir, sessions: &mut Sessions, emit: &mut Emit<'_, '_>) {
+    fn drain_http(&mut self, dir: Dir, emit: &mut Emit<'_, '_, Step>) {
         while let Some(out) = self.http[dir.index()].poll() {
-            self.http_output(dir, out, sessions, emit);
+            self.http_output(dir, out, emit);
             if matches!(self.mode, Mode::WebSocket(_)) {
                 return;
             }
         }
     }
 
-    fn http_output(
-        &mut self,
-        dir: Dir,
-        out: HttpOutput,
-        sessions: &mut Sessions,
-        emit: &mut Emit<'_, '_>,
-    ) {
+    fn http_output(&mut self, dir: Dir, out: HttpOutput, emit: &mut Emit<'_, '_, Step>) {
         match out {
             HttpOutput::Error { span, error } => {
                 let origin = self.prov[dir.index()].at(span.start).unwrap_or_default();
@@ -390,8 +368,8 @@ impl Conn {
                     .unwrap_or_default();
                 self.prov[dir.index()].forget_before(msg.span.end);
                 match dir {
-                    Dir::C2S => self.request(msg, first, last, sessions, emit),
-                    Dir::S2C => self.response(msg, first, last, sessions, emit),
+                    Dir::C2S => self.request(msg, first, last, emit),
+                    Dir::S2C => self.response(msg, first, last, emit),
                 }
             }
         }
@@ -404,7 +382,7 @@ impl Conn {
         msg: &mut HttpMessage,
         dir: Dir,
         last: Origin,
-        emit: &mut Emit<'_, '_>,
+        emit: &mut Emit<'_, '_, Step>,
     ) -> (Vec<u8>, Option<String>) {
         let enc = msg
             .header("content-encoding")
@@ -506,8 +484,7 @@ impl Conn {
         mut msg: HttpMessage,
         first: Origin,
         last: Origin,
-        sessions: &mut Sessions,
-        emit: &mut Emit<'_, '_>,
+        emit: &mut Emit<'_, '_, Step>,
     ) {
         let (method, target) = match &msg.head {
             HttpHead::Request { method, target } => (method.clone(), target.clone()),
@@ -534,7 +511,14 @@ impl Conn {
         );
         self.http[1].expect_response_to(&method);
         if method == "POST" && !body.is_empty() {
-            sessions.polling_body(&ctx, &body, binary, first, last, emit);
+            (emit.sink)(Step::Eio(EioStep::PollingBody {
+                conn: emit.conn,
+                ctx: ctx.clone(),
+                body,
+                binary,
+                first,
+                last,
+            }));
         }
         self.pending.push_back(Pending {
             method,
@@ -550,8 +534,7 @@ impl Conn {
         mut msg: HttpMessage,
         first: Origin,
         last: Origin,
-        sessions: &mut Sessions,
-        emit: &mut Emit<'_, '_>,
+        emit: &mut Emit<'_, '_, Step>,
     ) {
         let status = msg.status().unwrap_or(0);
         if (100..200).contains(&status) && status != 101 {
@@ -570,7 +553,7 @@ impl Conn {
         // contained the "close"": the response ends the connection as much as its own header.
         let request_close = req.as_ref().is_some_and(|r| r.close);
         let (body, enc) = self.content(&mut msg, Dir::S2C, last, emit);
-        let mut ctx = req.as_ref().map(|r| r.ctx.clone()).unwrap_or_default();
+        let ctx = req.as_ref().map(|r| r.ctx.clone()).unwrap_or_default();
         // A handshake response names the session: decode it first so the event can carry the sid.
         let binary = msg.is_octet_stream();
         let upgrade = req.as_ref().is_some_and(|r| r.upgrade);
@@ -598,7 +581,7 @@ impl Conn {
                     self.after_switch = AfterSwitch::Probing(offset, Vec::new());
                 }
                 if !rest.is_empty() {
-                    self.feed(dir, offset, &rest, sessions, emit);
+                    self.feed(dir, offset, &rest, emit);
                 }
             }
             return;
@@ -606,25 +589,26 @@ impl Conn {
         if upgrade {
             self.http[0].upgrade_refused();
         }
-        // The body is decoded first (a handshake answer names the session, which the HTTP event
-        // then carries), but its packets are emitted after the response that carried them.
-        let mut packets = Vec::new();
-        if status == 200 && ctx.is_engineio() && req.as_ref().is_some_and(|r| r.method == "GET") {
-            let mut hold = |e| packets.push(e);
-            let mut held = Emit {
-                conn: emit.conn,
-                sink: &mut hold,
-            };
-            sessions.polling_response(&mut ctx, &body, binary, first, last, &mut held);
-        }
         let mut info = Self::http_info(&mut msg, &body, enc, ctx.sid.clone(), None);
         info.connection_close |= request_close;
-        emit.at(first, last, Some(Dir::S2C), Body::Http(info));
-        for e in packets {
-            (emit.sink)(e);
+        if status == 200 && ctx.is_engineio() && req.as_ref().is_some_and(|r| r.method == "GET") {
+            // The Engine.IO layer decodes the body first (a handshake answer names the session,
+            // which the response event then carries) and emits its packets after the response.
+            let response = event_at(emit.conn, first, last, Some(Dir::S2C), Body::Http(info));
+            (emit.sink)(Step::Eio(EioStep::PollingResponse {
+                conn: emit.conn,
+                ctx,
+                body,
+                binary,
+                first,
+                last,
+                response: Box::new(response),
+            }));
+        } else {
+            emit.at(first, last, Some(Dir::S2C), Body::Http(info));
         }
         if upgrade {
-            self.drain_http(Dir::C2S, sessions, emit);
+            self.drain_http(Dir::C2S, emit);
         }
     }
 }

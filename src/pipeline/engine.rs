@@ -260,14 +260,13 @@ impl Sessions {
     /// A polling request body (client to server).
     pub(crate) fn polling_body(
         &mut self,
-        ctx: &EioCtx,
+        mut ctx: EioCtx,
         body: &[u8],
         binary: bool,
         first: Origin,
         last: Origin,
         emit: &mut Emit<'_, '_>,
     ) {
-        let mut ctx = ctx.clone();
         self.payload(&mut ctx, Dir::C2S, body, binary, first, last, emit);
         self.touch(&ctx, emit.conn);
     }

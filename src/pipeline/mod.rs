@@ -10,6 +10,7 @@
 mod conn;
 mod engine;
 mod provenance;
+mod step;
 mod websocket;
 
 use foldhash::HashMap;
@@ -19,7 +20,7 @@ pub use provenance::Provenance;
 use crate::event::{AnomalyInfo, Body, ConnId, Dir, Event, Origin, TcpInfo};
 use crate::tcp::TcpEvent;
 use conn::Conn;
-use engine::Sessions;
+pub(crate) use step::{EioLayer, Step};
 
 /// Settings of the pipeline.
 #[derive(Debug, Clone)]
@@ -55,33 +56,37 @@ impl Default for PipelineOptions {
     }
 }
 
-/// Decodes every connection of a capture or proxy session into events.
+/// Decodes every connection of a capture or proxy session into events: the connection layer
+/// ([`Connections`]) and the Engine.IO layer ([`EioLayer`]) one after the other.
 pub struct Pipeline {
+    conns: Connections,
+    eio: EioLayer,
+}
+
+/// The connection layer: per TCP connection, sniffing, HTTP/1.1, WebSocket and
+/// permessage-deflate; no state shared between connections, so connections can be decoded on
+/// different threads (each connection's events in its order) and their [`Step`]s applied by
+/// one [`EioLayer`] in the order the frontend gave.
+pub(crate) struct Connections {
     opts: PipelineOptions,
     conns: HashMap<ConnId, Conn>,
-    sessions: Sessions,
 }
 
 /// Where decoded events go.
 pub type Sink<'a> = dyn FnMut(Event) + 'a;
 
-/// Helper to build events of one connection and direction.
-pub(crate) struct Emit<'s, 'a> {
+/// Helper to build events of one connection and direction. The connection layer emits
+/// [`Step`]s (events, and the Engine.IO layer's work in their place), the Engine.IO layer emits
+/// events.
+pub(crate) struct Emit<'s, 'a, T = Event> {
     pub(crate) conn: ConnId,
-    pub(crate) sink: &'s mut Sink<'a>,
+    pub(crate) sink: &'s mut (dyn FnMut(T) + 'a),
 }
 
-impl Emit<'_, '_> {
+impl<T: From<Event>> Emit<'_, '_, T> {
     /// Emits an event completed at `last`, begun at `first`.
     pub(crate) fn at(&mut self, first: Origin, last: Origin, dir: Option<Dir>, body: Body) {
-        (self.sink)(Event {
-            frame: last.frame,
-            ts: last.ts,
-            first_frame: (first.frame != last.frame).then_some(first.frame),
-            conn: self.conn,
-            dir,
-            body,
-        });
+        (self.sink)(T::from(event_at(self.conn, first, last, dir, body)));
     }
 
     /// Emits an anomaly.
@@ -108,7 +113,7 @@ impl Emit<'_, '_> {
     }
 }
 
-impl Emit<'_, '_> {
+impl<T: From<Event>> Emit<'_, '_, T> {
     /// Emits a decoder error as an anomaly: its rule name (`prefix` plus the variant in kebab
     /// case), its message, and the offending bytes.
     pub(crate) fn error<E: std::fmt::Display + std::fmt::Debug>(
@@ -130,6 +135,24 @@ impl Emit<'_, '_> {
     }
 }
 
+/// The event of connection `conn` completed at `last`, begun at `first`.
+pub(crate) fn event_at(
+    conn: ConnId,
+    first: Origin,
+    last: Origin,
+    dir: Option<Dir>,
+    body: Body,
+) -> Event {
+    Event {
+        frame: last.frame,
+        ts: last.ts,
+        first_frame: (first.frame != last.frame).then_some(first.frame),
+        conn,
+        dir,
+        body,
+    }
+}
+
 /// The first 64 bytes in hex, with an ellipsis when there are more.
 pub(crate) fn hex_preview(b: &[u8]) -> String {
     let mut s: String = b.iter().take(64).map(|x| format!("{x:02x}")).collect();
@@ -143,17 +166,32 @@ impl Pipeline {
     /// A pipeline with these settings.
     pub fn new(opts: PipelineOptions) -> Self {
         Pipeline {
-            sessions: Sessions::new(opts.max_json_depth, opts.max_sessions),
-            opts,
-            conns: HashMap::default(),
+            eio: EioLayer::new(&opts),
+            conns: Connections::new(opts),
         }
     }
 
     /// Takes one frontend event and emits what it completes.
     pub fn tcp(&mut self, ev: TcpEvent<'_>, sink: &mut Sink<'_>) {
+        let eio = &mut self.eio;
+        self.conns.tcp(ev, &mut |step| eio.apply(step, sink));
+    }
+}
+
+impl Connections {
+    /// No connections yet.
+    pub(crate) fn new(opts: PipelineOptions) -> Self {
+        Connections {
+            opts,
+            conns: HashMap::default(),
+        }
+    }
+
+    /// Takes one frontend event and emits the steps it completes.
+    pub(crate) fn tcp(&mut self, ev: TcpEvent<'_>, sink: &mut dyn FnMut(Step)) {
         match ev {
             TcpEvent::Open { info, origin } => {
-                let mut emit = Emit {
+                let mut emit: Emit<'_, '_, Step> = Emit {
                     conn: info.id,
                     sink,
                 };
@@ -177,8 +215,8 @@ impl Pipeline {
                 origin,
             } => {
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    let mut emit = Emit { conn, sink };
-                    c.data(dir, offset, bytes, origin, &mut self.sessions, &mut emit);
+                    let mut emit: Emit<'_, '_, Step> = Emit { conn, sink };
+                    c.data(dir, offset, bytes, origin, &mut emit);
                 }
             }
             TcpEvent::Gap {
@@ -189,7 +227,7 @@ impl Pipeline {
                 origin,
                 reason,
             } => {
-                let mut emit = Emit { conn, sink };
+                let mut emit: Emit<'_, '_, Step> = Emit { conn, sink };
                 emit.at(
                     origin,
                     origin,
@@ -205,11 +243,11 @@ impl Pipeline {
                 }
             }
             TcpEvent::Fin { conn, dir, origin } => {
-                let mut emit = Emit { conn, sink };
+                let mut emit: Emit<'_, '_, Step> = Emit { conn, sink };
                 emit.at(origin, origin, Some(dir), Body::Tcp(TcpInfo::Fin));
             }
             TcpEvent::Rst { conn, dir, origin } => {
-                let mut emit = Emit { conn, sink };
+                let mut emit: Emit<'_, '_, Step> = Emit { conn, sink };
                 emit.at(origin, origin, Some(dir), Body::Tcp(TcpInfo::Rst));
             }
             TcpEvent::Evicted {
@@ -217,7 +255,7 @@ impl Pipeline {
                 origin,
                 limit,
             } => {
-                let mut emit = Emit { conn, sink };
+                let mut emit: Emit<'_, '_, Step> = Emit { conn, sink };
                 emit.anomaly(
                     origin,
                     None,
@@ -236,11 +274,11 @@ impl Pipeline {
                 origin,
                 at_eof,
             } => {
-                let mut emit = Emit { conn, sink };
+                let mut emit: Emit<'_, '_, Step> = Emit { conn, sink };
                 if let Some(mut c) = self.conns.remove(&conn) {
-                    c.finish(origin, &mut self.sessions, &mut emit);
+                    c.finish(origin, &mut emit);
                 }
-                self.sessions.conn_closed(conn);
+                (emit.sink)(Step::Eio(step::EioStep::ConnClosed(conn)));
                 emit.at(origin, origin, None, Body::Tcp(TcpInfo::Close { at_eof }));
             }
         }

@@ -2,21 +2,20 @@
 
 use base64::Engine as _;
 
-use super::engine::{EioCtx, Proto, Sessions, Transport};
-use super::{rule_name, Emit, PipelineOptions, Provenance};
+use super::engine::{EioCtx, Proto, Transport};
+use super::step::{EioStep, Step, WsPayload};
+use super::{event_at, rule_name, Emit, PipelineOptions, Provenance};
 use crate::deflate::{parse_extensions, Extension, PerMessageDeflate};
 use crate::event::{Body, Dir, Origin, WsInfo};
 use crate::ws::{parse_header, Opcode, Payload, WsConfig, WsDecoder, WsOutput};
 
+/// The connection's Engine.IO context is the Engine.IO layer's ([`EioStep::WsOpen`]).
 pub(crate) struct WsConn {
-    ctx: EioCtx,
     dec: [WsDecoder; 2],
     /// A direction stops being decoded after a gap (frame boundaries are lost).
     dead: [bool; 2],
     /// Stream offset of the first byte each decoder was given (decoder spans count from it).
     base: [Option<u64>; 2],
-    /// Events of a text message held until its message event is out (reused).
-    held: Vec<crate::event::Event>,
 }
 
 fn decoders(extensions: Vec<Extension>, opts: &PipelineOptions, midstream: bool) -> [WsDecoder; 2] {
@@ -43,13 +42,15 @@ fn opcode_name(op: Opcode) -> &'static str {
 
 impl WsConn {
     /// After `101 Switching Protocols`: the extensions the server accepted decide compression.
+    /// The connection's Engine.IO context (`ctx`, now on the WebSocket transport) goes to the
+    /// Engine.IO layer.
     pub(crate) fn after_upgrade(
         mut ctx: EioCtx,
         accepted: Option<&str>,
         offered: Option<&str>,
         opts: &PipelineOptions,
         origin: Origin,
-        emit: &mut Emit<'_, '_>,
+        emit: &mut Emit<'_, '_, Step>,
     ) -> Self {
         ctx.transport = Transport::WebSocket;
         let neg = parse_extensions(accepted.unwrap_or(""));
@@ -64,17 +65,24 @@ impl WsConn {
             );
         }
         let _ = offered;
-        WsConn {
+        (emit.sink)(Step::Eio(EioStep::WsOpen {
+            conn: emit.conn,
             ctx,
+        }));
+        WsConn {
             dec: decoders(neg.extensions, opts, false),
             dead: [false, false],
             base: [None, None],
-            held: Vec::new(),
         }
     }
 
-    /// A connection picked up after its handshake: does it look like WebSocket frames?
-    pub(crate) fn sniff_midstream(dir: Dir, bytes: &[u8], opts: &PipelineOptions) -> Option<Self> {
+    /// A connection picked up after its handshake: does it look like WebSocket frames? If so,
+    /// the connection and the Engine.IO context assumed for it (for the Engine.IO layer).
+    pub(crate) fn sniff_midstream(
+        dir: Dir,
+        bytes: &[u8],
+        opts: &PipelineOptions,
+    ) -> Option<(Self, EioCtx)> {
         let (h, _) = parse_header(bytes).ok()??;
         let plausible = !matches!(h.opcode, Opcode::Reserved(_))
             && !h.rsv2
@@ -94,18 +102,18 @@ impl WsConn {
             Some(Ok(v)) => Proto::Eio(v),
             _ => Proto::Eio(crate::engineio::Version::V4),
         };
-        Some(WsConn {
-            ctx: EioCtx {
-                proto,
-                transport: Transport::WebSocket,
-                sid: None,
-                sio_path: false,
-            },
+        let ctx = EioCtx {
+            proto,
+            transport: Transport::WebSocket,
+            sid: None,
+            sio_path: false,
+        };
+        let ws = WsConn {
             dec: decoders(ext, opts, true),
             dead: [false, false],
             base: [None, None],
-            held: Vec::new(),
-        })
+        };
+        Some((ws, ctx))
     }
 
     pub(crate) fn push(
@@ -114,8 +122,7 @@ impl WsConn {
         offset: u64,
         bytes: &[u8],
         prov: &mut [Provenance; 2],
-        sessions: &mut Sessions,
-        emit: &mut Emit<'_, '_>,
+        emit: &mut Emit<'_, '_, Step>,
     ) {
         let i = dir.index();
         if self.dead[i] {
@@ -125,11 +132,17 @@ impl WsConn {
         self.base[i].get_or_insert(offset);
         self.dec[i].push(bytes);
         while let Some(out) = self.dec[i].poll() {
-            self.output(dir, out, &mut prov[i], sessions, emit);
+            self.output(dir, out, &mut prov[i], emit);
         }
     }
 
-    pub(crate) fn gap(&mut self, dir: Dir, len: u64, origin: Origin, emit: &mut Emit<'_, '_>) {
+    pub(crate) fn gap(
+        &mut self,
+        dir: Dir,
+        len: u64,
+        origin: Origin,
+        emit: &mut Emit<'_, '_, Step>,
+    ) {
         let i = dir.index();
         if !self.dead[i] {
             self.dead[i] = true;
@@ -148,8 +161,7 @@ impl WsConn {
         &mut self,
         _origin: Origin,
         prov: &mut [Provenance; 2],
-        sessions: &mut Sessions,
-        emit: &mut Emit<'_, '_>,
+        emit: &mut Emit<'_, '_, Step>,
     ) {
         for dir in [Dir::C2S, Dir::S2C] {
             let i = dir.index();
@@ -157,7 +169,7 @@ impl WsConn {
                 continue;
             }
             while let Some(out) = self.dec[i].finish() {
-                self.output(dir, out, &mut prov[i], sessions, emit);
+                self.output(dir, out, &mut prov[i], emit);
             }
         }
     }
@@ -167,8 +179,7 @@ impl WsConn {
         dir: Dir,
         out: WsOutput,
         prov: &mut Provenance,
-        sessions: &mut Sessions,
-        emit: &mut Emit<'_, '_>,
+        emit: &mut Emit<'_, '_, Step>,
     ) {
         let base = self.base[dir.index()].unwrap_or(0);
         let abs = |r: &std::ops::Range<u64>| (r.start + base, r.end + base);
@@ -265,8 +276,11 @@ impl WsConn {
                     base64::engine::general_purpose::STANDARD
                         .encode(bytes.get(..64 << 10).unwrap_or(&bytes))
                 });
-                let sid = self.ctx.sid.clone();
-                let body = |text| {
+                let message = event_at(
+                    emit.conn,
+                    first,
+                    last,
+                    Some(dir),
                     Body::Ws(WsInfo::Message {
                         opcode,
                         len,
@@ -276,50 +290,41 @@ impl WsConn {
                         text,
                         base64: b64,
                         inflate_error: inflate_error.clone(),
-                        sid,
-                    })
+                        // the Engine.IO layer's: the session id as it was before this message
+                        sid: None,
+                    }),
+                );
+                // A complete text message becomes Engine.IO without a copy: the Engine.IO layer
+                // reads the event's own text.
+                let (payload, rest) = match (complete, m.opcode) {
+                    (true, Opcode::Text) => (WsPayload::Text, bytes),
+                    (true, _) => (WsPayload::Binary(bytes), Vec::new()),
+                    (false, _) => (WsPayload::Nothing, bytes),
                 };
-                if let (true, Opcode::Text, Some(t)) = (complete, m.opcode, &text) {
-                    // The Engine.IO and Socket.IO events of a text follow its message event:
-                    // they are decoded first into a held list, so that the message event can
-                    // take the text without a copy.
-                    let mut held = std::mem::take(&mut self.held);
-                    {
-                        let mut hold = |ev| held.push(ev);
-                        let mut e = Emit {
-                            conn: emit.conn,
-                            sink: &mut hold,
-                        };
-                        sessions.ws_text(&mut self.ctx, dir, t, first, last, &mut e);
-                    }
-                    emit.at(first, last, Some(dir), body(text));
-                    for ev in held.drain(..) {
-                        (emit.sink)(ev);
-                    }
-                    self.held = held;
-                    return;
-                }
-                emit.at(first, last, Some(dir), body(text));
+                (emit.sink)(Step::Eio(EioStep::WsMessage {
+                    conn: emit.conn,
+                    dir,
+                    message: Box::new(message),
+                    payload,
+                    first,
+                    last,
+                }));
                 // Only a real inflate failure is a deflate anomaly: an unfinished or skipped
                 // message is reported by the ws decoder (and may be on a stream where no
-                // compression was negotiated at all).
-                if let (Some(e), false) = (&inflate_error, complete) {
-                    if not_inflated {
-                        emit.anomaly(
-                            last,
-                            Some(dir),
-                            "deflate",
-                            "deflate-inflate-failed",
-                            format!(
-                                "{opcode} message of {} compressed bytes cannot be inflated: {e}",
-                                m.wire_len
-                            ),
-                            Some(&bytes),
-                        );
-                    }
-                }
-                if complete && m.opcode != Opcode::Text {
-                    sessions.ws_binary(&mut self.ctx, dir, &bytes, first, last, emit);
+                // compression was negotiated at all). Such a message decodes to nothing, so the
+                // anomaly follows its message event.
+                if let (Some(e), false, true) = (&inflate_error, complete, not_inflated) {
+                    emit.anomaly(
+                        last,
+                        Some(dir),
+                        "deflate",
+                        "deflate-inflate-failed",
+                        format!(
+                            "{opcode} message of {} compressed bytes cannot be inflated: {e}",
+                            m.wire_len
+                        ),
+                        Some(&rest),
+                    );
                 }
             }
         }

@@ -45,8 +45,9 @@ pub struct CheckArgs {
     #[arg(long, default_value = "16MiB", value_name = "SIZE",
           value_parser = crate::common::size_arg, allow_hyphen_values = true)]
     max_buffer: usize,
-    /// With --capture: threads (1: one thread; 2 or more: decoding and checking on separate
-    /// threads). Default: every core. The result is the same whatever the number.
+    /// With --capture: threads (1: one thread; N ≥ 2: connections decoded on N − 1 workers,
+    /// reading and checking on one more). Default: every core. The result is the same whatever
+    /// the number.
     #[arg(long, value_name = "N", value_parser = crate::common::threads_arg, requires = "capture")]
     threads: Option<usize>,
     /// With --capture: TCP connections tracked at once (100000).

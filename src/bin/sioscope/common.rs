@@ -49,9 +49,10 @@ pub struct InputArgs {
     #[arg(long, default_value = "16MiB", value_name = "SIZE", value_parser = size_arg,
           allow_hyphen_values = true)]
     pub max_buffer: usize,
-    /// Threads: 1 does everything on one thread; 2 or more decode the capture on one thread
-    /// while the output (or the session summary) is made on another. Default: every core. The
-    /// output is the same bytes whatever the number.
+    /// Threads: 1 does everything on one thread; N ≥ 2 decode TCP connections (HTTP,
+    /// WebSocket, inflate) on N − 1 workers while one thread reads the capture, decodes
+    /// Engine.IO and Socket.IO in capture order and makes the output (or the session summary).
+    /// Default: every core. The output is the same bytes whatever the number.
     #[arg(long, value_name = "N", value_parser = threads_arg)]
     pub threads: Option<usize>,
     /// TCP connections tracked at once; past it the least recently active one stops being

@@ -1,5 +1,12 @@
 //! The `sioscope` command line: a thin layer over the library, one file per subcommand.
 
+/// jemalloc, not glibc's malloc: with `--threads`, the events a worker allocates are freed by
+/// the thread that writes them, and glibc then serialises both threads on its arena lock
+/// (measured in `docs/performance.md`).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod annotate;
 mod check;
 mod check_capture;
