@@ -156,7 +156,20 @@ struct Session {
     sio: Option<bool>,
     /// Its connections still open (a polling session has one per request in flight).
     open_conns: Vec<ConnId>,
+    /// Capture time (ns) of its last body or message.
+    last_seen: u64,
+    /// How long its server waits for a sign of life before it closes the session (ns), when
+    /// its handshake was seen: Engine.IO's `pingInterval + pingTimeout`, socket.io 0.9's
+    /// heartbeat timeout plus close timeout.
+    deadline: Option<u64>,
 }
+
+/// How often (capture time, ns) the table is swept for sessions their server has closed.
+const SWEEP_EVERY: u64 = 10_000_000_000;
+
+/// Time (ns) a session is kept past its server's deadline: the TIME-WAIT of the connections'
+/// memory (`tcp::reassembly`), for late packets of a session that just ended.
+const DEADLINE_LINGER: u64 = 60_000_000_000;
 
 /// Every Engine.IO session seen so far, by session id, at most `max` of them: past it, the
 /// oldest session whose connections are all closed is dropped (`--max-tracked-sessions`).
@@ -172,6 +185,9 @@ pub(crate) struct Sessions {
     anonymous: Session,
     /// JSON payloads are kept to this depth (`--max-json-depth`).
     json_depth: usize,
+    /// Latest capture time (ns) a session was touched at, and when the table was last swept.
+    now: u64,
+    swept: u64,
 }
 
 impl Default for Sessions {
@@ -198,6 +214,8 @@ impl Sessions {
             anonymous: Session::default(),
             json_depth,
             max: max.max(1),
+            now: 0,
+            swept: 0,
         }
     }
 
@@ -217,11 +235,22 @@ impl Sessions {
     /// Notes that `conn` carries the session `ctx` names (after a body or message of it), then,
     /// past the limit, drops the oldest sessions whose connections are all closed (never one
     /// with a connection open: its attachments and evidence are still in use).
-    fn touch(&mut self, ctx: &EioCtx, conn: ConnId) {
+    ///
+    /// Every 10 s of capture time it also forgets the sessions their server has closed: no
+    /// connection open, and silent for longer than the session's own deadline (plus a minute).
+    /// The server's heartbeat rules close such a session ("ping timeout": engine.io@6.6.12
+    /// build/socket.js:166-187, the server pings every `pingInterval` and gives up `pingTimeout`
+    /// later; engine.io@3.6.2 lib/socket.js:136-142, a timer of `pingInterval + pingTimeout`
+    /// re-armed by every client packet), so nothing of it can follow but a refused request,
+    /// which carries no Engine.IO payload. A session whose handshake was not seen is kept (its
+    /// deadline is unknown).
+    fn touch(&mut self, ctx: &EioCtx, conn: ConnId, ts: u64) {
         let Some(sid) = ctx.sid.as_deref() else {
             return;
         };
+        self.now = self.now.max(ts);
         let s = self.session(Some(sid));
+        s.last_seen = s.last_seen.max(ts);
         if !s.open_conns.contains(&conn) {
             s.open_conns.push(conn);
             self.conn_sids
@@ -239,6 +268,35 @@ impl Sessions {
                 return;
             };
             self.by_sid.remove(&gone);
+        }
+        if self.now.saturating_sub(self.swept) >= SWEEP_EVERY {
+            self.swept = self.now;
+            self.forget_closed(sid);
+        }
+    }
+
+    /// Forgets the sessions (other than `current`) with no connection open that have been
+    /// silent past their deadline and a minute.
+    fn forget_closed(&mut self, current: &str) {
+        let now = self.now;
+        let before = self.by_sid.len();
+        self.by_sid.retain(|k, s| {
+            k == current
+                || !s.open_conns.is_empty()
+                || s.deadline.is_none_or(|d| {
+                    now.saturating_sub(s.last_seen) <= d.saturating_add(DEADLINE_LINGER)
+                })
+        });
+        if self.by_sid.len() != before {
+            let by_sid = &self.by_sid;
+            self.order.retain(|k| by_sid.contains_key(k));
+        }
+    }
+
+    /// Notes the deadline a handshake gives its session (`ms` milliseconds).
+    fn set_deadline(&mut self, sid: Option<&str>, ms: Option<u64>) {
+        if sid.is_some() {
+            self.session(sid).deadline = ms.map(|ms| ms.saturating_mul(1_000_000));
         }
     }
 
@@ -268,7 +326,7 @@ impl Sessions {
         emit: &mut Emit<'_, '_>,
     ) {
         self.payload(&mut ctx, Dir::C2S, body, binary, first, last, emit);
-        self.touch(&ctx, emit.conn);
+        self.touch(&ctx, emit.conn, last.ts.0);
     }
 
     /// A polling response body (server to client). A handshake answer names the session, which
@@ -288,6 +346,12 @@ impl Sessions {
             match legacy::parse_handshake(&text) {
                 Ok(h) => {
                     ctx.sid = Some(h.sid.clone());
+                    // socket.io 0.9: timeouts in seconds
+                    let deadline = h
+                        .heartbeat_timeout
+                        .zip(h.close_timeout)
+                        .map(|(hb, close)| hb.saturating_add(close).saturating_mul(1000));
+                    self.set_deadline(Some(&h.sid), deadline);
                     let mut eio = Self::eio_info(ctx, "open");
                     // the handshake request names no transport; it is a plain HTTP GET
                     eio.transport = "polling";
@@ -301,11 +365,11 @@ impl Sessions {
                 }
                 Err(e) => emit.error(last, Some(Dir::S2C), "sio", &e, Some(body)),
             }
-            self.touch(ctx, emit.conn);
+            self.touch(ctx, emit.conn, last.ts.0);
             return;
         }
         self.payload(ctx, Dir::S2C, body, binary, first, last, emit);
-        self.touch(ctx, emit.conn);
+        self.touch(ctx, emit.conn, last.ts.0);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -386,7 +450,7 @@ impl Sessions {
                 Err(e) => emit.error(last, Some(dir), "eio", &e, Some(text.as_bytes())),
             },
         }
-        self.touch(ctx, emit.conn);
+        self.touch(ctx, emit.conn, last.ts.0);
     }
 
     /// A WebSocket binary message.
@@ -405,7 +469,7 @@ impl Sessions {
                 Err(e) => emit.error(last, Some(dir), "eio", &e, Some(bytes)),
             }
         }
-        self.touch(ctx, emit.conn);
+        self.touch(ctx, emit.conn, last.ts.0);
     }
 
     fn eio_info(ctx: &EioCtx, kind: &'static str) -> EioInfo {
@@ -438,6 +502,11 @@ impl Sessions {
                     ctx.sid = Some(hs.sid.clone());
                 }
                 self.session(ctx.sid.as_deref()).opened = true;
+                let deadline = hs
+                    .ping_interval
+                    .zip(hs.ping_timeout)
+                    .map(|(i, t)| i.saturating_add(t));
+                self.set_deadline(ctx.sid.as_deref(), deadline);
                 let mut info = Self::eio_info(ctx, kind);
                 info.open = serde_json::from_str::<Value>(&hs.to_json()).ok();
                 emit.at(first, last, Some(dir), Body::Eio { eio: info });
@@ -700,6 +769,52 @@ mod tests {
         assert_eq!(sessions.held(), ["c"]);
         message(&mut sessions, 4, "d");
         assert_eq!(sessions.held(), ["c", "d"], "c is open on connection 3");
+    }
+
+    #[test]
+    fn a_closed_session_is_forgotten_a_minute_after_its_own_ping_deadline() {
+        const S: u64 = 1_000_000_000;
+        let mut sessions = Sessions::default();
+        let mut sink = |_: Event| {};
+        let mut text = |sessions: &mut Sessions, conn: u64, sid: &str, text: &str, secs: u64| {
+            let target = format!("/socket.io/?EIO=4&transport=websocket&sid={sid}");
+            let mut ctx = EioCtx::from_request(&target, None);
+            let mut emit = Emit {
+                conn: ConnId(conn),
+                sink: &mut sink,
+            };
+            let o = Origin {
+                frame: 1,
+                ts: crate::event::Timestamp(secs * S),
+            };
+            sessions.ws_text(&mut ctx, Dir::S2C, text, o, o, &mut emit);
+        };
+        // "a" names its deadline (25 s + 20 s); "b" was picked up without its handshake
+        let open = r#"0{"sid":"a","upgrades":[],"pingInterval":25000,"pingTimeout":20000}"#;
+        text(&mut sessions, 1, "a", open, 0);
+        text(&mut sessions, 2, "b", "42[\"x\"]", 0);
+        sessions.conn_closed(ConnId(1));
+        sessions.conn_closed(ConnId(2));
+        // "c" stays open all along
+        text(
+            &mut sessions,
+            3,
+            "c",
+            open.replace("\"a\"", "\"c\"").as_str(),
+            0,
+        );
+        text(&mut sessions, 3, "c", "2", 105);
+        assert_eq!(
+            sessions.held(),
+            ["a", "b", "c"],
+            "105 s after its last packet a is within 45 s + 60 s"
+        );
+        text(&mut sessions, 3, "c", "2", 116);
+        assert_eq!(
+            sessions.held(),
+            ["b", "c"],
+            "a is past its deadline and the minute; b's deadline is unknown; c is open"
+        );
     }
 
     /// Runs WebSocket texts through one session and returns the event layers and kinds.
