@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use foldhash::HashMap;
 use serde::Serialize;
 
 use super::cause::Cause;
@@ -199,6 +200,17 @@ fn same_client(a: &SessionRecord, b: &SessionRecord, end_a: &Finding) -> bool {
         && !other_auth(a, b)
 }
 
+/// What every session of one client shares (the first tests of [`same_client`]).
+type ClientKey<'r> = (&'r str, Option<&'r str>, &'r str);
+
+fn client_key(r: &SessionRecord) -> ClientKey<'_> {
+    (
+        r.client_ip.as_str(),
+        r.user_agent.as_deref(),
+        r.fingerprint.as_str(),
+    )
+}
+
 fn ms(a: crate::event::Timestamp, b: crate::event::Timestamp) -> f64 {
     (b.0 as f64 - a.0 as f64) / 1e6
 }
@@ -209,34 +221,58 @@ pub(crate) fn build_chains(records: &[&SessionRecord], findings: &mut [Finding])
     let mut next: Vec<Option<(usize, &'static str)>> = vec![None; n];
     let mut prev: Vec<Option<usize>> = vec![None; n];
     let mut ambiguous: Vec<Vec<String>> = vec![vec![]; n];
+    // The sessions given each pid, in order.
+    let mut given: HashMap<&str, Vec<usize>> = HashMap::default();
+    // The sessions of each client (address, User-Agent, fingerprint: what `same_client` asks
+    // first), by the time they ended, so that only those that ended MIN_GAP_MS to MAX_GAP_MS
+    // before a handshake are tried as its predecessor (asking every session about every other
+    // was O(n²)).
+    let mut clients: HashMap<ClientKey<'_>, Vec<usize>> = HashMap::default();
+    for (a, r) in records.iter().enumerate().take(n) {
+        for p in r.sockets.iter().filter_map(|k| k.pid.as_deref()) {
+            let list = given.entry(p).or_default();
+            if list.last() != Some(&a) {
+                list.push(a);
+            }
+        }
+        clients.entry(client_key(r)).or_default().push(a);
+    }
+    for list in clients.values_mut() {
+        list.sort_by_key(|&a| findings[a].end.at.ts);
+    }
     for b in 0..n {
         let rb = &records[b];
-        let offered: Vec<&str> = rb
+        // Certain: B offers a pid that A was given (the first such A still free).
+        let by_pid = rb
             .sockets
             .iter()
             .filter_map(|k| k.recovery_pid.as_deref())
-            .collect();
-        // Certain: B offers a pid that A was given.
-        let by_pid = (0..n).find(|&a| {
-            a != b
-                && next[a].is_none()
-                && records[a]
-                    .sockets
+            .filter_map(|p| {
+                given
+                    .get(p)?
                     .iter()
-                    .any(|k| k.pid.as_deref().is_some_and(|p| offered.contains(&p)))
-        });
+                    .copied()
+                    .find(|&a| a != b && next[a].is_none())
+            })
+            .min();
         let candidate = by_pid.map(|a| (a, "recovery-pid")).or_else(|| {
             // Every session that fits, taken or not: a predecessor already linked to another
-            // session still makes this link ambiguous when it fits as well.
-            let all_fits: Vec<usize> = (0..n)
+            // session still makes this link ambiguous when it fits as well. A successor never
+            // starts before its predecessor ends: the gap, which shrinks as the end is later,
+            // is in range for one run of the client's sessions sorted by end.
+            let client = clients.get(&client_key(rb)).map_or(&[][..], Vec::as_slice);
+            let gap = |a: usize| ms(findings[a].end.at.ts, rb.opened.ts);
+            let lo = client.partition_point(|&a| gap(a) > MAX_GAP_MS);
+            let hi = client.partition_point(|&a| gap(a) >= MIN_GAP_MS);
+            let mut all_fits: Vec<usize> = client
+                .get(lo..hi)
+                .unwrap_or(&[])
+                .iter()
+                .copied()
                 .filter(|&a| a != b)
                 .filter(|&a| same_client(records[a], rb, &findings[a]))
-                .filter(|&a| {
-                    // A successor never starts before its predecessor ends.
-                    let gap = ms(findings[a].end.at.ts, rb.opened.ts);
-                    (MIN_GAP_MS..=MAX_GAP_MS).contains(&gap)
-                })
                 .collect();
+            all_fits.sort_unstable();
             // The nearest free end before the handshake.
             let nearest = all_fits
                 .iter()

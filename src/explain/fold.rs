@@ -6,9 +6,9 @@ use super::causes::classify;
 use super::chains::build_chains;
 use super::facts::{ms, Facts};
 use super::finding::{Explanation, Finding, SocketSummary};
+use super::neighbours::{around, Life};
 use super::notes::notes;
 use super::refusal::refusals;
-use crate::event::Timestamp;
 use crate::session::{FoldedEnd, Mark, SessionRecord, SessionTracker};
 
 /// Explains every session the tracker saw.
@@ -42,16 +42,6 @@ pub fn explain_sessions(t: &SessionTracker, sids: &BTreeSet<String>) -> Explanat
 
 fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> Explanation {
     let all: Vec<Facts> = t.sessions().iter().map(|s| Facts::new(s, t)).collect();
-    // Simultaneity: sessions whose transport ended within 100 ms of each other.
-    let ends: Vec<Timestamp> = all
-        .iter()
-        .filter_map(|f| f.transport_end.as_ref().map(|m| m.ts))
-        .collect();
-    // Sessions of each server: (server address, opened, last activity).
-    let lives: Vec<(String, Timestamp, Timestamp)> = all
-        .iter()
-        .map(|f| (f.s.server.clone(), f.s.opened.ts, f.s.last.ts))
-        .collect();
     // Connections the server refused: opened with a SYN, reset by the server within 50 ms,
     // not one byte either way (nothing listened on the port: the server's process had stopped
     // listening, `socket.io@4.8.4/dist/index.js:510-534` io.close() closes the HTTP server).
@@ -67,41 +57,34 @@ fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> E
                 .then(|| (c.server.as_str(), rst.clone()))
         })
         .collect();
-    let mut facts: Vec<Facts> = all.into_iter().filter(|f| keep(f.s)).collect();
-    for f in facts.iter_mut() {
-        if let Some(e) = f.transport_end.as_ref().map(|m| m.ts) {
-            f.refused_after = refused
-                .iter()
-                .filter(|(server, m)| {
-                    *server == f.s.server && m.ts.0 > e.0 && ms(e, m.ts) <= 10_000.0
-                })
-                .min_by_key(|(_, m)| m.frame)
-                .map(|(_, m)| Mark {
-                    what: "a new connection to the server's port refused (SYN answered by RST)"
-                        .to_string()
-                        .into(),
-                    ..m.clone()
-                });
-            f.simultaneous = ends.iter().filter(|x| ms(**x, e).abs() <= 100.0).count();
-            // A session of the same server, opened before this end and still active a second
-            // after it, or a handshake it accepted within 200 ms after it (sooner than a new
-            // process listens, and sooner than socket.io-client's reconnection delay): that
-            // server did not shut down.
-            f.survivors = lives
-                .iter()
-                .filter(|(server, opened, last)| {
-                    *server == f.s.server
-                        && ((opened.0 < e.0 && ms(e, *last) > 1000.0)
-                            || (opened.0 > e.0 && ms(e, *opened) <= 200.0))
-                })
-                .count();
-            f.reopened = lives
-                .iter()
-                .filter(|(server, opened, _)| {
-                    *server == f.s.server && opened.0 > e.0 && ms(e, *opened) <= 10_000.0
-                })
-                .count();
+    // Around each end, against every session of the capture: transports that ended within
+    // 100 ms (simultaneity); sessions of the same server opened before the end and still active
+    // a second after it, or a handshake it accepted within 200 ms after it (sooner than a new
+    // process listens, and sooner than socket.io-client's reconnection delay: that server did
+    // not shut down); sessions it opened within 10 s after; a refused connection within 10 s.
+    let lives: Vec<Life<'_>> = all
+        .iter()
+        .map(|f| Life {
+            server: f.s.server.as_str(),
+            opened: f.s.opened.ts,
+            last: f.s.last.ts,
+            end: f.transport_end.as_ref().map(|m| m.ts),
+        })
+        .collect();
+    let arounds = around(&lives, &refused);
+    drop(lives);
+    let mut facts: Vec<Facts> = Vec::new();
+    for (mut f, a) in all.into_iter().zip(arounds) {
+        if !keep(f.s) {
+            continue;
         }
+        if let Some(a) = a {
+            f.simultaneous = a.simultaneous;
+            f.survivors = a.survivors;
+            f.reopened = a.reopened;
+            f.refused_after = a.refused_after;
+        }
+        facts.push(f);
     }
     let mut sessions: Vec<Finding> = facts
         .iter()

@@ -3,6 +3,8 @@
 //! shows where frames were altered or swallowed, and which hop closed first. A one-sided capture
 //! leaves those questions open (`likely`, with candidates); both legs settle them.
 
+use foldhash::HashMap;
+
 use super::cause::Cause;
 use super::certainty::Certainty;
 use super::finding::Finding;
@@ -10,11 +12,14 @@ use crate::legs::{HopFinding, HopKind};
 
 /// Adds the hop evidence of `hops` to the findings of the sessions they name.
 pub(crate) fn apply(sessions: &mut [Finding], hops: &[HopFinding]) {
+    let mut by_sid: HashMap<&str, Vec<&HopFinding>> = HashMap::default();
+    for h in hops {
+        if let Some(sid) = h.sid.as_deref() {
+            by_sid.entry(sid).or_default().push(h);
+        }
+    }
     for f in sessions.iter_mut() {
-        let mine: Vec<&HopFinding> = hops
-            .iter()
-            .filter(|h| h.sid.as_deref() == Some(f.sid.as_str()))
-            .collect();
+        let mine: &[&HopFinding] = by_sid.get(f.sid.as_str()).map_or(&[], Vec::as_slice);
         if let Some(h) = mine.iter().find(|h| {
             matches!(
                 h.kind,

@@ -20,6 +20,7 @@ mod har;
 mod hops;
 mod implementation;
 mod log;
+mod neighbours;
 mod notes;
 mod refusal;
 mod summary;
