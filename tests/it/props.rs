@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use proptest::prelude::*;
 use sioscope::capture::link::{TcpFlags, TcpSegment};
-use sioscope::capture::{replay, ReplayOptions};
+use sioscope::capture::{replay, replay_packets_threaded, CaptureReader, ReplayOptions};
 use sioscope::conformance::{Checker, Report};
 use sioscope::deflate::{parse_extensions, Inflater};
 use sioscope::engineio::{decode_binary, decode_payload, decode_text, Version};
@@ -70,6 +70,21 @@ fn explain_bytes(bytes: &[u8]) -> Option<String> {
         .expect("text to a Vec");
     let _ = Report::build("prop", checker, &x, &[]);
     Some(serde_json::to_string(&x.sessions).expect("findings serialize"))
+}
+
+/// Every event of `bytes` as NDJSON and how the replay ended, with `threads` threads (None:
+/// not a capture).
+fn events_with_threads(bytes: &[u8], threads: usize) -> Option<(Vec<u8>, Result<String, String>)> {
+    let mut reader = CaptureReader::new(std::io::Cursor::new(bytes.to_vec())).ok()?;
+    let mut out = Vec::new();
+    let res = replay_packets_threaded(&mut reader, &small_opts(), threads, &mut |ev| {
+        serde_json::to_writer(&mut out, &ev).expect("event serializes");
+        out.push(b'\n');
+    });
+    Some((
+        out,
+        res.map(|s| format!("{s:?}")).map_err(|e| e.to_string()),
+    ))
 }
 
 /// The small real captures (mutating a megabyte capture costs too much per case).
@@ -177,6 +192,22 @@ proptest! {
         let bytes = mutate(pick.get(&all).clone(), &edits);
         let first = explain_bytes(&bytes);
         prop_assert_eq!(first, explain_bytes(&bytes));
+    }
+
+    /// Real captures with bit flips, hostile lengths and truncations (gaps, resets, broken
+    /// frames, anomalies of the capture layer) give the same events in the same order with one
+    /// thread as with a pool of one and of three workers.
+    #[test]
+    fn mutated_captures_give_the_same_events_with_any_number_of_threads(
+        pick in any::<prop::sample::Index>(),
+        edits in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        let all = small_fixtures();
+        prop_assume!(!all.is_empty());
+        let bytes = mutate(pick.get(&all).clone(), &edits);
+        let one = events_with_threads(&bytes, 1);
+        prop_assert!(events_with_threads(&bytes, 2) == one, "2 threads differ");
+        prop_assert!(events_with_threads(&bytes, 4) == one, "4 threads differ");
     }
 
     /// Arbitrary segments on four flows (overlaps, retransmissions, holes, any flags, port
