@@ -35,11 +35,11 @@ use crate::pipeline::{Connections, EioLayer, Step};
 use crate::tcp::{ConnInfo, GapReason, TcpEvent};
 
 /// Frontend events per batch (one channel message per worker each).
-const BATCH: usize = 1024;
+const BATCH: usize = 512;
 
 /// A batch is also handed over once it holds this many payload bytes (bounded memory with
 /// large segments).
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 256 << 10;
 
 /// Batches in flight at most on each channel: how far reading may run ahead of decoding, and
 /// decoding ahead of the consumer (bounded memory).
