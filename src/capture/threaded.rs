@@ -45,6 +45,10 @@ const BATCH_BYTES: usize = 256 << 10;
 /// decoding ahead of the consumer (bounded memory).
 const IN_FLIGHT: usize = 4;
 
+/// Most workers started, whatever `--threads` asks (the calling thread is busy enough with
+/// reading and the Engine.IO layer that more would wait).
+const MAX_WORKERS: usize = 64;
+
 /// A reassembly event that owns its bytes, to cross to a worker.
 enum Owned {
     Open {
@@ -248,7 +252,7 @@ struct Batch {
 }
 
 /// [`replay_packets`] with `threads` threads: 1 runs everything on the calling thread; N ≥ 2
-/// decodes connections on N − 1 workers while the calling thread reads the capture, reassembles
+/// decodes connections on N − 1 workers (at most 64) while the calling thread reads the capture, reassembles
 /// TCP, merges the workers' steps in capture order, applies the Engine.IO layer and gives the
 /// events to `sink`. `sink` sees the same events in the same order whatever `threads` is.
 pub fn replay_packets_threaded(
@@ -260,7 +264,7 @@ pub fn replay_packets_threaded(
     if threads < 2 {
         return replay_packets(reader, opts, sink);
     }
-    let workers = threads - 1;
+    let workers = (threads - 1).min(MAX_WORKERS);
     std::thread::scope(|scope| {
         let mut job_tx: Vec<SyncSender<Jobs>> = Vec::with_capacity(workers);
         let mut done_rx: Vec<Receiver<Done>> = Vec::with_capacity(workers);
