@@ -50,9 +50,9 @@ pub struct InputArgs {
           allow_hyphen_values = true)]
     pub max_buffer: usize,
     /// Threads: 1 does everything on one thread; N ≥ 2 decode TCP connections (HTTP,
-    /// WebSocket, inflate) on N − 1 workers (at most 64) while one thread reads the capture, decodes
-    /// Engine.IO and Socket.IO in capture order and makes the output (or the session summary).
-    /// Default: every core. The output is the same bytes whatever the number.
+    /// WebSocket, inflate) on N − 1 workers (at most 64) while one thread reads the capture,
+    /// decodes Engine.IO and Socket.IO in capture order and makes the output (or the session
+    /// summary). Default: every core. The output is the same bytes whatever the number.
     #[arg(long, value_name = "N", value_parser = threads_arg)]
     pub threads: Option<usize>,
     /// TCP connections tracked at once; past it the least recently active one stops being
