@@ -32,7 +32,7 @@ use super::replay::{read_segments, replay_packets, Fed, ReplayOptions, ReplaySta
 use super::CaptureError;
 use crate::event::{ConnId, Dir, Event, Origin};
 use crate::pipeline::{Connections, EioLayer, Step};
-use crate::tcp::{ConnInfo, GapReason, TcpEvent};
+use crate::tcp::TcpEvent;
 
 /// Frontend events per batch (one channel message per worker each).
 const BATCH: usize = 512;
@@ -51,10 +51,7 @@ const MAX_WORKERS: usize = 64;
 
 /// A reassembly event that owns its bytes, to cross to a worker.
 enum Owned {
-    Open {
-        info: ConnInfo,
-        origin: Origin,
-    },
+    /// In-order bytes, copied out of the reassembler's buffer.
     Data {
         conn: ConnId,
         dir: Dir,
@@ -62,172 +59,102 @@ enum Owned {
         bytes: Vec<u8>,
         origin: Origin,
     },
-    Gap {
-        conn: ConnId,
-        dir: Dir,
-        start: u64,
-        end: u64,
-        origin: Origin,
-        reason: GapReason,
-    },
-    Fin {
-        conn: ConnId,
-        dir: Dir,
-        origin: Origin,
-    },
-    Rst {
-        conn: ConnId,
-        dir: Dir,
-        origin: Origin,
-    },
-    Evicted {
-        conn: ConnId,
-        origin: Origin,
-        limit: usize,
-    },
-    Close {
-        conn: ConnId,
-        origin: Origin,
-        at_eof: bool,
-    },
+    /// Every other event (they borrow nothing).
+    Other(TcpEvent<'static>),
 }
 
 impl Owned {
     fn new(ev: TcpEvent<'_>) -> Self {
-        match ev {
-            TcpEvent::Open { info, origin } => Owned::Open { info, origin },
-            TcpEvent::Data {
+        use TcpEvent as T;
+        Owned::Other(match ev {
+            T::Data {
                 conn,
                 dir,
                 offset,
                 bytes,
                 origin,
-            } => Owned::Data {
-                conn,
-                dir,
-                offset,
-                bytes: bytes.to_vec(),
-                origin,
-            },
-            TcpEvent::Gap {
-                conn,
-                dir,
-                start,
-                end,
-                origin,
-                reason,
-            } => Owned::Gap {
+            } => {
+                return Owned::Data {
+                    conn,
+                    dir,
+                    offset,
+                    bytes: bytes.to_vec(),
+                    origin,
+                }
+            }
+            T::Open { info, origin } => T::Open { info, origin },
+            T::Gap {
                 conn,
                 dir,
                 start,
                 end,
                 origin,
                 reason,
+            } => T::Gap {
+                conn,
+                dir,
+                start,
+                end,
+                origin,
+                reason,
             },
-            TcpEvent::Fin { conn, dir, origin } => Owned::Fin { conn, dir, origin },
-            TcpEvent::Rst { conn, dir, origin } => Owned::Rst { conn, dir, origin },
-            TcpEvent::Evicted {
+            T::Fin { conn, dir, origin } => T::Fin { conn, dir, origin },
+            T::Rst { conn, dir, origin } => T::Rst { conn, dir, origin },
+            T::Evicted {
                 conn,
                 origin,
                 limit,
-            } => Owned::Evicted {
+            } => T::Evicted {
                 conn,
                 origin,
                 limit,
             },
-            TcpEvent::Close {
+            T::Close {
                 conn,
                 origin,
                 at_eof,
-            } => Owned::Close {
+            } => T::Close {
                 conn,
                 origin,
                 at_eof,
             },
-        }
+        })
     }
 
     fn conn(&self) -> ConnId {
         match self {
-            Owned::Open { info, .. } => info.id,
-            Owned::Data { conn, .. }
-            | Owned::Gap { conn, .. }
-            | Owned::Fin { conn, .. }
-            | Owned::Rst { conn, .. }
-            | Owned::Evicted { conn, .. }
-            | Owned::Close { conn, .. } => *conn,
+            Owned::Data { conn, .. } => *conn,
+            Owned::Other(ev) => ev.conn(),
         }
     }
 
     fn len(&self) -> usize {
         match self {
             Owned::Data { bytes, .. } => bytes.len(),
-            _ => 0,
+            Owned::Other(_) => 0,
         }
     }
 
-    fn event(&self) -> TcpEvent<'_> {
+    /// Gives the event to the connection layer.
+    fn decode(self, conns: &mut Connections, sink: &mut dyn FnMut(Step)) {
         match self {
-            Owned::Open { info, origin } => TcpEvent::Open {
-                info: *info,
-                origin: *origin,
-            },
             Owned::Data {
                 conn,
                 dir,
                 offset,
                 bytes,
                 origin,
-            } => TcpEvent::Data {
-                conn: *conn,
-                dir: *dir,
-                offset: *offset,
-                bytes,
-                origin: *origin,
-            },
-            Owned::Gap {
-                conn,
-                dir,
-                start,
-                end,
-                origin,
-                reason,
-            } => TcpEvent::Gap {
-                conn: *conn,
-                dir: *dir,
-                start: *start,
-                end: *end,
-                origin: *origin,
-                reason: *reason,
-            },
-            Owned::Fin { conn, dir, origin } => TcpEvent::Fin {
-                conn: *conn,
-                dir: *dir,
-                origin: *origin,
-            },
-            Owned::Rst { conn, dir, origin } => TcpEvent::Rst {
-                conn: *conn,
-                dir: *dir,
-                origin: *origin,
-            },
-            Owned::Evicted {
-                conn,
-                origin,
-                limit,
-            } => TcpEvent::Evicted {
-                conn: *conn,
-                origin: *origin,
-                limit: *limit,
-            },
-            Owned::Close {
-                conn,
-                origin,
-                at_eof,
-            } => TcpEvent::Close {
-                conn: *conn,
-                origin: *origin,
-                at_eof: *at_eof,
-            },
+            } => conns.tcp(
+                TcpEvent::Data {
+                    conn,
+                    dir,
+                    offset,
+                    bytes: &bytes,
+                    origin,
+                },
+                sink,
+            ),
+            Owned::Other(ev) => conns.tcp(ev, sink),
         }
     }
 }
@@ -334,7 +261,7 @@ pub fn replay_packets_threaded(
                     if let Some(g) = given.get_mut(w) {
                         *g += ev.len() as u64;
                     }
-                    if matches!(ev, Owned::Close { .. }) {
+                    if matches!(ev, Owned::Other(TcpEvent::Close { .. })) {
                         owner.remove(&conn);
                     }
                     if let Some(j) = jobs.get_mut(w) {
@@ -447,7 +374,7 @@ fn work(mut conns: Connections, jobs: Receiver<Jobs>, done: SyncSender<Done>) {
             ends: Vec::with_capacity(batch.len()),
         };
         for (n, ev) in batch {
-            conns.tcp(ev.event(), &mut |s| out.steps.push(s));
+            ev.decode(&mut conns, &mut |s| out.steps.push(s));
             out.ends.push((n, out.steps.len()));
         }
         if done.send(out).is_err() {

@@ -13,6 +13,7 @@ use foldhash::HashMap;
 use serde::Serialize;
 
 use super::cause::Cause;
+use super::facts::ms;
 use super::finding::Finding;
 use crate::event::Dir;
 use crate::session::SessionRecord;
@@ -209,10 +210,6 @@ fn client_key(r: &SessionRecord) -> ClientKey<'_> {
         r.user_agent.as_deref(),
         r.fingerprint.as_str(),
     )
-}
-
-fn ms(a: crate::event::Timestamp, b: crate::event::Timestamp) -> f64 {
-    (b.0 as f64 - a.0 as f64) / 1e6
 }
 
 /// Links sessions into chains, and marks recovered sockets in the findings.

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use base64::Engine as _;
 
 use super::engine::EioCtx;
-use super::step::{EioStep, Step};
+use super::step::{EioStep, PollingBody, Step};
 use super::websocket::WsConn;
 use super::{event_at, rule_name, Emit, PipelineOptions, Provenance};
 use crate::deflate::{inflate_body, BodyEncoding};
@@ -511,14 +511,14 @@ impl Conn {
         );
         self.http[1].expect_response_to(&method);
         if method == "POST" && !body.is_empty() {
-            (emit.sink)(Step::Eio(EioStep::PollingBody {
+            (emit.sink)(Step::Eio(EioStep::PollingBody(PollingBody {
                 conn: emit.conn,
                 ctx: ctx.clone(),
                 body,
                 binary,
                 first,
                 last,
-            }));
+            })));
         }
         self.pending.push_back(Pending {
             method,
@@ -595,15 +595,18 @@ impl Conn {
             // The Engine.IO layer decodes the body first (a handshake answer names the session,
             // which the response event then carries) and emits its packets after the response.
             let response = event_at(emit.conn, first, last, Some(Dir::S2C), Body::Http(info));
-            (emit.sink)(Step::Eio(EioStep::PollingResponse {
+            let body = PollingBody {
                 conn: emit.conn,
                 ctx,
                 body,
                 binary,
                 first,
                 last,
-                response: Box::new(response),
-            }));
+            };
+            (emit.sink)(Step::Eio(EioStep::PollingResponse(
+                body,
+                Box::new(response),
+            )));
         } else {
             emit.at(first, last, Some(Dir::S2C), Body::Http(info));
         }

@@ -41,41 +41,30 @@ pub(crate) enum WsPayload {
     Nothing,
 }
 
+/// A polling body (request or response) for the Engine.IO layer.
+pub(crate) struct PollingBody {
+    /// The connection.
+    pub(crate) conn: ConnId,
+    /// The request's Engine.IO context.
+    pub(crate) ctx: EioCtx,
+    /// The body, content encoding undone.
+    pub(crate) body: Vec<u8>,
+    /// `Content-Type: application/octet-stream`.
+    pub(crate) binary: bool,
+    /// Where the HTTP message began.
+    pub(crate) first: Origin,
+    /// Where it ended.
+    pub(crate) last: Origin,
+}
+
 /// Engine.IO work, in the place of the stream where its events go.
 pub(crate) enum EioStep {
     /// A polling request's body, after its request event.
-    PollingBody {
-        /// The connection.
-        conn: ConnId,
-        /// The request's Engine.IO context.
-        ctx: EioCtx,
-        /// The body, content encoding undone.
-        body: Vec<u8>,
-        /// `Content-Type: application/octet-stream`.
-        binary: bool,
-        /// Where the request began.
-        first: Origin,
-        /// Where it ended.
-        last: Origin,
-    },
-    /// A polling response to a `GET`: its event carries the session id its body names (a
-    /// handshake answer), so the body is decoded first; the event goes out, then its packets.
-    PollingResponse {
-        /// The connection.
-        conn: ConnId,
-        /// The request's Engine.IO context.
-        ctx: EioCtx,
-        /// The body, content encoding undone.
-        body: Vec<u8>,
-        /// `Content-Type: application/octet-stream`.
-        binary: bool,
-        /// Where the response began.
-        first: Origin,
-        /// Where it ended.
-        last: Origin,
-        /// The response's HTTP event; its `sid` is set here.
-        response: Box<Event>,
-    },
+    PollingBody(PollingBody),
+    /// A polling response to a `GET` and the response's HTTP event: the event carries the
+    /// session id the body names (a handshake answer), so the body is decoded first; the event
+    /// goes out, then its packets.
+    PollingResponse(PollingBody, Box<Event>),
     /// A connection became WebSocket (after its `101`, or picked up mid-stream): its Engine.IO
     /// context from now on.
     WsOpen {
@@ -131,45 +120,20 @@ impl EioLayer {
             Step::Eio(s) => s,
         };
         match step {
-            EioStep::PollingBody {
-                conn,
-                ctx,
-                body,
-                binary,
-                first,
-                last,
-            } => {
-                let mut emit = Emit { conn, sink };
+            EioStep::PollingBody(p) => {
+                let mut emit = Emit { conn: p.conn, sink };
                 self.sessions
-                    .polling_body(ctx, &body, binary, first, last, &mut emit);
+                    .polling_body(p.ctx, &p.body, p.binary, p.first, p.last, &mut emit);
             }
-            EioStep::PollingResponse {
-                conn,
-                mut ctx,
-                body,
-                binary,
-                first,
-                last,
-                mut response,
-            } => {
-                let mut held = std::mem::take(&mut self.held);
-                {
-                    let mut hold = |e| held.push(e);
-                    let mut emit = Emit {
-                        conn,
-                        sink: &mut hold,
-                    };
-                    self.sessions
-                        .polling_response(&mut ctx, &body, binary, first, last, &mut emit);
-                }
-                if let Body::Http(info) = &mut response.body {
-                    info.sid = ctx.sid;
-                }
-                sink(*response);
-                for ev in held.drain(..) {
-                    sink(ev);
-                }
-                self.held = held;
+            EioStep::PollingResponse(mut p, mut response) => {
+                let sessions = &mut self.sessions;
+                first_then_held(&mut self.held, p.conn, sink, |emit| {
+                    sessions.polling_response(&mut p.ctx, &p.body, p.binary, p.first, p.last, emit);
+                    if let Body::Http(info) = &mut response.body {
+                        info.sid = p.ctx.sid;
+                    }
+                    *response
+                });
             }
             EioStep::WsOpen { conn, ctx } => {
                 self.ws.insert(conn, ctx);
@@ -188,20 +152,13 @@ impl EioLayer {
                 }
                 match payload {
                     WsPayload::Text => {
-                        let mut held = std::mem::take(&mut self.held);
-                        if let Body::Ws(WsInfo::Message { text: Some(t), .. }) = &message.body {
-                            let mut hold = |e| held.push(e);
-                            let mut emit = Emit {
-                                conn,
-                                sink: &mut hold,
-                            };
-                            self.sessions.ws_text(ctx, dir, t, first, last, &mut emit);
-                        }
-                        sink(*message);
-                        for ev in held.drain(..) {
-                            sink(ev);
-                        }
-                        self.held = held;
+                        let sessions = &mut self.sessions;
+                        first_then_held(&mut self.held, conn, sink, |emit| {
+                            if let Body::Ws(WsInfo::Message { text: Some(t), .. }) = &message.body {
+                                sessions.ws_text(ctx, dir, t, first, last, emit);
+                            }
+                            *message
+                        });
                     }
                     WsPayload::Binary(bytes) => {
                         sink(*message);
@@ -217,5 +174,29 @@ impl EioLayer {
                 self.ws.remove(&conn);
             }
         }
+    }
+}
+
+/// Runs `decode` with the events it emits held (in `held`, reused), gives the event it returns
+/// to `sink`, then the held ones: the event that carries a body or text goes out before the
+/// packets decoded from it, though they are decoded first (they may name the session id it
+/// carries, or it takes their text without a copy).
+fn first_then_held(
+    held: &mut Vec<Event>,
+    conn: ConnId,
+    sink: &mut Sink<'_>,
+    decode: impl FnOnce(&mut Emit<'_, '_>) -> Event,
+) {
+    let first = {
+        let mut hold = |e| held.push(e);
+        let mut emit = Emit {
+            conn,
+            sink: &mut hold,
+        };
+        decode(&mut emit)
+    };
+    sink(first);
+    for ev in held.drain(..) {
+        sink(ev);
     }
 }

@@ -122,6 +122,21 @@ pub enum TcpEvent<'a> {
     },
 }
 
+impl TcpEvent<'_> {
+    /// The connection the event is about.
+    pub fn conn(&self) -> ConnId {
+        match self {
+            TcpEvent::Open { info, .. } => info.id,
+            TcpEvent::Data { conn, .. }
+            | TcpEvent::Gap { conn, .. }
+            | TcpEvent::Fin { conn, .. }
+            | TcpEvent::Rst { conn, .. }
+            | TcpEvent::Evicted { conn, .. }
+            | TcpEvent::Close { conn, .. } => *conn,
+        }
+    }
+}
+
 /// Why a gap was reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GapReason {
