@@ -36,7 +36,7 @@ pub(crate) struct Around {
     pub(crate) survivors: usize,
     /// Sessions of the same server opened within 10 s after it.
     pub(crate) reopened: usize,
-    /// The first (by frame) connection to the server refused within 10 s after it.
+    /// The first (by frame, then time) connection to the server refused within 10 s after it.
     pub(crate) refused_after: Option<Mark>,
 }
 
@@ -107,7 +107,7 @@ pub(crate) fn around(lives: &[Life<'_>], refused: &[(&str, Mark)]) -> Vec<Option
                     .unwrap_or(&[])
                     .iter()
                     .take_while(|m| ms(e, m.ts) <= 10_000.0)
-                    .min_by_key(|m| m.frame)
+                    .min_by_key(|m| (m.frame, m.ts))
                     .map(|m| Mark {
                         what: "a new connection to the server's port refused (SYN answered by RST)"
                             .to_string()
@@ -206,7 +206,7 @@ mod tests {
                         .filter(|(s, m)| {
                             *s == f.server && m.ts.0 > e.0 && ms(e, m.ts) <= 10_000.0
                         })
-                        .min_by_key(|(_, m)| m.frame)
+                        .min_by_key(|(_, m)| (m.frame, m.ts))
                         .map(|(_, m)| Mark {
                             what: "a new connection to the server's port refused (SYN answered by RST)"
                                 .to_string()
@@ -256,6 +256,30 @@ mod tests {
                 .collect();
             prop_assert_eq!(around(&lives, &refused), naive(&lives, &refused));
         }
+    }
+
+    /// Found by the property on CI: two refusals with one frame number and different times
+    /// (two capture files merged, or a reader's renumbering) gave the sorted rule the earlier
+    /// and the pairwise rule the one listed first. Both now take the earliest of the frame.
+    #[test]
+    fn refusals_sharing_a_frame_number_give_the_earliest_whatever_their_order() {
+        const EPOCH: u64 = 1_764_000_000_000_000_000;
+        let step = 50_000_000;
+        let s = SERVERS[2];
+        let lives = [Life {
+            server: s,
+            opened: Timestamp(EPOCH),
+            last: Timestamp(EPOCH),
+            end: Some(Timestamp(EPOCH + 25 * step)),
+        }];
+        let refused = [
+            (s, mark(851, EPOCH + 28 * step)),
+            (s, mark(851, EPOCH + 26 * step)),
+        ];
+        let got = around(&lives, &refused);
+        assert_eq!(got, naive(&lives, &refused));
+        let first = got.first().cloned().flatten().and_then(|a| a.refused_after);
+        assert_eq!(first.map(|m| m.ts), Some(Timestamp(EPOCH + 26 * step)));
     }
 
     #[test]
