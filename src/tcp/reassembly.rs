@@ -1,6 +1,6 @@
 //! The connection table: segments to per-connection, per-direction events.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use foldhash::HashMap;
 use std::net::SocketAddr;
@@ -161,8 +161,8 @@ struct Conn {
     c2s: HalfStream,
     s2c: HalfStream,
     last: Origin,
-    /// When a segment of it was last seen (the reassembler's segment count): its key in
-    /// [`Reassembler::by_activity`].
+    /// When a segment of it was last seen (the reassembler's segment count): its live entry
+    /// in [`Reassembler::by_activity`].
     touched: u64,
     rst: bool,
     /// The first segment's sequence number of the client's SYN, to tell port reuse.
@@ -203,8 +203,12 @@ const CLOSED_LINGER_NS: u64 = 60_000_000_000;
 /// TCP reassembly over every connection of a capture.
 pub struct Reassembler {
     conns: HashMap<Key, Conn>,
-    /// Open connections by when they were last active, least recent first.
-    by_activity: BTreeMap<u64, Key>,
+    /// Open connections by when they were last active, least recent first: each segment
+    /// appends (tick, key), and an entry whose tick is no longer its connection's `touched`
+    /// is stale and skipped (a queue instead of a tree re-keyed on every segment; stale
+    /// entries are swept once they outnumber the live ones, so its length stays within twice
+    /// the open connections).
+    by_activity: VecDeque<(u64, Key)>,
     /// Segments seen so far.
     ticks: u64,
     /// Recently closed connections, with the capture time of their close.
@@ -222,7 +226,7 @@ impl Reassembler {
     pub fn new(limits: ReassemblyLimits) -> Self {
         Reassembler {
             conns: HashMap::default(),
-            by_activity: BTreeMap::new(),
+            by_activity: VecDeque::new(),
             ticks: 0,
             closed: HashMap::default(),
             closed_order: VecDeque::new(),
@@ -244,18 +248,19 @@ impl Reassembler {
 
     /// Stops tracking the connection of `k`.
     fn take(&mut self, k: &Key) -> Option<Conn> {
-        let c = self.conns.remove(k)?;
-        self.by_activity.remove(&c.touched);
-        Some(c)
+        self.conns.remove(k)
     }
 
     /// Makes room for one more connection: the least recently active one ends (not remembered
     /// as closed, so that its later segments are picked up again).
     fn evict_for(&mut self, origin: Origin, out: &mut dyn FnMut(TcpEvent<'_>)) {
         while self.conns.len() >= self.limits.max_conns.max(1) {
-            let Some((_, k)) = self.by_activity.pop_first() else {
+            let Some((tick, k)) = self.by_activity.pop_front() else {
                 return;
             };
+            if self.conns.get(&k).is_none_or(|c| c.touched != tick) {
+                continue; // stale: touched again later, or gone
+            }
             let Some(c) = self.conns.remove(&k) else {
                 continue;
             };
@@ -331,15 +336,14 @@ impl Reassembler {
                     client_isn: is_new_syn.then_some(seg.seq),
                 },
             );
-            self.by_activity.insert(tick, k);
         }
+        self.sweep_activity();
         let Some(conn) = self.conns.get_mut(&k) else {
             return;
         };
         conn.last = origin;
-        self.by_activity.remove(&conn.touched);
         conn.touched = tick;
-        self.by_activity.insert(tick, k);
+        self.by_activity.push_back((tick, k));
         let id = conn.info.id;
         let dir = if seg.src == conn.info.client {
             Dir::C2S
@@ -393,6 +397,16 @@ impl Reassembler {
                 self.finish_conn(c, origin, false, out);
             }
             self.remember_closed(k, origin.ts.0);
+        }
+    }
+
+    /// Drops the stale entries of [`Reassembler::by_activity`] once they outnumber the live
+    /// ones (amortised: a sweep follows at least as many segments as it visits entries).
+    fn sweep_activity(&mut self) {
+        if self.by_activity.len() > 2 * self.conns.len() + 64 {
+            let conns = &self.conns;
+            self.by_activity
+                .retain(|(t, k)| conns.get(k).is_some_and(|c| c.touched == *t));
         }
     }
 
@@ -670,6 +684,49 @@ mod tests {
                 "close 4 eof=true",
             ]
         );
+    }
+
+    /// The activity queue keeps one entry per segment and sweeps the stale ones once they
+    /// outnumber the live: after hundreds of segments (several sweeps) the connection evicted
+    /// is still the one least recently active, whichever spoke last.
+    #[test]
+    fn eviction_follows_the_last_activity_across_sweeps_of_the_activity_queue() {
+        let limits = ReassemblyLimits {
+            max_conns: 2,
+            ..ReassemblyLimits::default()
+        };
+        for last in [40001u16, 40002] {
+            let mut segs = vec![seg(40001, 80, 100, "S", b""), seg(40002, 80, 500, "S", b"")];
+            let (mut s1, mut s2) = (101u32, 501u32);
+            for i in 0..300 {
+                // 300 segments alternating, then the chosen one once more.
+                if i % 2 == 0 {
+                    segs.push(seg(40001, 80, s1, "A", b"x"));
+                    s1 += 1;
+                } else {
+                    segs.push(seg(40002, 80, s2, "A", b"y"));
+                    s2 += 1;
+                }
+            }
+            segs.push(if last == 40001 {
+                seg(40001, 80, s1, "A", b"x")
+            } else {
+                seg(40002, 80, s2, "A", b"y")
+            });
+            segs.push(seg(40003, 80, 900, "S", b""));
+            let log = run_with(limits, &segs);
+            let evicted = if last == 40001 { 2 } else { 1 };
+            let n = segs.len();
+            assert!(
+                log.iter()
+                    .any(|l| *l == format!("evicted {evicted} #{n} limit=2")),
+                "{last} spoke last, so {evicted} goes: {:?}",
+                log.iter()
+                    .filter(|l| l.starts_with("evicted"))
+                    .collect::<Vec<_>>()
+            );
+            assert_eq!(log.iter().filter(|l| l.starts_with("evicted")).count(), 1);
+        }
     }
 
     #[test]
