@@ -28,7 +28,9 @@
 pub mod finding;
 pub mod frames;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 pub use finding::{ByteChange, CloseKind, Hop, HopFinding, HopKind, Leg};
 use frames::{FrameMatcher, FrameSeen};
@@ -208,7 +210,6 @@ impl LegComparer {
     }
 
     fn http(&mut self, ev: &Event, h: &HttpInfo) {
-        let ext = header_value(&h.headers, "sec-websocket-extensions").map(str::to_string);
         if h.kind == "request" {
             self.first_request(ev, h);
         }
@@ -223,6 +224,7 @@ impl LegComparer {
             return;
         }
         if let Some(c) = self.conns.get_mut(&ev.conn) {
+            let ext = header_value(&h.headers, "sec-websocket-extensions").map(str::to_string);
             c.ext[dir.index()].get_or_insert(ext);
         }
     }

@@ -1,7 +1,8 @@
 //! The fold from events to connection, session and socket records.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+use foldhash::HashMap;
 use serde_json::Value;
 
 use super::connect_auth::ConnectAuth;
@@ -223,6 +224,23 @@ impl SessionTracker {
             .or_else(|| self.state.get(&ev.conn.0).and_then(|s| s.sid.clone()))
     }
 
+    /// The index of the session [`Self::sid_of`] names, found without copying its id.
+    fn session_index(&self, ev: &Event) -> Option<usize> {
+        let explicit = match &ev.body {
+            Body::Eio { eio } | Body::Sio { eio, .. } => eio.sid.as_deref(),
+            Body::Http(h) => h.sid.as_deref(),
+            Body::Ws(WsInfo::Message { sid, .. }) => sid.as_deref(),
+            _ => None,
+        };
+        explicit
+            .and_then(|s| self.by_sid.get(s))
+            .or_else(|| {
+                let sid = self.state.get(&ev.conn.0)?.sid.as_deref()?;
+                self.by_sid.get(sid)
+            })
+            .copied()
+    }
+
     /// Takes one event.
     pub fn event(&mut self, ev: &Event) {
         self.legs.event(ev);
@@ -254,9 +272,9 @@ impl SessionTracker {
                 }
             }
         }
-        if let Some(sid) = self.sid_of(ev) {
+        if let Some(i) = self.session_index(ev) {
             let m = mark(ev, "");
-            if let Some(s) = self.session_mut(&sid) {
+            if let Some(s) = self.sessions.get_mut(i) {
                 s.conns.insert(ev.conn.0);
                 s.last = m.clone();
                 if let (Some(d), Body::Eio { .. } | Body::Sio { .. }) = (ev.dir, &ev.body) {
