@@ -40,6 +40,10 @@ pub struct Seen {
     events: BTreeSet<String>,
     types: BTreeSet<String>,
     conns: BTreeSet<u64>,
+    /// The connection and session id of the event before: consecutive events mostly share
+    /// both, and each is then already in its set (one comparison instead of a tree search).
+    last_conn: u64,
+    last_sid: Option<String>,
 }
 
 /// Adds `v` to `set` unless it is there or the set is full; allocates only for a new value.
@@ -63,11 +67,16 @@ impl Seen {
     /// Counts one event (every event, before any filter).
     pub fn event(&mut self, ev: &Event) {
         self.events_total += 1;
-        if ev.conn.0 != 0 && self.conns.len() < MAX_KEPT {
+        if ev.conn.0 != 0 && ev.conn.0 != self.last_conn && self.conns.len() < MAX_KEPT {
             self.conns.insert(ev.conn.0);
+            self.last_conn = ev.conn.0;
         }
-        if let Some(sid) = event_sid(ev) {
+        if let Some(sid) = event_sid(ev).filter(|s| self.last_sid.as_deref() != Some(*s)) {
             keep(&mut self.sids, sid);
+            match &mut self.last_sid {
+                Some(last) => sid.clone_into(last),
+                None => self.last_sid = Some(sid.to_owned()),
+            }
         }
         match &ev.body {
             Body::Tcp(TcpInfo::Open { .. }) => self.tcp_conns += 1,
