@@ -374,7 +374,7 @@ impl Reassembler {
                 break;
             }
         }
-        emit(id, dir, pieces, overflow, out);
+        emit(id, dir, pieces, payload, overflow, out);
         if half.fin_reached() && !had_fin {
             half.fin_done = true;
             out(TcpEvent::Fin {
@@ -434,7 +434,7 @@ impl Reassembler {
             pieces.clear();
             let half = c.half(dir);
             half.flush(origin, pieces);
-            emit(id, dir, pieces, false, out);
+            emit(id, dir, pieces, &[], false, out);
             if half.fin_reached() && !half.fin_done {
                 half.fin_done = true;
                 out(TcpEvent::Fin {
@@ -476,10 +476,13 @@ impl Reassembler {
     }
 }
 
+/// Reports `pieces`; `payload` is the segment that made them (what their
+/// `PieceBytes::Given` ranges are ranges of; empty when none came from a segment).
 fn emit(
     conn: ConnId,
     dir: Dir,
     pieces: &[Piece],
+    payload: &[u8],
     overflow: bool,
     out: &mut dyn FnMut(TcpEvent<'_>),
 ) {
@@ -493,7 +496,7 @@ fn emit(
                 conn,
                 dir,
                 offset: *offset,
-                bytes,
+                bytes: bytes.of(payload),
                 origin: *origin,
             }),
             Piece::Gap { start, end, origin } => out(TcpEvent::Gap {

@@ -11,7 +11,7 @@ pub(crate) enum Piece {
     /// Bytes starting at a stream offset.
     Data {
         offset: u64,
-        bytes: Vec<u8>,
+        bytes: PieceBytes,
         origin: Origin,
     },
     /// Bytes that will never arrive.
@@ -20,6 +20,26 @@ pub(crate) enum Piece {
         end: u64,
         origin: Origin,
     },
+}
+
+/// Where a piece's bytes are.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PieceBytes {
+    /// Held out of order until now: the bytes themselves.
+    Held(Vec<u8>),
+    /// In order on arrival: this range of the payload given to the same
+    /// [`HalfStream::segment`] call, not copied (most segments of a capture).
+    Given(std::ops::Range<usize>),
+}
+
+impl PieceBytes {
+    /// The bytes, `payload` being what the call that made the piece was given.
+    pub(crate) fn of<'a>(&'a self, payload: &'a [u8]) -> &'a [u8] {
+        match self {
+            PieceBytes::Held(b) => b,
+            PieceBytes::Given(r) => payload.get(r.clone()).unwrap_or(&[]),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -86,7 +106,8 @@ impl HalfStream {
         best
     }
 
-    /// Takes a segment's payload; returns what can now be handed out in order.
+    /// Takes a segment's payload; returns what can now be handed out in order (bytes that
+    /// arrive in order as a [`PieceBytes::Given`] range of `payload`).
     pub(crate) fn segment(
         &mut self,
         seq: u32,
@@ -109,10 +130,12 @@ impl HalfStream {
         let end = start + len;
         let mut bytes: &[u8] = payload;
         let mut at = start;
+        let mut from = 0usize;
         // Trim what was already handed out (a retransmission or an overlap).
         if at < self.next {
             let skip = (self.next - at).min(len);
-            bytes = bytes.get(skip as usize..).unwrap_or(&[]);
+            from = skip as usize;
+            bytes = bytes.get(from..).unwrap_or(&[]);
             at += skip;
         }
         let missing_end = end + missing as u64;
@@ -130,7 +153,7 @@ impl HalfStream {
             if !bytes.is_empty() {
                 out.push(Piece::Data {
                     offset: at,
-                    bytes: bytes.to_vec(),
+                    bytes: PieceBytes::Given(from..payload.len()),
                     origin,
                 });
             }
@@ -178,10 +201,13 @@ impl HalfStream {
             let end = at + p.bytes.len() as u64;
             if end > self.next {
                 let skip = (self.next - at) as usize;
-                let bytes = p.bytes.get(skip..).unwrap_or(&[]).to_vec();
+                let mut bytes = p.bytes;
+                if skip > 0 {
+                    bytes.drain(..skip.min(bytes.len()));
+                }
                 out.push(Piece::Data {
                     offset: self.next,
-                    bytes,
+                    bytes: PieceBytes::Held(bytes),
                     origin: p.origin,
                 });
                 self.next = end;
@@ -252,11 +278,66 @@ mod tests {
     fn data(p: &[Piece]) -> Vec<u8> {
         p.iter()
             .filter_map(|x| match x {
-                Piece::Data { bytes, .. } => Some(bytes.clone()),
+                Piece::Data { bytes, .. } => Some(bytes.of(&[]).to_vec()),
                 _ => None,
             })
             .flatten()
             .collect()
+    }
+
+    /// One segment, its pieces appended to `out` with their bytes resolved (a `Given` range
+    /// names the payload of its own call only).
+    fn put(
+        h: &mut HalfStream,
+        seq: u32,
+        payload: &[u8],
+        missing: usize,
+        fin: bool,
+        origin: Origin,
+        out: &mut Vec<Piece>,
+    ) {
+        let mut now = vec![];
+        h.segment(seq, payload, missing, fin, origin, &mut now);
+        out.extend(now.into_iter().map(|p| match p {
+            Piece::Data {
+                offset,
+                bytes,
+                origin,
+            } => Piece::Data {
+                offset,
+                bytes: PieceBytes::Held(bytes.of(payload).to_vec()),
+                origin,
+            },
+            gap => gap,
+        }));
+    }
+
+    #[test]
+    fn in_order_bytes_are_a_range_of_the_payload_and_held_bytes_are_moved() {
+        let mut h = HalfStream::default();
+        h.syn(0);
+        let mut out = vec![];
+        h.segment(1, b"abcd", 0, false, o(1), &mut out);
+        // A retransmission overlapping two new bytes: the range after the overlap.
+        h.segment(3, b"cdef", 0, false, o(2), &mut out);
+        h.segment(9, b"ij", 0, false, o(3), &mut out);
+        h.segment(7, b"gh", 0, false, o(4), &mut out);
+        let ranges: Vec<_> = out
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Data { offset, bytes, .. } => Some((*offset, bytes)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ranges,
+            [
+                (0, &PieceBytes::Given(0..4)),
+                (4, &PieceBytes::Given(2..4)),
+                (6, &PieceBytes::Given(0..2)),
+                (8, &PieceBytes::Held(b"ij".to_vec())),
+            ]
+        );
     }
 
     #[test]
@@ -264,13 +345,13 @@ mod tests {
         let mut h = HalfStream::default();
         h.syn(1000);
         let mut out = vec![];
-        h.segment(1001, b"GET ", 0, false, o(3), &mut out);
-        h.segment(1005, b"/ HTTP/1.1", 0, false, o(4), &mut out);
+        put(&mut h, 1001, b"GET ", 0, false, o(3), &mut out);
+        put(&mut h, 1005, b"/ HTTP/1.1", 0, false, o(4), &mut out);
         assert_eq!(
             out[0],
             Piece::Data {
                 offset: 0,
-                bytes: b"GET ".to_vec(),
+                bytes: PieceBytes::Held(b"GET ".to_vec()),
                 origin: o(3)
             }
         );
@@ -282,10 +363,10 @@ mod tests {
         let mut h = HalfStream::default();
         h.syn(0);
         let mut out = vec![];
-        h.segment(4, b"def", 0, false, o(2), &mut out);
+        put(&mut h, 4, b"def", 0, false, o(2), &mut out);
         assert!(out.is_empty());
         assert_eq!(h.pending_bytes(), 3);
-        h.segment(1, b"abc", 0, false, o(3), &mut out);
+        put(&mut h, 1, b"abc", 0, false, o(3), &mut out);
         assert_eq!(data(&out), b"abcdef");
         // The held piece keeps the frame it arrived in.
         assert!(matches!(out[1], Piece::Data { offset: 3, origin, .. } if origin.frame == 2));
@@ -297,9 +378,9 @@ mod tests {
         let mut h = HalfStream::default();
         h.syn(0);
         let mut out = vec![];
-        h.segment(1, b"abcd", 0, false, o(1), &mut out);
-        h.segment(1, b"abcd", 0, false, o(2), &mut out); // full retransmission
-        h.segment(3, b"cdef", 0, false, o(3), &mut out); // overlap
+        put(&mut h, 1, b"abcd", 0, false, o(1), &mut out);
+        put(&mut h, 1, b"abcd", 0, false, o(2), &mut out); // full retransmission
+        put(&mut h, 3, b"cdef", 0, false, o(3), &mut out); // overlap
         assert_eq!(data(&out), b"abcdef");
     }
 
@@ -308,8 +389,8 @@ mod tests {
         let mut h = HalfStream::default();
         h.syn(u32::MAX - 2); // first data byte at u32::MAX - 1
         let mut out = vec![];
-        h.segment(u32::MAX - 1, b"ab", 0, false, o(1), &mut out);
-        h.segment(0, b"cd", 0, false, o(2), &mut out);
+        put(&mut h, u32::MAX - 1, b"ab", 0, false, o(1), &mut out);
+        put(&mut h, 0, b"cd", 0, false, o(2), &mut out);
         assert_eq!(data(&out), b"abcd");
         assert_eq!(h.next_offset(), 4);
     }
@@ -319,8 +400,8 @@ mod tests {
         let mut h = HalfStream::default();
         h.syn(0);
         let mut out = vec![];
-        h.segment(1, b"abc", 5, false, o(1), &mut out);
-        h.segment(9, b"xyz", 0, false, o(2), &mut out);
+        put(&mut h, 1, b"abc", 5, false, o(1), &mut out);
+        put(&mut h, 9, b"xyz", 0, false, o(2), &mut out);
         assert_eq!(
             out[1],
             Piece::Gap {
@@ -337,8 +418,8 @@ mod tests {
         let mut h = HalfStream::default();
         h.syn(0);
         let mut out = vec![];
-        h.segment(1, b"ab", 0, false, o(1), &mut out);
-        h.segment(5, b"ef", 0, true, o(2), &mut out);
+        put(&mut h, 1, b"ab", 0, false, o(1), &mut out);
+        put(&mut h, 5, b"ef", 0, true, o(2), &mut out);
         h.flush(o(3), &mut out);
         assert_eq!(
             out[1],
@@ -356,7 +437,7 @@ mod tests {
     fn midstream_pickup_starts_at_the_first_seen_byte() {
         let mut h = HalfStream::default();
         let mut out = vec![];
-        h.segment(777_777, b"hello", 0, false, o(1), &mut out);
+        put(&mut h, 777_777, b"hello", 0, false, o(1), &mut out);
         assert_eq!(data(&out), b"hello");
         assert!(!h.syn_seen);
     }
