@@ -630,17 +630,16 @@ impl Sessions {
     ) {
         match step {
             Ok(Step::Ready(done)) => {
-                // Without attachments the packet's own data is shown (moved, not copied).
-                let view = if done.attachments.is_empty() {
-                    None
+                // The data shown is the packet's own with its placeholders replaced (in place:
+                // moved, not copied); a packet without attachments has none to replace.
+                let packet = if done.attachments.is_empty() {
+                    done.packet
                 } else {
-                    match done.json_view() {
-                        Ok(view) => view,
-                        Err(e) => {
-                            emit.error(last, Some(dir), "sio", &e, None);
-                            None
-                        }
+                    let (packet, error) = done.into_viewed();
+                    if let Some(e) = error {
+                        emit.error(last, Some(dir), "sio", &e, None);
                     }
+                    packet
                 };
                 emit.at(
                     first,
@@ -648,7 +647,7 @@ impl Sessions {
                     Some(dir),
                     Body::Sio {
                         eio: Self::eio_info(ctx, "message"),
-                        sio: sio_info(done.packet, view, sio_version(v)),
+                        sio: sio_info(packet, sio_version(v)),
                     },
                 );
             }
@@ -715,14 +714,14 @@ impl Sessions {
 }
 
 /// The Socket.IO event of `p`, showing `view` as its data when given (else the packet's own).
-fn sio_info(p: socketio::Packet, view: Option<Value>, version: socketio::Version) -> SioInfo {
+fn sio_info(p: socketio::Packet, version: socketio::Version) -> SioInfo {
     let event = p.event_name().map(str::to_string);
     SioInfo {
         kind: p.ty.name().to_string(),
         nsp: p.nsp,
         event,
         id: p.id,
-        data: view.or(p.data),
+        data: p.data,
         attachments: p.attachments,
         version: match version {
             socketio::Version::V4 => 4,

@@ -39,11 +39,30 @@ impl BinaryPacket {
     /// Fails with [`SioError::PlaceholderOutOfRange`] when a placeholder's `num` is not the
     /// index of an attachment.
     pub fn json_view(&self) -> Result<Option<Value>, SioError> {
-        self.packet
-            .data
-            .as_ref()
-            .map(|v| replace_placeholders(v, &self.attachments))
-            .transpose()
+        let Some(data) = &self.packet.data else {
+            return Ok(None);
+        };
+        check_placeholders(data, &self.attachments)?;
+        let mut view = data.clone();
+        resolve_placeholders(&mut view, &self.attachments);
+        Ok(Some(view))
+    }
+
+    /// The packet with [`BinaryPacket::json_view`] as its data, made in place (no copy of the
+    /// payload). On an error the packet is given back unchanged beside it.
+    pub fn into_viewed(self) -> (Packet, Option<SioError>) {
+        let BinaryPacket {
+            mut packet,
+            attachments,
+        } = self;
+        let Some(data) = packet.data.as_mut() else {
+            return (packet, None);
+        };
+        if let Err(e) = check_placeholders(data, &attachments) {
+            return (packet, Some(e));
+        }
+        resolve_placeholders(data, &attachments);
+        (packet, None)
     }
 }
 
@@ -52,37 +71,57 @@ fn is_placeholder(map: &Map<String, Value>) -> bool {
     map.get("_placeholder") == Some(&Value::Bool(true))
 }
 
-fn replace_placeholders(value: &Value, attachments: &[Vec<u8>]) -> Result<Value, SioError> {
-    Ok(match value {
+/// The attachment a placeholder names. socket.io-parser reconstructPacket: the index must be a
+/// number within the received buffers, else "illegal attachments".
+fn attachment_of<'a>(
+    map: &Map<String, Value>,
+    attachments: &'a [Vec<u8>],
+) -> Result<&'a [u8], SioError> {
+    let num = map.get("num");
+    num.and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+        .and_then(|n| attachments.get(n))
+        .map(Vec::as_slice)
+        .ok_or_else(|| SioError::PlaceholderOutOfRange {
+            num: excerpt(&num.map(Value::to_string).unwrap_or_default()),
+            count: u32::try_from(attachments.len()).unwrap_or(u32::MAX),
+        })
+}
+
+/// Checks that every placeholder of `value` names an attachment; the error is the first
+/// placeholder that does not, in document order.
+fn check_placeholders(value: &Value, attachments: &[Vec<u8>]) -> Result<(), SioError> {
+    match value {
+        Value::Object(map) if is_placeholder(map) => attachment_of(map, attachments).map(drop),
+        Value::Object(map) => map
+            .values()
+            .try_for_each(|v| check_placeholders(v, attachments)),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|v| check_placeholders(v, attachments)),
+        _ => Ok(()),
+    }
+}
+
+/// Replaces each placeholder of `value` by `{"_binary": <length>}`, in place. Placeholders
+/// that name no attachment (which [`check_placeholders`] rejects first) are left as they are.
+fn resolve_placeholders(value: &mut Value, attachments: &[Vec<u8>]) {
+    match value {
         Value::Object(map) if is_placeholder(map) => {
-            let num = map.get("num");
-            // socket.io-parser reconstructPacket: the index must be a number within the
-            // received buffers, else "illegal attachments".
-            let attachment = num
-                .and_then(Value::as_u64)
-                .and_then(|n| usize::try_from(n).ok())
-                .and_then(|n| attachments.get(n))
-                .ok_or_else(|| SioError::PlaceholderOutOfRange {
-                    num: excerpt(&num.map(Value::to_string).unwrap_or_default()),
-                    count: u32::try_from(attachments.len()).unwrap_or(u32::MAX),
-                })?;
-            let mut m = Map::new();
-            m.insert("_binary".into(), Value::from(attachment.len()));
-            Value::Object(m)
+            if let Ok(a) = attachment_of(map, attachments) {
+                let mut m = Map::new();
+                m.insert("_binary".into(), Value::from(a.len()));
+                *value = Value::Object(m);
+            }
         }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), replace_placeholders(v, attachments)?)))
-                .collect::<Result<_, SioError>>()?,
-        ),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| replace_placeholders(v, attachments))
-                .collect::<Result<_, _>>()?,
-        ),
-        other => other.clone(),
-    })
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|v| resolve_placeholders(v, attachments)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| resolve_placeholders(v, attachments)),
+        _ => {}
+    }
 }
 
 /// What the assembler did with a packet or an attachment.
@@ -200,12 +239,13 @@ impl AttachmentAssembler {
 
 /// Completes a packet once its attachments are in: every placeholder must point at one.
 fn finish(packet: Packet, attachments: Vec<Vec<u8>>) -> Result<Step, SioError> {
-    let bp = BinaryPacket {
+    if let Some(data) = &packet.data {
+        check_placeholders(data, &attachments)?;
+    }
+    Ok(Step::Ready(BinaryPacket {
         packet,
         attachments,
-    };
-    bp.json_view()?;
-    Ok(Step::Ready(bp))
+    }))
 }
 
 #[cfg(test)]
@@ -274,6 +314,34 @@ mod tests {
         let out = a.push_packet(decode(r#"50-["x"]"#).unwrap());
         assert_eq!(out.len(), 1);
         ready(&out[0]);
+    }
+
+    /// The packet made in place has the data the view shows; a placeholder out of range gives
+    /// the view's error and the packet back as it was decoded.
+    #[test]
+    fn the_packet_viewed_in_place_has_the_views_data_and_is_unchanged_on_an_error() {
+        let ok = BinaryPacket {
+            packet: decode(r#"52-["up",{"a":[{"_placeholder":true,"num":1}],"b":{"_placeholder":true,"num":0}},"x"]"#)
+                .unwrap(),
+            attachments: vec![vec![1, 2, 3], vec![4]],
+        };
+        let view = ok.json_view().unwrap();
+        assert_eq!(
+            view,
+            Some(json!(["up", {"a": [{"_binary": 1}], "b": {"_binary": 3}}, "x"]))
+        );
+        let (packet, error) = ok.clone().into_viewed();
+        assert_eq!((packet.data, error), (view, None));
+        let bad = BinaryPacket {
+            packet: decode(
+                r#"52-["up",{"_placeholder":true,"num":0},{"_placeholder":true,"num":7}]"#,
+            )
+            .unwrap(),
+            attachments: vec![vec![1]],
+        };
+        let (packet, error) = bad.clone().into_viewed();
+        assert_eq!(Some(error.unwrap()), bad.json_view().err());
+        assert_eq!(packet, bad.packet);
     }
 
     #[test]
