@@ -200,8 +200,8 @@ impl Connections {
                     origin,
                     None,
                     Body::Tcp(TcpInfo::Open {
-                        client: info.client.to_string(),
-                        server: info.server.to_string(),
+                        client: crate::tcp::endpoint_text(info.client),
+                        server: crate::tcp::endpoint_text(info.server),
                         syn_seen: info.syn_seen,
                     }),
                 );

@@ -16,10 +16,12 @@
 //! it), and `Close`. Each direction's memory for out-of-order data is capped; overflowing the cap
 //! skips the hole and reports it as a gap instead of growing.
 
+mod endpoint;
 mod order;
 mod reassembly;
 mod stream;
 
+pub use endpoint::endpoint_text;
 pub use order::{OrderCheck, OrderError};
 
 pub use reassembly::{
