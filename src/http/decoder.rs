@@ -630,7 +630,12 @@ fn collect(h: &[httparse::Header<'_>]) -> Vec<(String, String)> {
         .map(|h| {
             (
                 h.name.to_string(),
-                String::from_utf8_lossy(h.value).into_owned(),
+                // Checked first as UTF-8 (a word at a time for ASCII, as nearly every value
+                // is); the lossy pass only for a value that is not.
+                std::str::from_utf8(h.value).map_or_else(
+                    |_| String::from_utf8_lossy(h.value).into_owned(),
+                    str::to_owned,
+                ),
             )
         })
         .collect()
