@@ -178,13 +178,27 @@ impl Conn {
     }
 }
 
-type Key = (SocketAddr, SocketAddr);
+/// A connection's two endpoints, the same whichever direction a segment travels. Two IPv4
+/// endpoints are packed into one integer (address and port, 48 bits each, the smaller first):
+/// hashing it is a few instructions where a pair of `SocketAddr`s, hashed field by field,
+/// cost some seventy on each of the several lookups a segment makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    V4(u128),
+    Other(SocketAddr, SocketAddr),
+}
 
 fn key(a: SocketAddr, b: SocketAddr) -> Key {
-    if a <= b {
-        (a, b)
-    } else {
-        (b, a)
+    let packed =
+        |v4: std::net::SocketAddrV4| (u64::from(u32::from(*v4.ip())) << 16) | u64::from(v4.port());
+    match (a, b) {
+        (SocketAddr::V4(x), SocketAddr::V4(y)) => {
+            let (x, y) = (packed(x), packed(y));
+            let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+            Key::V4((u128::from(lo) << 64) | u128::from(hi))
+        }
+        _ if a <= b => Key::Other(a, b),
+        _ => Key::Other(b, a),
     }
 }
 
@@ -687,6 +701,30 @@ mod tests {
                 "close 4 eof=true",
             ]
         );
+    }
+
+    proptest::proptest! {
+        /// A connection's key is the same in both directions and names one pair of endpoints:
+        /// two pairs share a key exactly when they hold the same two endpoints.
+        #[test]
+        fn a_key_is_the_unordered_pair_of_endpoints(
+            a in proptest::prelude::any::<SocketAddr>(),
+            b in proptest::prelude::any::<SocketAddr>(),
+            c in proptest::prelude::any::<SocketAddr>(),
+            v4 in proptest::prelude::any::<([u8; 4], u16, [u8; 4], u16)>(),
+        ) {
+            proptest::prop_assert_eq!(key(a, b), key(b, a));
+            let same = |x: (SocketAddr, SocketAddr), y: (SocketAddr, SocketAddr)| {
+                x == y || x == (y.1, y.0)
+            };
+            proptest::prop_assert_eq!(key(a, b) == key(a, c), same((a, b), (a, c)));
+            let (ip1, p1, ip2, p2) = v4;
+            let x = SocketAddr::from((ip1, p1));
+            let y = SocketAddr::from((ip2, p2));
+            proptest::prop_assert_eq!(key(x, y), key(y, x));
+            let near = SocketAddr::from((ip2, p2.wrapping_add(1)));
+            proptest::prop_assert_eq!(key(x, y) == key(x, near), same((x, y), (x, near)));
+        }
     }
 
     /// The activity queue keeps one entry per segment and sweeps the stale ones once they
