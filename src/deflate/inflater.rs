@@ -126,7 +126,11 @@ impl Inflater {
             // compressing each new message with an empty LZ77 sliding window".
             self.d.reset(false);
         }
+        // Room for twice the compressed size up front (within the limit): base64 data, the
+        // bulk of large messages, inflates to about 1.35 times, so it needs no reallocation
+        // (each copied the whole output so far); text that compresses better grows from there.
         let mut out = Vec::new();
+        let _ = out.try_reserve_exact(payload.len().saturating_mul(2).min(limit.saturating_add(1)));
         let mut result = feed(&mut self.d, payload, &mut out, limit, 0);
         if let Ok(Fed::NeedInput) = result {
             result = feed(&mut self.d, &TRAILER, &mut out, limit, payload.len() as u64);
