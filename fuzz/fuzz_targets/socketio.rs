@@ -35,7 +35,13 @@ fuzz_target!(|data: &[u8]| {
             );
             for step in assembler.push_packet(packet) {
                 if let Ok(sioscope::socketio::Step::Ready(bp)) = step {
-                    let _ = bp.json_view();
+                    // The packet viewed in place carries exactly the view, or is unchanged.
+                    let view = bp.json_view();
+                    let (packet, error) = bp.clone().into_viewed();
+                    match view {
+                        Ok(v) => assert_eq!((packet.data, error), (v, None)),
+                        Err(e) => assert_eq!((packet, error), (bp.packet, Some(e))),
+                    }
                 }
             }
         }
