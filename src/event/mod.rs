@@ -107,6 +107,17 @@ impl Event {
             ts: self.ts,
         }
     }
+
+    /// The Engine.IO session id the event names, where it carries one (an Engine.IO or
+    /// Socket.IO packet, an HTTP message, a WebSocket message).
+    pub fn sid(&self) -> Option<&str> {
+        match &self.body {
+            Body::Eio { eio } | Body::Sio { eio, .. } => eio.sid.as_deref(),
+            Body::Http(h) => h.sid.as_deref(),
+            Body::Ws(WsInfo::Message { sid, .. }) => sid.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 mod body;

@@ -134,7 +134,7 @@ impl Filter {
             return false;
         }
         if let Some(want) = &self.sid {
-            match event_sid(ev) {
+            match ev.sid() {
                 Some(sid) if sid.starts_with(want.as_str()) => {}
                 _ => return false,
             }
@@ -221,16 +221,6 @@ pub fn packet_types() -> Vec<&'static str> {
         }
     }
     all
-}
-
-/// The Engine.IO session id an event belongs to, where it is known.
-pub fn event_sid(ev: &Event) -> Option<&str> {
-    match &ev.body {
-        Body::Eio { eio } | Body::Sio { eio, .. } => eio.sid.as_deref(),
-        Body::Http(h) => h.sid.as_deref(),
-        Body::Ws(WsInfo::Message { sid, .. }) => sid.as_deref(),
-        _ => None,
-    }
 }
 
 impl Filter {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use super::filter::{event_sid, Filter};
+use super::filter::Filter;
 use crate::capture::ReplayStats;
 use crate::event::{Body, Event, TcpInfo};
 
@@ -71,7 +71,7 @@ impl Seen {
             self.conns.insert(ev.conn.0);
             self.last_conn = ev.conn.0;
         }
-        if let Some(sid) = event_sid(ev).filter(|s| self.last_sid.as_deref() != Some(*s)) {
+        if let Some(sid) = ev.sid().filter(|s| self.last_sid.as_deref() != Some(*s)) {
             keep(&mut self.sids, sid);
             match &mut self.last_sid {
                 Some(last) => sid.clone_into(last),

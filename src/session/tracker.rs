@@ -212,27 +212,18 @@ impl SessionTracker {
         self.sessions.get_mut(i)
     }
 
+    /// The session an event belongs to: the sid it names when the tracker knows it, else its
+    /// connection's.
     fn sid_of(&self, ev: &Event) -> Option<String> {
-        let explicit = match &ev.body {
-            Body::Eio { eio } | Body::Sio { eio, .. } => eio.sid.clone(),
-            Body::Http(h) => h.sid.clone(),
-            Body::Ws(WsInfo::Message { sid, .. }) => sid.clone(),
-            _ => None,
-        };
-        explicit
-            .filter(|s| self.by_sid.contains_key(s))
+        ev.sid()
+            .filter(|s| self.by_sid.contains_key(*s))
+            .map(str::to_string)
             .or_else(|| self.state.get(&ev.conn.0).and_then(|s| s.sid.clone()))
     }
 
     /// The index of the session [`Self::sid_of`] names, found without copying its id.
     fn session_index(&self, ev: &Event) -> Option<usize> {
-        let explicit = match &ev.body {
-            Body::Eio { eio } | Body::Sio { eio, .. } => eio.sid.as_deref(),
-            Body::Http(h) => h.sid.as_deref(),
-            Body::Ws(WsInfo::Message { sid, .. }) => sid.as_deref(),
-            _ => None,
-        };
-        explicit
+        ev.sid()
             .and_then(|s| self.by_sid.get(s))
             .or_else(|| {
                 let sid = self.state.get(&ev.conn.0)?.sid.as_deref()?;

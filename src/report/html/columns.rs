@@ -11,7 +11,6 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::event::{Body, Dir, Event, HttpInfo, TcpInfo, WsInfo};
-use crate::report::filter::event_sid;
 
 /// Characters of a detail text kept in the index (the detail view shows the whole event).
 const DETAIL_CHARS: usize = 120;
@@ -135,7 +134,7 @@ impl Columns {
         let layer = ev.body.layer();
         self.layer
             .push(LAYERS.iter().position(|l| *l == layer).unwrap_or(0) as u8);
-        let sid = event_sid(ev).unwrap_or_default();
+        let sid = ev.sid().unwrap_or_default();
         let sid_i = self.intern(sid);
         self.sid.push(sid_i);
         let (kind, transport, nsp, event, detail, size) = self.fields(ev);
