@@ -8,34 +8,20 @@ use std::net::SocketAddr;
 pub fn endpoint_text(a: SocketAddr) -> String {
     match a {
         SocketAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
             let mut s = String::with_capacity(21);
             for (i, octet) in v4.ip().octets().into_iter().enumerate() {
                 if i > 0 {
                     s.push('.');
                 }
-                push_decimal(&mut s, u32::from(octet));
+                s.push_str(digits.format(octet));
             }
             s.push(':');
-            push_decimal(&mut s, u32::from(v4.port()));
+            s.push_str(digits.format(v4.port()));
             s
         }
         SocketAddr::V6(_) => a.to_string(),
     }
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(s: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    while let Some(d) = at.checked_sub(1).and_then(|i| digits.get_mut(i)) {
-        *d = b'0' + (n % 10) as u8;
-        at -= 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    s.push_str(std::str::from_utf8(digits.get(at..).unwrap_or(&[])).unwrap_or(""));
 }
 
 #[cfg(test)]
