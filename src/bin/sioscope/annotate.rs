@@ -47,7 +47,10 @@ pub fn run(args: AnnotateArgs) -> Result<ExitCode> {
     )
     .map_err(in_path)?;
     let x = sioscope::explain::explain(&tracker);
-    notes.explain_json(&crate::explain::json_doc(&path.display().to_string(), &x));
+    let name = path.display().to_string();
+    let doc = serde_json::to_value(crate::explain::JsonDoc::new(&name, &x))
+        .context("the explain document")?;
+    notes.explain_json(&doc);
     let out = File::create(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let stats = annotate(

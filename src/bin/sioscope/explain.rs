@@ -6,8 +6,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use sioscope::explain::Explanation;
+use serde::{Serialize, Serializer};
+use sioscope::explain::{Chain, Explanation, Finding, Refusal, Summary};
+use sioscope::har::HarSummary;
+use sioscope::legs::HopFinding;
+use sioscope::log::LogTimeline;
 use sioscope::report::{ExplainText, ExplainView};
+use sioscope::session::Mark;
 
 use crate::common::{track_input, use_color, ColorChoice, FilterArgs, Format, InputArgs};
 
@@ -97,17 +102,10 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
             }
         }
         Format::Json => {
-            let mut doc = json_doc_with(&name, &x, tracked.har.as_ref(), &logs)?;
-            if args.only_abnormal {
-                if let Some(v) = doc.get_mut("sessions") {
-                    *v = serde_json::to_value(
-                        x.sessions
-                            .iter()
-                            .filter(|f| f.abnormal())
-                            .collect::<Vec<_>>(),
-                    )?;
-                }
-            }
+            let doc = JsonDoc::new(&name, &x)
+                .with_har(tracked.har.as_ref())
+                .with_logs(&logs)
+                .only_abnormal(args.only_abnormal);
             serde_json::to_writer_pretty(&mut out, &doc).context("writing output")?;
             writeln!(out).context("writing output")?;
         }
@@ -120,38 +118,78 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
     })
 }
 
-/// The `explain --format json` document of one capture with what the HAR held and the placed
-/// logs, each only when there is one (so a capture's document stays the one `report` embeds and
+/// The `explain --format json` document of one capture (also embedded by `report` and read by
+/// `annotate`, so the three show the same findings), with what the HAR held and the placed logs,
+/// each only when there is one (so a capture's document stays the one `report` embeds and
 /// `annotate` reads).
-pub fn json_doc_with(
-    name: &str,
-    x: &Explanation,
-    har: Option<&sioscope::har::HarSummary>,
-    logs: &[sioscope::log::LogTimeline],
-) -> Result<serde_json::Value> {
-    let mut doc = json_doc(name, x);
-    if let Some(o) = doc.as_object_mut() {
-        if let Some(h) = har {
-            o.insert("har".into(), serde_json::to_value(h)?);
-        }
-        if !logs.is_empty() {
-            o.insert("logs".into(), serde_json::to_value(logs)?);
-        }
-    }
-    Ok(doc)
+///
+/// Serialised field by field as it is written: the document is never built as one
+/// `serde_json::Value` (that second copy of every finding was most of a JSON run's peak memory,
+/// docs/performance.md). Its keys come out in the order of the fields below.
+#[derive(Serialize)]
+pub struct JsonDoc<'a> {
+    capture: &'a str,
+    summary: Summary,
+    rule_order: Vec<&'static str>,
+    sessions: Sessions<'a>,
+    chains: &'a [Chain],
+    sessionless_errors: &'a [Mark],
+    refusals: &'a [Refusal],
+    hops: &'a [HopFinding],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    har: Option<&'a HarSummary>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    logs: &'a [LogTimeline],
 }
 
-/// The `explain --format json` document of one capture (also embedded by `report` and read by
-/// `annotate`, so the three show the same findings).
-pub fn json_doc(name: &str, x: &Explanation) -> serde_json::Value {
-    serde_json::json!({
-        "capture": name,
-        "summary": x.summary(),
-        "rule_order": sioscope::explain::rule_order().collect::<Vec<_>>(),
-        "sessions": x.sessions,
-        "chains": x.chains,
-        "sessionless_errors": x.sessionless_errors,
-        "refusals": x.refusals,
-        "hops": x.hops,
-    })
+/// The document's `sessions`: every finding, or (`--only-abnormal`) the abnormal ones.
+struct Sessions<'a> {
+    all: &'a [Finding],
+    only_abnormal: bool,
+}
+
+impl Serialize for Sessions<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let only = self.only_abnormal;
+        s.collect_seq(self.all.iter().filter(|f| !only || f.abnormal()))
+    }
+}
+
+impl<'a> JsonDoc<'a> {
+    /// The document of the capture named `name`, explained as `x`.
+    pub fn new(name: &'a str, x: &'a Explanation) -> Self {
+        JsonDoc {
+            capture: name,
+            summary: x.summary(),
+            rule_order: sioscope::explain::rule_order().collect(),
+            sessions: Sessions {
+                all: &x.sessions,
+                only_abnormal: false,
+            },
+            chains: &x.chains,
+            sessionless_errors: &x.sessionless_errors,
+            refusals: &x.refusals,
+            hops: &x.hops,
+            har: None,
+            logs: &[],
+        }
+    }
+
+    /// With what the capture's HAR held (`har`), when it was one.
+    pub fn with_har(mut self, har: Option<&'a HarSummary>) -> Self {
+        self.har = har;
+        self
+    }
+
+    /// With the logs placed beside the capture (`logs`, written only when there are some).
+    pub fn with_logs(mut self, logs: &'a [LogTimeline]) -> Self {
+        self.logs = logs;
+        self
+    }
+
+    /// Only the abnormal ends in `sessions` (`--only-abnormal`; the summary still counts all).
+    pub fn only_abnormal(mut self, only: bool) -> Self {
+        self.sessions.only_abnormal = only;
+        self
+    }
 }

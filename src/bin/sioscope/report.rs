@@ -101,7 +101,9 @@ fn write(args: &ReportArgs, out: BufWriter<File>) -> Result<()> {
         for tl in &logs {
             sioscope::explain::attach_log_evidence(&mut x, tl);
         }
-        let doc = crate::explain::json_doc_with(name, &x, replayed.har.as_ref(), &logs)?;
+        let doc = crate::explain::JsonDoc::new(name, &x)
+            .with_har(replayed.har.as_ref())
+            .with_logs(&logs);
         page.begin_data(DataKind::Explain, i)
             .context("writing the report")?;
         page.value(&doc).context("writing the report")?;
