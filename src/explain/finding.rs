@@ -100,7 +100,7 @@ pub struct Finding {
     pub implementation: Peers,
     /// Client `User-Agent`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
+    pub user_agent: Option<std::sync::Arc<str>>,
     /// The handshake.
     pub start: Mark,
     /// Sockets (namespaces).

@@ -229,7 +229,10 @@ pub fn write_diff<W: Write>(
                 r.eio.map(|v| v.to_string()).unwrap_or_else(|| "0.9".into()),
             ),
             ("client", r.client.clone()),
-            ("User-Agent", r.user_agent.clone().unwrap_or_default()),
+            (
+                "User-Agent",
+                r.user_agent.as_deref().unwrap_or_default().to_string(),
+            ),
             ("server", r.server.clone()),
             (
                 "Server header",

@@ -19,6 +19,7 @@
 
 mod connect_auth;
 mod folded;
+mod interned;
 mod record;
 mod tracker;
 

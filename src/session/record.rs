@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -142,8 +143,9 @@ pub struct ConnRecord {
     /// Sessions seen on this connection, sorted, without repeats (a `Vec`: most connections
     /// carry one, and a one-element `BTreeSet` allocates a node of eleven).
     pub sids: Vec<String>,
-    /// Client `User-Agent`.
-    pub user_agent: Option<String>,
+    /// Client `User-Agent` (one allocation shared by every connection and session that sent
+    /// the same one, `SessionTracker`'s interned agents).
+    pub user_agent: Option<Arc<str>>,
 }
 
 /// One Engine.IO session (or socket.io 0.9 session).
@@ -159,8 +161,8 @@ pub struct SessionRecord {
     pub client_ip: String,
     /// Server address.
     pub server: String,
-    /// `User-Agent` of the first request.
-    pub user_agent: Option<String>,
+    /// `User-Agent` of the first request (shared with its connection's).
+    pub user_agent: Option<Arc<str>>,
     /// The server's `Server` header (tells python-socketio's aiohttp from node), when sent.
     pub server_software: Option<String>,
     /// The request path and query minus the per-request keys (`t`, `sid`, `transport`): a
@@ -237,5 +239,19 @@ impl SessionRecord {
                 .first()
                 .is_some_and(|t| t.transport == "polling")
             && self.upgrade != UpgradeState::Upgraded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tracker boxes every connection record and keeps it to the end of the capture (about
+    /// six per session on polling): at 520 bytes each took jemalloc's 640-byte size class, at
+    /// 512 its 512-byte one (docs/performance.md, sixth round).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_connection_record_fits_the_512_byte_allocation_class() {
+        assert!(std::mem::size_of::<ConnRecord>() <= 512);
     }
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::connect_auth::ConnectAuth;
 use super::folded::{ExplainEnd, FoldedSessions, DEFAULT_MAX_SESSIONS, SESSION_TABLE_FULL};
+use super::interned::Interned;
 use super::record::{
     CloseFrame, ConnRecord, Mark, SessionRecord, SocketRecord, Transition, UpgradeState,
     WsMessageMark, RECENT_PACKETS,
@@ -86,6 +87,23 @@ pub struct SessionTracker {
     folded: Option<FoldedSessions>,
     /// Explains a session about to be folded, so that its cause is counted.
     explain_end: Option<ExplainEnd>,
+    /// `User-Agent`s, one shared copy each (every connection and session record keeps one).
+    agents: Interned,
+}
+
+/// `HTTP <status>`, the mark of a response: the statuses Engine.IO servers answer with own no
+/// allocation (a connection record keeps its last response's mark to the end).
+fn status_text(status: u16) -> std::borrow::Cow<'static, str> {
+    match status {
+        101 => "HTTP 101".into(),
+        200 => "HTTP 200".into(),
+        204 => "HTTP 204".into(),
+        400 => "HTTP 400".into(),
+        403 => "HTTP 403".into(),
+        404 => "HTTP 404".into(),
+        500 => "HTTP 500".into(),
+        _ => format!("HTTP {status}").into(),
+    }
 }
 
 fn mark(ev: &Event, what: impl Into<std::borrow::Cow<'static, str>>) -> Mark {
@@ -350,10 +368,10 @@ impl SessionTracker {
             if let Some(sid) = &h.sid {
                 st.sid = Some(sid.clone());
             }
-            let ua = header_value(&h.headers, "user-agent").map(str::to_string);
             if let Some(c) = self.conns.get_mut(&id) {
                 if c.user_agent.is_none() {
-                    c.user_agent = ua;
+                    c.user_agent =
+                        header_value(&h.headers, "user-agent").map(|ua| self.agents.get(ua));
                 }
                 if let Some(sid) = &h.sid {
                     insert_sorted(&mut c.sids, sid);
@@ -377,7 +395,7 @@ impl SessionTracker {
         }
         let st = self.state.entry(id).or_default();
         if let Some(c) = self.conns.get_mut(&id) {
-            c.last_data[1] = Some(mark(ev, format!("HTTP {status}")));
+            c.last_data[1] = Some(mark(ev, status_text(status)));
             if status == 101 {
                 c.websocket = true;
                 c.switched = Some(mark(ev, "101 Switching Protocols"));
@@ -833,8 +851,16 @@ impl SessionTracker {
 
 #[cfg(test)]
 mod tests {
-    use super::{named_sid, SessionTracker};
+    use super::{named_sid, status_text, SessionTracker};
     use crate::event::{Body, ConnId, Dir, EioInfo, Event, TcpInfo, Timestamp};
+
+    #[test]
+    fn a_response_mark_names_its_status_with_or_without_an_allocation() {
+        for status in [0, 101, 200, 204, 302, 400, 403, 404, 500, 503, 999] {
+            assert_eq!(status_text(status), format!("HTTP {status}"));
+        }
+        assert!(matches!(status_text(200), std::borrow::Cow::Borrowed(_)));
+    }
 
     fn ev(frame: u64, conn: u64, dir: Option<Dir>, body: Body) -> Event {
         Event {
