@@ -368,15 +368,20 @@ impl Front {
 
 /// A worker: decodes the connections it is given, batch by batch.
 fn work(mut conns: Connections, jobs: Receiver<Jobs>, done: SyncSender<Done>) {
+    // The steps of a batch start with room for as many as the batch before made: grown from
+    // empty, every doubling copied the steps so far (3.6 % of a worker's instructions on the
+    // bench capture, docs/performance.md).
+    let mut room = 0;
     for batch in jobs.iter() {
         let mut out = Done {
-            steps: Vec::new(),
+            steps: Vec::with_capacity(room),
             ends: Vec::with_capacity(batch.len()),
         };
         for (n, ev) in batch {
             ev.decode(&mut conns, &mut |s| out.steps.push(s));
             out.ends.push((n, out.steps.len()));
         }
+        room = out.steps.len();
         if done.send(out).is_err() {
             return;
         }
