@@ -73,19 +73,17 @@ fn explain_where(t: &SessionTracker, keep: impl Fn(&SessionRecord) -> bool) -> E
         .collect();
     let arounds = around(&lives, &refused);
     drop(lives);
-    let mut facts: Vec<Facts> = Vec::new();
-    for (mut f, a) in all.into_iter().zip(arounds) {
-        if !keep(f.s) {
-            continue;
-        }
+    // In place: a second vector of the kept facts, grown from empty, held both at once.
+    let mut facts = all;
+    for (f, a) in facts.iter_mut().zip(arounds) {
         if let Some(a) = a {
             f.simultaneous = a.simultaneous;
             f.survivors = a.survivors;
             f.reopened = a.reopened;
             f.refused_after = a.refused_after;
         }
-        facts.push(f);
     }
+    facts.retain(|f| keep(f.s));
     let mut sessions: Vec<Finding> = facts
         .iter()
         .map(|f| {
