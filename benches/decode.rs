@@ -24,7 +24,7 @@
 //!   inflate alone, Engine.IO + Socket.IO parse alone, and NDJSON serialisation.
 //!
 //! It prints medians and ratios (to tshark, to the floor), then the peak RSS of `decode`,
-//! `explain` and `sessions` at each scale of `--scales` (times N MB) and its growth from the
+//! `explain` (text and `--format json`) and `sessions` at each scale of `--scales` (times N MB) and its growth from the
 //! first scale. `--out FILE` writes the capture and its truth (`FILE.truth.json`) and stops.
 //! This is a benchmark: it exits 1 only when the decoded counts do not match the truth.
 
@@ -619,6 +619,11 @@ fn main() -> std::process::ExitCode {
                 row.push((name, kb));
             }
         }
+        // Memory only (its time is explain's): the one document of every finding.
+        let mut json = Command::new(env!("CARGO_BIN_EXE_sioscope"));
+        json.args(["explain", "--format", "json", &sps]);
+        let (_, kb, _) = measure(json);
+        row.push(("explain --format json", kb));
         println!(
             "  {s}x ({:.1} MB, {} sessions): {}",
             st.bytes as f64 / 1e6,
