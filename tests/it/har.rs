@@ -362,3 +362,65 @@ fn malformed_har_is_a_clear_error_not_a_panic() {
         }
     }
 }
+
+/// `explain --format json` is written field by field (`JsonDoc`), not built as one value: its
+/// keys keep the order the document always had, `har` and `logs` only when there are some, and
+/// `--only-abnormal` narrows `sessions` alone (the summary still counts every session).
+#[test]
+fn the_explain_document_keeps_its_key_order_and_only_abnormal_narrows_sessions_alone() {
+    let keys = |doc: &serde_json::Value| -> Vec<String> {
+        doc.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let base = [
+        "capture",
+        "summary",
+        "rule_order",
+        "sessions",
+        "chains",
+        "sessionless_errors",
+        "refusals",
+        "hops",
+    ];
+    let pcap = path("restart", "pcap");
+    let out = crate::common::sioscope(&["explain", &pcap, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys(&doc), base);
+    let har = path("restart", "har");
+    let log = format!(
+        "{}/fixtures/log/restart-server.log",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = crate::common::sioscope(&["explain", &har, "--format", "json", "--log", &log]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut with = base.to_vec();
+    with.extend(["har", "logs"]);
+    assert_eq!(keys(&doc), with);
+    let all = doc["sessions"].as_array().map(Vec::len).unwrap_or(0);
+    let out = crate::common::sioscope(&[
+        "explain",
+        &har,
+        "--format",
+        "json",
+        "--log",
+        &log,
+        "--only-abnormal",
+    ]);
+    let narrowed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys(&narrowed), with);
+    assert_eq!(narrowed["summary"], doc["summary"]);
+    let abnormal = narrowed["sessions"].as_array().cloned().unwrap_or_default();
+    assert!(
+        abnormal.len() < all,
+        "restart has clean sessions too: {all}"
+    );
+    assert!(!abnormal.is_empty(), "restart's server restart is abnormal");
+    let kept: Vec<&serde_json::Value> = doc["sessions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| abnormal.iter().any(|a| a["sid"] == f["sid"]))
+        .collect();
+    assert_eq!(kept, abnormal.iter().collect::<Vec<_>>());
+}
