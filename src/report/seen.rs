@@ -44,6 +44,8 @@ pub struct Seen {
     /// both, and each is then already in its set (one comparison instead of a tree search).
     last_conn: u64,
     last_sid: Option<String>,
+    /// Counts only: the sets of names are not kept ([`Seen::counts_only`]).
+    counts_only: bool,
 }
 
 /// Adds `v` to `set` unless it is there or the set is full; allocates only for a new value.
@@ -64,9 +66,39 @@ fn list<'a>(items: impl Iterator<Item = &'a str>, total: usize) -> String {
 }
 
 impl Seen {
+    /// A `Seen` that keeps the counts and not the names (session ids, namespaces, event names,
+    /// types, connections), for a run that reads only [`Seen::no_engineio`]: with no filter
+    /// there is no name to look for (the sets were about 4 % of the reading thread's work on
+    /// the bench capture, docs/performance.md).
+    pub fn counts_only() -> Self {
+        Seen {
+            counts_only: true,
+            ..Seen::default()
+        }
+    }
+
+    /// A `Seen` for a run filtered by `filter`: the names are kept when it names any (a
+    /// session, namespace, event, connection or type) to say which were seen instead.
+    pub fn for_filter(filter: &Filter) -> Self {
+        let names = filter.sid.is_some()
+            || filter.nsp.is_some()
+            || filter.event.is_some()
+            || !filter.conn.is_empty()
+            || !filter.types.is_empty();
+        if names {
+            Seen::default()
+        } else {
+            Seen::counts_only()
+        }
+    }
+
     /// Counts one event (every event, before any filter).
     pub fn event(&mut self, ev: &Event) {
         self.events_total += 1;
+        if self.counts_only {
+            self.count(ev);
+            return;
+        }
         if ev.conn.0 != 0 && ev.conn.0 != self.last_conn && self.conns.len() < MAX_KEPT {
             self.conns.insert(ev.conn.0);
             self.last_conn = ev.conn.0;
@@ -78,6 +110,26 @@ impl Seen {
                 None => self.last_sid = Some(sid.to_owned()),
             }
         }
+        self.count(ev);
+        match &ev.body {
+            Body::Eio { eio } => keep(&mut self.types, eio.kind),
+            Body::Sio { sio, .. } => {
+                keep(&mut self.types, &sio.kind);
+                if sio.nsp.starts_with('/') {
+                    keep(&mut self.nsps, &sio.nsp);
+                } else {
+                    keep(&mut self.nsps, &Filter::normalize_nsp(&sio.nsp));
+                }
+                if let Some(e) = &sio.event {
+                    keep(&mut self.events, e);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The counts of one event.
+    fn count(&mut self, ev: &Event) {
         match &ev.body {
             Body::Tcp(TcpInfo::Open { .. }) => self.tcp_conns += 1,
             Body::Http(h) if h.kind == "request" => {
@@ -91,22 +143,10 @@ impl Seen {
                 }
             }
             Body::Http(h) if h.status.is_some_and(|s| s >= 400) => self.http_errors += 1,
-            Body::Eio { eio } => {
-                self.engineio_packets += 1;
-                keep(&mut self.types, eio.kind);
-            }
-            Body::Sio { sio, .. } => {
+            Body::Eio { .. } => self.engineio_packets += 1,
+            Body::Sio { .. } => {
                 self.engineio_packets += 1;
                 self.socketio_packets += 1;
-                keep(&mut self.types, &sio.kind);
-                if sio.nsp.starts_with('/') {
-                    keep(&mut self.nsps, &sio.nsp);
-                } else {
-                    keep(&mut self.nsps, &Filter::normalize_nsp(&sio.nsp));
-                }
-                if let Some(e) = &sio.event {
-                    keep(&mut self.events, e);
-                }
             }
             _ => {}
         }
@@ -273,5 +313,67 @@ mod tests {
             s.why_nothing_matched(&f),
             "no event named FOO; events seen: chat, join"
         );
+    }
+
+    #[test]
+    fn counts_only_gives_the_counts_of_a_full_seen_and_keeps_no_names() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/pcap/v4-namespaces.pcap"
+        );
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let (mut full, mut counts) = (Seen::default(), Seen::counts_only());
+        let _ = crate::capture::replay(
+            bytes.as_slice(),
+            &crate::capture::ReplayOptions::default(),
+            &mut |ev| {
+                full.event(&ev);
+                counts.event(&ev);
+            },
+        );
+        assert!(full.socketio_packets > 0 && !full.nsps.is_empty());
+        let tally = |s: &Seen| {
+            [
+                s.events_total,
+                s.tcp_conns,
+                s.http_requests,
+                s.engineio_requests,
+                s.http_errors,
+                s.engineio_packets,
+                s.socketio_packets,
+            ]
+        };
+        assert_eq!(tally(&counts), tally(&full));
+        assert!(counts.sids.is_empty() && counts.nsps.is_empty() && counts.types.is_empty());
+        assert!(counts.conns.is_empty() && counts.events.is_empty());
+    }
+
+    #[test]
+    fn a_filter_that_names_something_keeps_the_names() {
+        assert!(Seen::for_filter(&Filter::default()).counts_only);
+        for f in [
+            Filter {
+                sid: Some("abc".into()),
+                ..Filter::default()
+            },
+            Filter {
+                nsp: Some("/chat".into()),
+                ..Filter::default()
+            },
+            Filter {
+                event: Some("join".into()),
+                ..Filter::default()
+            },
+            Filter {
+                conn: vec![3],
+                ..Filter::default()
+            },
+            Filter {
+                types: vec!["ping".into()],
+                ..Filter::default()
+            },
+        ] {
+            assert!(!Seen::for_filter(&f).counts_only, "{f:?}");
+        }
     }
 }

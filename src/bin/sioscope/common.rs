@@ -594,7 +594,8 @@ pub fn track_input_quiet(input: &InputArgs) -> Result<Tracked> {
 
 fn track_input_announced(input: &InputArgs, announce: bool) -> Result<Tracked> {
     let mut tracker = input.limits.tracker();
-    let mut seen = Seen::default();
+    // explain and sessions read only its counts (`no_engineio`), never its names
+    let mut seen = Seen::counts_only();
     let mut t0 = None;
     let replayed = replay_input_announced(
         input,

@@ -34,7 +34,7 @@ pub fn run(args: DecodeArgs) -> Result<ExitCode> {
     let filter = args.filter.filter()?;
     let mut reporter: Option<Box<dyn Reporter + Send>> = None;
     let mut write_err: Option<io::Error> = None;
-    let mut seen = Seen::default();
+    let mut seen = Seen::for_filter(&filter);
     let mut shown = 0u64;
     // `--log`: a first pass finds the sessions the lines are placed against.
     let first = if args.logs.is_empty() {
