@@ -36,13 +36,14 @@ use crate::tcp::TcpEvent;
 
 /// Frontend events per batch (one channel message per worker each).
 ///
-/// With 512 events and 4 batches in flight (the fourth round's choice) each of the two threads
-/// of a 2-core run was busy about 79 % of the wall time: a batch with a large compressed message
-/// kept the worker while the calling thread, 2 048 events ahead at most, waited, and the other
-/// way round. 1 024 × 16 lets either run ahead by 16 384 events (at most 16 × [`BATCH_BYTES`] of
-/// payload): `decode --format ndjson` about 10 % faster on the bench capture, 13–18 % on the 4×
-/// one, peak RSS 15 → 22 MiB, still flat (docs/performance.md, sixth round).
-const BATCH: usize = 1024;
+/// With 512 events a batch (the fourth round's choice) each of the two threads of a 2-core run
+/// was busy about 79 % of the wall time: a batch with a large compressed message kept the worker
+/// while the calling thread, 2 048 events ahead at most, waited, and the other way round. 4 096
+/// lets either run ahead by 16 384 events, still at most [`IN_FLIGHT`] batches of at most
+/// [`BATCH_BYTES`] of payload each: `decode --format ndjson` about 10 % faster on the bench
+/// capture and its 4× one, with the same bound on what a slow sink leaves in flight
+/// (docs/performance.md, sixth round).
+const BATCH: usize = 4096;
 
 /// A batch is also handed over once it holds this many payload bytes (bounded memory with
 /// large segments).
@@ -50,7 +51,7 @@ const BATCH_BYTES: usize = 256 << 10;
 
 /// Batches in flight at most on each channel: how far reading may run ahead of decoding, and
 /// decoding ahead of the consumer (bounded memory).
-const IN_FLIGHT: usize = 16;
+const IN_FLIGHT: usize = 4;
 
 /// Most workers started, whatever `--threads` asks (the calling thread is busy enough with
 /// reading and the Engine.IO layer that more would wait).
