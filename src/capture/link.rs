@@ -89,9 +89,19 @@ fn ethernet_ipv4_tcp(data: &[u8]) -> Option<TcpSegment<'_>> {
         return None;
     }
     let tcp = TcpSlice::from_slice(ip.payload().payload).ok()?;
-    Some(TcpSegment {
-        src: SocketAddr::new(IpAddr::V4(h.source_addr()), tcp.source_port()),
-        dst: SocketAddr::new(IpAddr::V4(h.destination_addr()), tcp.destination_port()),
+    Some(segment(
+        IpAddr::V4(h.source_addr()),
+        IpAddr::V4(h.destination_addr()),
+        &tcp,
+        0,
+    ))
+}
+
+/// The segment of a sliced TCP header between two addresses, `missing` bytes not captured.
+fn segment<'a>(src: IpAddr, dst: IpAddr, tcp: &TcpSlice<'a>, missing: usize) -> TcpSegment<'a> {
+    TcpSegment {
+        src: SocketAddr::new(src, tcp.source_port()),
+        dst: SocketAddr::new(dst, tcp.destination_port()),
         seq: tcp.sequence_number(),
         flags: TcpFlags {
             syn: tcp.syn(),
@@ -100,8 +110,8 @@ fn ethernet_ipv4_tcp(data: &[u8]) -> Option<TcpSegment<'_>> {
             rst: tcp.rst(),
         },
         payload: tcp.payload(),
-        missing: 0,
-    })
+        missing,
+    }
 }
 
 /// Every link type, every cut and malformed packet: the lax slicer's reading.
@@ -200,19 +210,7 @@ fn parse_tcp_lax<'a>(pkt: &Packet<'a>) -> Result<TcpSegment<'a>, NotTcp> {
     } else {
         0
     };
-    Ok(TcpSegment {
-        src: SocketAddr::new(src_ip, tcp.source_port()),
-        dst: SocketAddr::new(dst_ip, tcp.destination_port()),
-        seq: tcp.sequence_number(),
-        flags: TcpFlags {
-            syn: tcp.syn(),
-            ack: tcp.ack(),
-            fin: tcp.fin(),
-            rst: tcp.rst(),
-        },
-        payload: tcp.payload(),
-        missing,
-    })
+    Ok(segment(src_ip, dst_ip, tcp, missing))
 }
 
 /// A readable name for a link type number.
