@@ -120,8 +120,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode> {
 
 /// The `explain --format json` document of one capture (also embedded by `report` and read by
 /// `annotate`, so the three show the same findings), with what the HAR held and the placed logs,
-/// each only when there is one (so a capture's document stays the one `report` embeds and
-/// `annotate` reads).
+/// each only when there is one.
 ///
 /// Serialised field by field as it is written: the document is never built as one
 /// `serde_json::Value` (that second copy of every finding was most of a JSON run's peak memory,
